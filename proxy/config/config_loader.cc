@@ -1,0 +1,259 @@
+// YAML -> Config: see config_loader.h.
+//
+// Each section has a small reader function that checks the node's kind, rejects unknown keys
+// and converts scalars with the units from common/units.h. Errors are raised as LoadError (an
+// exception local to this file: loading is start-up/reload work, never the data path) carrying the
+// yaml-cpp mark of the offending node, and turned into "FILE:LINE:COL: message" at the top.
+#include "proxy/config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/uv_util.h"
+#include "proxy/lb/registry.h"
+
+namespace proxy::config {
+namespace {
+
+struct LoadError {
+  YAML::Mark mark;
+  std::string message;
+};
+
+[[noreturn]] void fail(const YAML::Node& node, std::string message) {
+  throw LoadError{node.Mark(), std::move(message)};
+}
+
+void expectMap(const YAML::Node& node, std::string_view what) {
+  if (!node.IsMap()) fail(node, std::string(what) + " must be a mapping");
+}
+
+// Rejects any key of `node` not in `allowed`.
+void checkKeys(const YAML::Node& node, std::string_view where, std::initializer_list<std::string_view> allowed) {
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    std::string key = it->first.Scalar();
+    bool known = false;
+    for (auto a : allowed) known = known || a == key;
+    if (!known) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      fail(it->first, "unknown key '" + key + "' in " + std::string(where) + " (expected one of: " + list + ")");
+    }
+  }
+}
+
+std::string scalar(const YAML::Node& node, std::string_view what) {
+  if (!node.IsScalar()) fail(node, std::string(what) + " must be a scalar");
+  return node.Scalar();
+}
+
+uint64_t unsignedValue(const YAML::Node& node, std::string_view what, uint64_t min, uint64_t max) {
+  std::string s = scalar(node, what);
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || v < min || v > max)
+    fail(node, std::string(what) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                   "], got '" + s + "'");
+  return v;
+}
+
+bool boolValue(const YAML::Node& node, std::string_view what) {
+  std::string s = scalar(node, what);
+  if (s == "true" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "no" || s == "off") return false;
+  fail(node, std::string(what) + " must be true or false, got '" + s + "'");
+}
+
+Millis durationValue(const YAML::Node& node, std::string_view what) {
+  std::string s = scalar(node, what);
+  auto d = common::parseDuration(s);
+  if (!d) fail(node, std::string(what) + " must be a duration like 500ms, 10s, 5m or 1h, got '" + s + "'");
+  return *d;
+}
+
+uint64_t sizeValue(const YAML::Node& node, std::string_view what) {
+  std::string s = scalar(node, what);
+  auto v = common::parseSize(s);
+  if (!v) fail(node, std::string(what) + " must be a size like 16KiB or 10MiB, got '" + s + "'");
+  return *v;
+}
+
+sockaddr_storage addressValue(const YAML::Node& node, std::string_view what) {
+  std::string s = scalar(node, what);
+  sockaddr_storage ss;
+  std::string err;
+  if (!common::parseSockAddr(s, ss, err)) fail(node, std::string(what) + " '" + s + "': " + err);
+  return ss;
+}
+
+void readServer(const YAML::Node& node, ServerConfig& s) {
+  if (node.IsScalar()) {  // shorthand: "- 127.0.0.1:8001"
+    s.address = node.Scalar();
+    s.sockaddr = addressValue(node, "server address");
+    s.name = s.address;
+    return;
+  }
+  expectMap(node, "a server");
+  checkKeys(node, "server", {"address", "name", "weight", "backup"});
+  if (!node["address"]) fail(node, "server needs an 'address'");
+  s.address = scalar(node["address"], "address");
+  s.sockaddr = addressValue(node["address"], "server address");
+  s.name = node["name"] ? scalar(node["name"], "name") : s.address;
+  if (node["weight"]) s.weight = static_cast<uint32_t>(unsignedValue(node["weight"], "weight", 1, 256));
+  if (node["backup"]) s.backup = boolValue(node["backup"], "backup");
+}
+
+void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u) {
+  expectMap(node, "an upstream");
+  checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers"});
+  u.name = name;
+  if (node["strategy"]) {
+    u.strategy = scalar(node["strategy"], "strategy");
+    if (!lb::findStrategy(u.strategy)) fail(node["strategy"], "unknown strategy '" + u.strategy + "' (known: " + lb::strategyNames() + ")");
+  }
+  if (node["keepalive"]) u.keepalive = static_cast<uint32_t>(unsignedValue(node["keepalive"], "keepalive", 0, 100000));
+  if (node["retries"]) u.retries = static_cast<uint32_t>(unsignedValue(node["retries"], "retries", 0, 100));
+  const YAML::Node servers = node["servers"];
+  if (!servers || !servers.IsSequence() || servers.size() == 0) fail(servers ? servers : node, "upstream '" + name + "' needs a non-empty 'servers' list");
+  std::set<std::string> names;
+  for (const auto& sn : servers) {
+    ServerConfig s;
+    readServer(sn, s);
+    if (!names.insert(s.name).second) fail(sn, "duplicate server '" + s.name + "' in upstream '" + name + "'");
+    u.servers.push_back(std::move(s));
+  }
+}
+
+void readListener(const YAML::Node& node, ListenerConfig& l, size_t index) {
+  expectMap(node, "a listener");
+  checkKeys(node, "listener", {"name", "address"});
+  if (!node["address"]) fail(node, "listener needs an 'address'");
+  l.address = scalar(node["address"], "address");
+  l.sockaddr = addressValue(node["address"], "listener address");
+  l.name = node["name"] ? scalar(node["name"], "name") : "listener" + std::to_string(index);
+}
+
+void readRoute(const YAML::Node& node, RouteConfig& r) {
+  expectMap(node, "a route");
+  checkKeys(node, "route", {"host", "path_prefix", "upstream"});
+  if (node["host"]) r.host = scalar(node["host"], "host");
+  if (node["path_prefix"]) {
+    r.path_prefix = scalar(node["path_prefix"], "path_prefix");
+    if (r.path_prefix.empty() || r.path_prefix[0] != '/') fail(node["path_prefix"], "path_prefix must start with '/'");
+  }
+  if (!node["upstream"]) fail(node, "route needs an 'upstream'");
+  r.upstream = scalar(node["upstream"], "upstream");
+  for (char& c : r.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (r.host != "*" && r.host.find('*') != std::string::npos && r.host.rfind("*.", 0) != 0)
+    fail(node["host"], "host must be exact, '*.domain' or '*'");
+}
+
+void readTimeouts(const YAML::Node& node, Timeouts& t) {
+  expectMap(node, "timeouts");
+  checkKeys(node, "timeouts", {"connect", "client_header", "keepalive", "upstream_response", "upstream_keepalive", "shutdown", "tunnel_idle"});
+  if (node["connect"]) t.connect = durationValue(node["connect"], "timeouts.connect");
+  if (node["client_header"]) t.client_header = durationValue(node["client_header"], "timeouts.client_header");
+  if (node["keepalive"]) t.keepalive = durationValue(node["keepalive"], "timeouts.keepalive");
+  if (node["upstream_response"]) t.upstream_response = durationValue(node["upstream_response"], "timeouts.upstream_response");
+  if (node["upstream_keepalive"]) t.upstream_keepalive = durationValue(node["upstream_keepalive"], "timeouts.upstream_keepalive");
+  if (node["shutdown"]) t.shutdown = durationValue(node["shutdown"], "timeouts.shutdown");
+  if (node["tunnel_idle"]) t.tunnel_idle = durationValue(node["tunnel_idle"], "timeouts.tunnel_idle");
+}
+
+void readLimits(const YAML::Node& node, Limits& l) {
+  expectMap(node, "limits");
+  checkKeys(node, "limits", {"max_connections", "max_header_bytes", "max_body_bytes"});
+  if (node["max_connections"]) l.max_connections = unsignedValue(node["max_connections"], "limits.max_connections", 1, 10'000'000);
+  if (node["max_header_bytes"]) {
+    l.max_header_bytes = sizeValue(node["max_header_bytes"], "limits.max_header_bytes");
+    if (l.max_header_bytes < 256 || l.max_header_bytes > (1u << 20)) fail(node["max_header_bytes"], "limits.max_header_bytes must be between 256B and 1MiB");
+  }
+  if (node["max_body_bytes"]) l.max_body_bytes = sizeValue(node["max_body_bytes"], "limits.max_body_bytes");
+}
+
+void readRoot(const YAML::Node& root, Config& c) {
+  if (!root.IsMap()) fail(root, "the configuration must be a mapping");
+  checkKeys(root, "the top level", {"workers", "listeners", "upstreams", "routes", "timeouts", "limits"});
+  if (root["workers"]) {
+    if (root["workers"].IsScalar() && root["workers"].Scalar() == "auto") {
+      c.workers = std::max(1u, std::thread::hardware_concurrency());
+    } else {
+      c.workers = static_cast<unsigned>(unsignedValue(root["workers"], "workers", 1, 256));
+    }
+  }
+  const YAML::Node listeners = root["listeners"];
+  if (!listeners || !listeners.IsSequence() || listeners.size() == 0) fail(listeners ? listeners : root, "'listeners' must be a non-empty list");
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    ListenerConfig l;
+    readListener(listeners[i], l, i);
+    c.listeners.push_back(std::move(l));
+  }
+  const YAML::Node upstreams = root["upstreams"];
+  if (!upstreams || !upstreams.IsMap() || upstreams.size() == 0) fail(upstreams ? upstreams : root, "'upstreams' must be a non-empty mapping of name -> upstream");
+  for (auto it = upstreams.begin(); it != upstreams.end(); ++it) {
+    UpstreamConfig u;
+    readUpstream(it->first.Scalar(), it->second, u);
+    c.upstreams.push_back(std::move(u));
+  }
+  if (root["routes"]) {
+    const YAML::Node routes = root["routes"];
+    if (!routes.IsSequence()) fail(routes, "'routes' must be a list");
+    for (const auto& rn : routes) {
+      RouteConfig r;
+      readRoute(rn, r);
+      bool found = false;
+      for (size_t i = 0; i < c.upstreams.size() && !found; ++i)
+        if (c.upstreams[i].name == r.upstream) {
+          r.upstream_index = i;
+          found = true;
+        }
+      if (!found) fail(rn["upstream"], "route names unknown upstream '" + r.upstream + "'");
+      c.routes.push_back(std::move(r));
+    }
+  } else if (c.upstreams.size() > 1) {
+    fail(root, "'routes' is required when there is more than one upstream");
+  }
+  if (root["timeouts"]) readTimeouts(root["timeouts"], c.timeouts);
+  if (root["limits"]) readLimits(root["limits"], c.limits);
+}
+
+std::string formatError(const std::string& source, const YAML::Mark& mark, const std::string& msg) {
+  std::ostringstream os;
+  os << source;
+  if (mark.line >= 0) os << ":" << mark.line + 1 << ":" << mark.column + 1;
+  os << ": " << msg;
+  return os.str();
+}
+
+}  // namespace
+
+LoadResult loadConfigText(std::string_view yaml, const std::string& source_name, Config& out) {
+  Config c;
+  c.source = source_name;
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    readRoot(root, c);
+  } catch (const LoadError& e) {
+    return {false, formatError(source_name, e.mark, e.message)};
+  } catch (const YAML::Exception& e) {
+    return {false, formatError(source_name, e.mark, e.msg)};
+  }
+  out = std::move(c);
+  return {true, {}};
+}
+
+LoadResult loadConfigFile(const std::string& path, Config& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {false, path + ": cannot open file"};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return loadConfigText(ss.str(), path, out);
+}
+
+}  // namespace proxy::config

@@ -1,0 +1,59 @@
+// Canned error responses: see error_response.h.
+#include "proxy/http/error_response.h"
+
+#include <array>
+#include <string>
+
+namespace proxy::http {
+namespace {
+
+struct Canned {
+  int status;
+  const char* reason;
+  const char* body;
+};
+
+constexpr Canned kCanned[] = {
+    {400, "Bad Request", "400 Bad Request: the request could not be parsed\n"},
+    {404, "Not Found", "404 Not Found: no route matches this host and path\n"},
+    {408, "Request Timeout", "408 Request Timeout: the request head did not arrive in time\n"},
+    {413, "Content Too Large", "413 Content Too Large: the request body exceeds limits.max_body_bytes\n"},
+    {431, "Request Header Fields Too Large", "431 Request Header Fields Too Large: the request head exceeds limits.max_header_bytes\n"},
+    {500, "Internal Server Error", "500 Internal Server Error\n"},
+    {502, "Bad Gateway", "502 Bad Gateway: no upstream server could answer\n"},
+    {503, "Service Unavailable", "503 Service Unavailable: no upstream server is available\n"},
+    {504, "Gateway Timeout", "504 Gateway Timeout: the upstream server did not answer in time\n"},
+};
+constexpr size_t kCount = sizeof(kCanned) / sizeof(kCanned[0]);
+
+std::string build(const Canned& c, bool close) {
+  std::string body = c.body;
+  std::string r = "HTTP/1.1 " + std::to_string(c.status) + " " + c.reason + "\r\n";
+  r += "Content-Type: text/plain; charset=utf-8\r\n";
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (c.status == 503) r += "Retry-After: 1\r\n";
+  r += close ? "Connection: close\r\n" : "";
+  r += "\r\n" + body;
+  return r;
+}
+
+struct Table {
+  std::array<std::string, kCount> keep, close;
+  Table() {
+    for (size_t i = 0; i < kCount; ++i) {
+      keep[i] = build(kCanned[i], false);
+      close[i] = build(kCanned[i], true);
+    }
+  }
+};
+
+}  // namespace
+
+std::string_view errorResponse(int status, bool close) {
+  static const Table table;
+  for (size_t i = 0; i < kCount; ++i)
+    if (kCanned[i].status == status) return close ? table.close[i] : table.keep[i];
+  return close ? table.close[5] : table.keep[5];  // 500
+}
+
+}  // namespace proxy::http

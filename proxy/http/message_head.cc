@@ -1,0 +1,82 @@
+// MessageHead: see message_head.h.
+#include "proxy/http/message_head.h"
+
+namespace proxy::http {
+
+static inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+bool hasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (equalsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string_view MessageHead::find(std::string_view n, bool* found) const {
+  for (size_t i = 0; i < headers_.size(); ++i)
+    if (equalsIgnoreCase(name(i), n)) {
+      if (found) *found = true;
+      return value(i);
+    }
+  if (found) *found = false;
+  return {};
+}
+
+void MessageHead::reset() {
+  buf_.clear();
+  headers_.clear();
+  url_off_ = url_len_ = 0;
+  in_name_ = in_value_ = false;
+  method = 0;
+  status = 0;
+  version_major = version_minor = 1;
+  keep_alive = true;
+  chunked = has_content_length = upgrade = false;
+  content_length = 0;
+}
+
+void MessageHead::appendUrl(std::string_view piece) {
+  if (url_len_ == 0) url_off_ = static_cast<uint32_t>(buf_.size());
+  buf_.append(piece);
+  url_len_ += static_cast<uint32_t>(piece.size());
+}
+
+void MessageHead::appendName(std::string_view piece) {
+  if (!in_name_) {
+    headers_.push_back({static_cast<uint32_t>(buf_.size()), 0, 0, 0});
+    in_name_ = true;
+  }
+  buf_.append(piece);
+  headers_.back().name_len += static_cast<uint32_t>(piece.size());
+}
+
+void MessageHead::endName() {
+  in_name_ = false;
+  if (!headers_.empty()) headers_.back().value_off = static_cast<uint32_t>(buf_.size());  // empty value
+}
+
+void MessageHead::appendValue(std::string_view piece) {
+  if (headers_.empty()) return;  // llhttp never sends a value before a name
+  HeaderRef& h = headers_.back();
+  if (!in_value_) {
+    h.value_off = static_cast<uint32_t>(buf_.size());
+    in_value_ = true;
+  }
+  buf_.append(piece);
+  h.value_len += static_cast<uint32_t>(piece.size());
+}
+
+}  // namespace proxy::http

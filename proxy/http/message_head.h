@@ -1,0 +1,65 @@
+// A parsed HTTP/1.x message head (request line or status line, plus headers).
+//
+// The parser copies the head's bytes into one buffer owned by this object and records offsets,
+// because llhttp may deliver a header in several pieces across reads. The buffer and the index
+// keep their capacity across messages, so a keep-alive connection parses every request after the
+// first without allocating. Views returned here are valid until the next reset().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace proxy::http {
+
+struct HeaderRef {
+  uint32_t name_off, name_len, value_off, value_len;
+};
+
+class MessageHead {
+ public:
+  // Request line / status line.
+  uint8_t method = 0;          // llhttp_method_t for requests
+  uint16_t status = 0;         // responses
+  uint8_t version_major = 1;
+  uint8_t version_minor = 1;
+  bool keep_alive = true;      // as the peer asked (HTTP/1.0 default close, 1.1 default keep-alive)
+  bool chunked = false;        // Transfer-Encoding: chunked
+  bool has_content_length = false;
+  bool upgrade = false;        // request carries Upgrade + Connection: upgrade (or CONNECT)
+  uint64_t content_length = 0;
+
+  std::string_view url() const { return view(url_off_, url_len_); }
+  std::string_view reason() const { return view(url_off_, url_len_); }  // responses reuse the slot
+  size_t headerCount() const { return headers_.size(); }
+  std::string_view name(size_t i) const { return view(headers_[i].name_off, headers_[i].name_len); }
+  std::string_view value(size_t i) const { return view(headers_[i].value_off, headers_[i].value_len); }
+  // First header named `name` (case-insensitive), or an empty view with found=false.
+  std::string_view find(std::string_view name, bool* found = nullptr) const;
+  size_t byteSize() const { return buf_.size(); }
+
+  void reset();
+
+  // Building (used by the parser).
+  void appendUrl(std::string_view piece);
+  void appendName(std::string_view piece);  // the first piece of a name starts a new header
+  void endName();
+  void appendValue(std::string_view piece);
+  void endValue() { in_value_ = false; }
+
+ private:
+  std::string_view view(uint32_t off, uint32_t len) const { return std::string_view(buf_).substr(off, len); }
+
+  std::string buf_;
+  std::vector<HeaderRef> headers_;
+  uint32_t url_off_ = 0, url_len_ = 0;
+  bool in_name_ = false;
+  bool in_value_ = false;
+};
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+// True if the comma-separated list `list` contains `token` (case-insensitive, spaces trimmed).
+bool hasToken(std::string_view list, std::string_view token);
+
+}  // namespace proxy::http

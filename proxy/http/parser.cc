@@ -1,0 +1,163 @@
+// Parser: see parser.h.
+#include "proxy/http/parser.h"
+
+namespace proxy::http {
+
+Parser::Parser(llhttp_type_t type, ParserHandler& handler, ParserLimits limits) : handler_(handler), limits_(limits) {
+  static llhttp_settings_t settings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &Parser::onMessageBegin;
+    s.on_url = &Parser::onUrl;
+    s.on_status = &Parser::onStatus;
+    s.on_header_field = &Parser::onHeaderField;
+    s.on_header_field_complete = &Parser::onHeaderFieldComplete;
+    s.on_header_value = &Parser::onHeaderValue;
+    s.on_header_value_complete = &Parser::onHeaderValueComplete;
+    s.on_headers_complete = &Parser::onHeadersComplete;
+    s.on_body = &Parser::onBodyCb;
+    s.on_message_complete = &Parser::onMessageComplete;
+    return s;
+  }();
+  llhttp_init(&parser_, type, &settings);
+  parser_.data = this;
+}
+
+void Parser::reset() {
+  llhttp_reset(&parser_);
+  head_.reset();
+  error_ = ParseError::None;
+  reason_ = nullptr;
+  body_bytes_ = 0;
+  in_message_ = false;
+}
+
+FeedResult Parser::feed(const char* data, size_t len) {
+  llhttp_errno_t rc = llhttp_execute(&parser_, data, len);
+  switch (rc) {
+    case HPE_OK: return {ParseStatus::Ok, len};
+    case HPE_PAUSED: return {ParseStatus::Paused, static_cast<size_t>(llhttp_get_error_pos(&parser_) - data)};
+    case HPE_PAUSED_UPGRADE: return {ParseStatus::Upgrade, static_cast<size_t>(llhttp_get_error_pos(&parser_) - data)};
+    default:
+      if (error_ == ParseError::None) {
+        error_ = ParseError::Malformed;
+        reason_ = llhttp_get_error_reason(&parser_);
+      }
+      return {ParseStatus::Error, 0};
+  }
+}
+
+void Parser::resume() {
+  if (llhttp_get_errno(&parser_) == HPE_PAUSED_UPGRADE) llhttp_resume_after_upgrade(&parser_);
+  else llhttp_resume(&parser_);
+}
+
+bool Parser::finish() {
+  if (!in_message_) return true;
+  return llhttp_finish(&parser_) == HPE_OK && !in_message_;
+}
+
+const char* Parser::errorReason() const {
+  switch (error_) {
+    case ParseError::None: return "";
+    case ParseError::HeaderTooLarge: return "header too large";
+    case ParseError::BodyTooLarge: return "body too large";
+    case ParseError::Malformed: return reason_ ? reason_ : "malformed message";
+  }
+  return "";
+}
+
+int Parser::headBytesExceeded() {
+  error_ = ParseError::HeaderTooLarge;
+  return -1;
+}
+
+int Parser::onMessageBegin(llhttp_t* p) {
+  Parser& s = self(p);
+  s.head_.reset();
+  s.body_bytes_ = 0;
+  s.in_message_ = true;
+  return 0;
+}
+
+int Parser::onUrl(llhttp_t* p, const char* at, size_t len) {
+  Parser& s = self(p);
+  s.head_.appendUrl({at, len});
+  return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
+}
+
+int Parser::onStatus(llhttp_t* p, const char* at, size_t len) { return onUrl(p, at, len); }
+
+int Parser::onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  Parser& s = self(p);
+  s.head_.appendName({at, len});
+  return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
+}
+
+int Parser::onHeaderFieldComplete(llhttp_t* p) {
+  self(p).head_.endName();
+  return 0;
+}
+
+int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  Parser& s = self(p);
+  // obs-fold and bare CR/LF inside a value are request-smuggling shapes (RFC 9112 5.2): reject.
+  for (size_t i = 0; i < len; ++i)
+    if (at[i] == '\r' || at[i] == '\n') {
+      s.error_ = ParseError::Malformed;
+      s.reason_ = "line folding or bare CR/LF in a header value";
+      return -1;
+    }
+  s.head_.appendValue({at, len});
+  return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
+}
+
+int Parser::onHeaderValueComplete(llhttp_t* p) {
+  self(p).head_.endValue();
+  return 0;
+}
+
+int Parser::onHeadersComplete(llhttp_t* p) {
+  Parser& s = self(p);
+  MessageHead& h = s.head_;
+  h.method = static_cast<uint8_t>(p->method);
+  h.status = static_cast<uint16_t>(p->status_code);
+  h.version_major = p->http_major;
+  h.version_minor = p->http_minor;
+  h.keep_alive = llhttp_should_keep_alive(p) != 0;
+  h.chunked = (p->flags & F_CHUNKED) != 0;
+  h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
+  h.content_length = h.has_content_length ? p->content_length : 0;
+  h.upgrade = p->upgrade != 0;
+  if (p->type == HTTP_REQUEST && h.has_content_length && h.content_length > s.limits_.max_body_bytes) {
+    s.error_ = ParseError::BodyTooLarge;
+    return -1;
+  }
+  switch (s.handler_.onHead(h)) {
+    case HeadAction::Continue: return 0;
+    case HeadAction::Pause: return HPE_PAUSED;
+    case HeadAction::NoBody: return 1;
+  }
+  return 0;
+}
+
+int Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
+  Parser& s = self(p);
+  s.body_bytes_ += len;
+  if (s.body_bytes_ > s.limits_.max_body_bytes) {
+    s.error_ = ParseError::BodyTooLarge;
+    return -1;
+  }
+  s.handler_.onBody({at, len});
+  return 0;
+}
+
+int Parser::onMessageComplete(llhttp_t* p) {
+  Parser& s = self(p);
+  s.in_message_ = false;
+  bool pause = s.handler_.onComplete();
+  // An upgrade stops llhttp by itself (HPE_PAUSED_UPGRADE); a plain pause would hide it.
+  return pause && !p->upgrade ? HPE_PAUSED : 0;
+}
+
+}  // namespace proxy::http

@@ -1,0 +1,104 @@
+// An HTTP/1.x message parser: llhttp plus the limits and checks a proxy needs. Pure: bytes in,
+// events out, no I/O, so it is unit-tested and fuzzed alone.
+//
+// The owner feeds bytes and receives, per message: onHead (the collected head), onBody (decoded
+// body bytes: chunked framing already removed; the views point into the fed buffer) and
+// onComplete. Either callback may pause the parser; feed() then reports how many bytes it consumed
+// and the caller resumes later with the rest. On top of llhttp's strict mode (which rejects
+// Content-Length with Transfer-Encoding, duplicate Content-Length, a last coding other than
+// chunked, bad chunk sizes) it rejects obs-fold and bare CR/LF in header values, enforces the
+// header-size and body-size limits, and classifies every failure so the caller can answer
+// 400 / 413 / 431.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/http/message_head.h"
+
+namespace proxy::http {
+
+enum class ParseStatus : uint8_t {
+  Ok,       // everything fed was consumed
+  Paused,   // a callback paused; `consumed` bytes were used, call resume() then feed the rest
+  Upgrade,  // the message asked to switch protocols; bytes after `consumed` belong to the new one
+  Error,
+};
+
+enum class ParseError : uint8_t { None, Malformed, HeaderTooLarge, BodyTooLarge };
+
+struct FeedResult {
+  ParseStatus status;
+  size_t consumed;
+};
+
+enum class HeadAction : uint8_t {
+  Continue,
+  Pause,        // stop right after the head (body bytes stay unconsumed)
+  NoBody,       // the message has no body whatever its headers say (response to HEAD, 1xx)
+};
+
+class ParserHandler {
+ public:
+  virtual HeadAction onHead(MessageHead& head) = 0;
+  virtual void onBody(std::string_view chunk) = 0;
+  // Return true to pause after this message (the next pipelined message stays unconsumed).
+  virtual bool onComplete() = 0;
+
+ protected:
+  ~ParserHandler() = default;
+};
+
+struct ParserLimits {
+  uint64_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = UINT64_MAX;
+};
+
+class Parser {
+ public:
+  Parser(llhttp_type_t type, ParserHandler& handler, ParserLimits limits = {});
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  FeedResult feed(const char* data, size_t len);
+  // Continues after ParseStatus::Paused (or after Upgrade when the upgrade was refused).
+  void resume();
+  // The peer closed: completes a close-delimited message. False if a message was cut short.
+  bool finish();
+  // Starts over for a new connection (or after an error).
+  void reset();
+
+  ParseError error() const { return error_; }
+  const char* errorReason() const;
+  MessageHead& head() { return head_; }
+  bool messageInProgress() const { return in_message_; }
+  uint64_t bodyBytes() const { return body_bytes_; }
+
+ private:
+  static int onMessageBegin(llhttp_t* p);
+  static int onUrl(llhttp_t* p, const char* at, size_t len);
+  static int onStatus(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderField(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderFieldComplete(llhttp_t* p);
+  static int onHeaderValue(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueComplete(llhttp_t* p);
+  static int onHeadersComplete(llhttp_t* p);
+  static int onBodyCb(llhttp_t* p, const char* at, size_t len);
+  static int onMessageComplete(llhttp_t* p);
+  static Parser& self(llhttp_t* p) { return *static_cast<Parser*>(p->data); }
+  int headBytesExceeded();
+
+  llhttp_t parser_;
+  ParserHandler& handler_;
+  ParserLimits limits_;
+  MessageHead head_;
+  ParseError error_ = ParseError::None;
+  const char* reason_ = nullptr;
+  uint64_t body_bytes_ = 0;
+  bool in_message_ = false;
+};
+
+}  // namespace proxy::http

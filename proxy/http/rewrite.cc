@@ -1,0 +1,162 @@
+// Header rewriting: see rewrite.h.
+#include "proxy/http/rewrite.h"
+
+#include <llhttp.h>
+
+#include <charconv>
+
+namespace proxy::http {
+namespace {
+
+enum class Kind : uint8_t {
+  Other, Connection, KeepAlive, Te, Trailer, TransferEncoding, ProxyConnection, Upgrade,
+  XForwardedFor, XRealIp, XForwardedProto, XForwardedHost, Host, ContentLength,
+};
+
+// Classifies a header name; switching on the length first keeps this to one or two compares.
+Kind classify(std::string_view n) {
+  switch (n.size()) {
+    case 2: return equalsIgnoreCase(n, "te") ? Kind::Te : Kind::Other;
+    case 4: return equalsIgnoreCase(n, "host") ? Kind::Host : Kind::Other;
+    case 7:
+      if (equalsIgnoreCase(n, "upgrade")) return Kind::Upgrade;
+      return equalsIgnoreCase(n, "trailer") ? Kind::Trailer : Kind::Other;
+    case 9: return equalsIgnoreCase(n, "x-real-ip") ? Kind::XRealIp : Kind::Other;
+    case 10:
+      if (equalsIgnoreCase(n, "connection")) return Kind::Connection;
+      return equalsIgnoreCase(n, "keep-alive") ? Kind::KeepAlive : Kind::Other;
+    case 14: return equalsIgnoreCase(n, "content-length") ? Kind::ContentLength : Kind::Other;
+    case 15: return equalsIgnoreCase(n, "x-forwarded-for") ? Kind::XForwardedFor : Kind::Other;
+    case 16:
+      if (equalsIgnoreCase(n, "x-forwarded-host")) return Kind::XForwardedHost;
+      return equalsIgnoreCase(n, "proxy-connection") ? Kind::ProxyConnection : Kind::Other;
+    case 17:
+      if (equalsIgnoreCase(n, "transfer-encoding")) return Kind::TransferEncoding;
+      return equalsIgnoreCase(n, "x-forwarded-proto") ? Kind::XForwardedProto : Kind::Other;
+    default: return Kind::Other;
+  }
+}
+
+bool isHopByHop(Kind k) {
+  return k == Kind::Connection || k == Kind::KeepAlive || k == Kind::Te || k == Kind::Trailer ||
+         k == Kind::TransferEncoding || k == Kind::ProxyConnection || k == Kind::Upgrade;
+}
+
+// Values of all Connection headers, for the "names listed in Connection" rule.
+struct ConnectionTokens {
+  std::string_view values[4];
+  size_t count = 0;
+  bool lists(std::string_view name) const {
+    for (size_t i = 0; i < count; ++i)
+      if (hasToken(values[i], name)) return true;
+    return false;
+  }
+};
+
+ConnectionTokens connectionTokens(const MessageHead& h) {
+  ConnectionTokens t;
+  for (size_t i = 0; i < h.headerCount() && t.count < 4; ++i)
+    if (equalsIgnoreCase(h.name(i), "connection")) t.values[t.count++] = h.value(i);
+  return t;
+}
+
+bool listedByConnection(const ConnectionTokens& t, std::string_view name) {
+  // Never let a Connection token strip the headers the proxy itself relies on.
+  return t.count && t.lists(name) && !equalsIgnoreCase(name, "host") && !equalsIgnoreCase(name, "content-length");
+}
+
+void appendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+}
+
+void appendNumber(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+}  // namespace
+
+void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out) {
+  out.append(llhttp_method_name(static_cast<llhttp_method_t>(req.method)));
+  out.push_back(' ');
+  out.append(req.url());
+  out.append(" HTTP/1.1\r\n", 11);
+  ConnectionTokens tokens = connectionTokens(req);
+  std::string_view host;
+  bool have_xff = false;
+  for (size_t i = 0; i < req.headerCount(); ++i) {
+    std::string_view name = req.name(i), value = req.value(i);
+    Kind k = classify(name);
+    if (k == Kind::Upgrade && fwd.upgrade) {
+      appendHeader(out, name, value);
+      continue;
+    }
+    if (isHopByHop(k) || k == Kind::XRealIp || k == Kind::XForwardedProto || k == Kind::XForwardedHost) continue;
+    if (k == Kind::Other && listedByConnection(tokens, name)) continue;
+    if (k == Kind::ContentLength && req.chunked) continue;  // llhttp rejects both; belt and braces
+    if (k == Kind::Host && host.empty()) host = value;
+    if (k == Kind::XForwardedFor && !have_xff) {
+      // Append the client to the first X-Forwarded-For; later duplicates are merged into it.
+      out.append(name).append(": ", 2).append(value);
+      for (size_t j = i + 1; j < req.headerCount(); ++j)
+        if (equalsIgnoreCase(req.name(j), "x-forwarded-for")) out.append(", ", 2).append(req.value(j));
+      out.append(", ", 2).append(fwd.client_ip).append("\r\n", 2);
+      have_xff = true;
+      continue;
+    }
+    if (k == Kind::XForwardedFor) continue;
+    appendHeader(out, name, value);
+  }
+  if (host.empty() && !fwd.default_host.empty()) appendHeader(out, "Host", fwd.default_host);
+  if (!have_xff) appendHeader(out, "X-Forwarded-For", fwd.client_ip);
+  appendHeader(out, "X-Real-IP", fwd.client_ip);
+  appendHeader(out, "X-Forwarded-Proto", fwd.proto);
+  if (!host.empty()) appendHeader(out, "X-Forwarded-Host", host);
+  if (req.chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (fwd.upgrade) out.append("Connection: upgrade\r\n");
+  out.append("\r\n", 2);
+}
+
+BodyFraming responseFraming(const MessageHead& resp, bool request_was_head, bool client_http11) {
+  uint16_t s = resp.status;
+  if (request_was_head || (s >= 100 && s < 200) || s == 204 || s == 304) return BodyFraming::None;
+  if (resp.has_content_length) return BodyFraming::ContentLength;
+  return client_http11 ? BodyFraming::Chunked : BodyFraming::UntilClose;
+}
+
+void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& info, std::string& out) {
+  out.append("HTTP/1.1 ", 9);
+  appendNumber(out, resp.status);
+  out.push_back(' ');
+  out.append(resp.reason());
+  out.append("\r\n", 2);
+  ConnectionTokens tokens = connectionTokens(resp);
+  for (size_t i = 0; i < resp.headerCount(); ++i) {
+    std::string_view name = resp.name(i);
+    Kind k = classify(name);
+    if (k == Kind::Upgrade && info.upgrade) {
+      appendHeader(out, name, resp.value(i));
+      continue;
+    }
+    if (isHopByHop(k)) continue;
+    if (k == Kind::Other && listedByConnection(tokens, name)) continue;
+    if (k == Kind::ContentLength && info.framing != BodyFraming::ContentLength && info.framing != BodyFraming::None) continue;
+    appendHeader(out, name, resp.value(i));
+  }
+  if (info.framing == BodyFraming::Chunked) out.append("Transfer-Encoding: chunked\r\n");
+  if (info.upgrade) out.append("Connection: upgrade\r\n");
+  else if (!info.keep_alive) out.append("Connection: close\r\n");
+  else if (info.client_http10) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n", 2);
+}
+
+size_t writeChunkHeader(size_t len, char* out) {
+  auto r = std::to_chars(out, out + 16, len, 16);
+  size_t n = static_cast<size_t>(r.ptr - out);
+  out[n++] = '\r';
+  out[n++] = '\n';
+  return n;
+}
+
+}  // namespace proxy::http

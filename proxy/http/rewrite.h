@@ -1,0 +1,50 @@
+// Header rewriting between the two sides of the proxy, as a pure function of a parsed head.
+//
+// Towards the upstream: request line with HTTP/1.1, hop-by-hop headers removed (Connection and
+// every name it lists, Keep-Alive, TE, Trailer, Transfer-Encoding, Proxy-Connection, and Upgrade
+// unless upgrading), Host preserved, X-Forwarded-For appended, X-Real-IP / X-Forwarded-Proto /
+// X-Forwarded-Host set, and the body framing the proxy will actually send. Towards the client: the
+// same hop-by-hop filter on the response plus the framing and Connection header that match what
+// the proxy does with this client connection. Output is appended to a caller-owned string whose
+// capacity is reused, so steady-state rewriting allocates nothing.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/http/message_head.h"
+
+namespace proxy::http {
+
+struct ForwardInfo {
+  std::string_view client_ip;
+  std::string_view proto = "http";   // X-Forwarded-Proto
+  std::string_view default_host;     // Host to send when the client sent none (HTTP/1.0)
+  bool upgrade = false;              // forward Upgrade + Connection: upgrade
+};
+
+void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out);
+
+enum class BodyFraming : uint8_t {
+  None,           // no body (HEAD, 1xx, 204, 304)
+  ContentLength,  // the upstream's Content-Length, passed through
+  Chunked,        // re-framed as chunked for an HTTP/1.1 client
+  UntilClose,     // HTTP/1.0 client without a length: the body ends when we close
+};
+
+// How the response body goes to the client, from what the upstream said and who the client is.
+BodyFraming responseFraming(const MessageHead& resp, bool request_was_head, bool client_http11);
+
+struct DownstreamInfo {
+  BodyFraming framing;
+  bool keep_alive;       // the client connection stays open after this response
+  bool client_http10;    // say "Connection: keep-alive" explicitly to 1.0 clients
+  bool upgrade = false;  // 101: forward Upgrade, Connection: upgrade
+};
+
+void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& info, std::string& out);
+
+// Appends "<hex len>\r\n" (the chunk-size line) to a small buffer; returns the bytes written.
+size_t writeChunkHeader(size_t len, char* out);
+
+}  // namespace proxy::http

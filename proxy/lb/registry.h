@@ -1,0 +1,14 @@
+// The table of known strategies, by their `strategy:` name in tether.yaml.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "proxy/lb/strategy.h"
+
+namespace proxy::lb {
+
+const Strategy* findStrategy(std::string_view name);
+std::string strategyNames();  // "round_robin, ..." for error messages
+
+}  // namespace proxy::lb

@@ -1,0 +1,157 @@
+// One client connection and the HTTP/1.1 exchanges on it: the proxy's data path.
+//
+// A request is parsed by http::Parser; at the end of its head the session routes it, picks a
+// server, and either takes an idle pooled connection and forwards at once (the common case: no
+// copy, no wait) or starts connecting and pauses the parser, keeping the unparsed tail of the read
+// in `pending_`. Request body bytes are forwarded as they are parsed (re-chunked if the client
+// sent chunked). Response events are gathered into an iovec batch and flushed with one writev at
+// the end of each upstream read. Pipelined requests wait in `pending_` until the response before
+// them is complete, so answers go out in order.
+//
+// Backpressure, both ways: bytes the kernel did not accept are queued (stream_write.h) and the
+// other side's reading stops until the queue drains, so at most one read buffer per direction is
+// ever held, whatever the body size.
+//
+// States: Idle (between requests, keepalive timer) -> Head (client_header timer) -> Waiting
+// (connecting upstream) -> Exchange -> Idle again, or Closing. Upgrade responses (101) hand both
+// sockets to a Tunnel. The object frees itself when its handles are closed.
+#pragma once
+
+#include <uv.h>
+
+#include <string>
+
+#include "common/intrusive_list.h"
+#include "proxy/http/parser.h"
+#include "proxy/http/rewrite.h"
+#include "proxy/lb/strategy.h"
+#include "proxy/upstream/upstream_conn.h"
+
+namespace proxy::tunnel {
+class Tunnel;
+}
+
+namespace proxy::server {
+
+class Worker;
+
+class Session final : public common::ListNode, private http::ParserHandler, private upstream::UpstreamOwner {
+ public:
+  explicit Session(Worker& worker);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Accepts a pending connection from `server`; on failure the session closes itself.
+  void accept(uv_stream_t* listener);
+  // The worker is shutting down: idle connections close now, busy ones after their response.
+  void drain();
+  // Closes both sides now.
+  void close();
+  uv_tcp_t* handle() { return &client_; }
+  bool idle() const { return state_ == State::Idle; }
+
+  // Called by the tunnel when it has closed both sides' streams.
+  void onTunnelClosed();
+
+ private:
+  enum class State : uint8_t { Idle, Head, Waiting, Exchange, Tunnel, Closing };
+
+  // Client side.
+  static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onTimerCb(uv_timer_t* t);
+  static void onCloseCb(uv_handle_t* h);
+  static void onClientWriteDone(void* owner, int status, size_t bytes);
+  void feedClient(const char* data, size_t len);
+  void appendPending(const char* data, size_t len);
+  void resumeParsing();
+  void pauseClientReading();
+  void resumeClientReading();
+  void startTimer(uint64_t ms);
+  void respondLocal(int status);
+  void closeAfterWrites();
+  void startLingering();
+  static void onShutdownCb(uv_shutdown_t* req, int status);
+  void onClientEnd();
+
+  // Request parser events.
+  http::HeadAction onHead(http::MessageHead& head) override;
+  void onBody(std::string_view chunk) override;
+  bool onComplete() override;
+
+  // Upstream selection and exchange.
+  bool startAttempt();          // true: a connection is attached and ready now
+  bool attachTo(uint32_t server);
+  void upstreamReady();         // a connection became ready after the parser paused
+  bool sendRequestHead();
+  void retryOrFail(int status);
+  void releaseUpstream(bool reusable);
+  void finishExchange();
+  void resetExchange();
+
+  // Upstream events.
+  void onUpstreamConnected(upstream::UpstreamConn& conn) override;
+  void onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamError error) override;
+  http::HeadAction onResponseHead(http::MessageHead& head) override;
+  void onResponseBody(std::string_view chunk) override;
+  bool onResponseComplete() override;
+  void onUpstreamReadDone() override;
+  void onUpstreamDrained() override;
+  void onUpstreamUpgraded(std::string_view rest) override;
+
+  // Output batch to the client, flushed with one writev.
+  void addOut(const char* data, size_t len);
+  bool flushOut();
+
+  static constexpr unsigned kMaxIov = 48;
+  static constexpr size_t kMaxPending = 64 * 1024;
+  static constexpr uint64_t kLingerMs = 2000;
+
+  Worker& worker_;
+  uv_tcp_t client_;
+  uv_timer_t timer_;
+  http::Parser parser_;
+  State state_ = State::Idle;
+  uint8_t open_handles_ = 0;
+  bool reading_ = false;
+  bool parse_blocked_ = false;     // parser paused; new bytes go to pending_
+  bool close_after_write_ = false;
+  bool closing_ = false;
+
+  // The current exchange.
+  upstream::UpstreamRuntime* runtime_ = nullptr;
+  upstream::UpstreamConn* up_ = nullptr;
+  lb::ServerMask tried_;
+  uint32_t attempts_ = 0;
+  bool stale_retry_used_ = false;
+  bool body_forwarded_ = false;
+  bool lingering_ = false;       // answered and half-closed: discard input until EOF
+  bool request_done_ = false;
+  bool request_has_body_ = false;
+  bool request_chunked_ = false;
+  bool request_is_head_ = false;
+  bool upgrade_ = false;
+  bool response_started_ = false;
+  bool response_done_ = false;
+  bool client_keep_alive_ = true;
+  bool client_http10_ = false;
+  http::BodyFraming framing_ = http::BodyFraming::None;
+
+  std::string pending_;      // client bytes not yet parsed
+  std::string up_head_;      // request head for the upstream
+  std::string down_head_;    // response head for the client
+  size_t client_queued_ = 0;
+
+  uv_buf_t out_[kMaxIov];
+  unsigned out_n_ = 0;
+  char chunk_lines_[kMaxIov][20];
+  unsigned chunk_n_ = 0;
+
+  char client_ip_[48] = {0};
+  size_t client_ip_len_ = 0;
+  tunnel::Tunnel* tunnel_ = nullptr;
+  uv_shutdown_t shutdown_req_;
+
+  friend class tunnel::Tunnel;
+};
+
+}  // namespace proxy::server

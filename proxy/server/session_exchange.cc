@@ -1,0 +1,274 @@
+// Session, upstream side: routing a parsed request, picking and attaching an upstream
+// connection, forwarding the request body, relaying the response, retries and failures.
+// See session.h for the design.
+#include <llhttp.h>
+
+#include "common/log.h"
+#include "proxy/http/error_response.h"
+#include "proxy/server/session.h"
+#include "proxy/server/worker.h"
+#include "proxy/tunnel/tunnel.h"
+
+namespace proxy::server {
+
+// ---- request events --------------------------------------------------------------------------
+
+http::HeadAction Session::onHead(http::MessageHead& head) {
+  LoopContext& ctx = worker_.ctx();
+  uv_timer_stop(&timer_);
+  state_ = State::Waiting;
+  client_http10_ = head.version_major == 1 && head.version_minor == 0;
+  client_keep_alive_ = head.keep_alive && !ctx.draining;
+  request_is_head_ = head.method == HTTP_HEAD;
+  request_chunked_ = head.chunked;
+  request_has_body_ = head.chunked || (head.has_content_length && head.content_length > 0);
+  upgrade_ = head.upgrade;
+  if (head.method == HTTP_CONNECT) {
+    respondLocal(400);
+    return http::HeadAction::Pause;
+  }
+  int u = worker_.router().match(head.find("host"), head.url());
+  if (u < 0) {
+    respondLocal(404);
+    return http::HeadAction::Pause;
+  }
+  runtime_ = &worker_.upstream(static_cast<size_t>(u));
+  up_head_.clear();
+  http::ForwardInfo fwd;
+  fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
+  fwd.default_host = runtime_->config().servers[0].address;
+  fwd.upgrade = upgrade_;
+  http::writeUpstreamRequestHead(head, fwd, up_head_);
+  if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
+  return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready
+}
+
+void Session::onBody(std::string_view chunk) {
+  if (!up_ || state_ != State::Exchange) return;  // answered locally: the rest is ignored
+  uv_buf_t bufs[3];
+  unsigned n = 0;
+  char line[20];
+  if (request_chunked_) bufs[n++] = uv_buf_init(line, static_cast<unsigned>(http::writeChunkHeader(chunk.size(), line)));
+  bufs[n++] = uv_buf_init(const_cast<char*>(chunk.data()), static_cast<unsigned>(chunk.size()));
+  if (request_chunked_) bufs[n++] = uv_buf_init(const_cast<char*>("\r\n"), 2);
+  body_forwarded_ = true;
+  long q = up_->write(bufs, n);
+  if (q != 0) pauseClientReading();  // backpressure until drained (or the error arrives)
+}
+
+bool Session::onComplete() {
+  request_done_ = true;
+  if (up_ && request_chunked_ && state_ == State::Exchange) {
+    uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
+    up_->write(&end, 1);  // a failure is reported asynchronously
+  }
+  return true;  // the next pipelined request waits for this response (see feedClient)
+}
+
+// ---- attaching an upstream connection ---------------------------------------------------------
+
+// Picks a server not tried yet and attaches a connection: true when an idle pooled one was ready
+// now; false when connecting (onUpstreamConnected follows) or when nothing is left (answered).
+bool Session::startAttempt() {
+  for (;;) {
+    if (attempts_ > runtime_->config().retries) {
+      respondLocal(502);
+      return false;
+    }
+    lb::PickContext pc;
+    pc.excluded = &tried_;
+    int server = runtime_->pick(pc);
+    if (server < 0) {
+      respondLocal(attempts_ == 0 ? 503 : 502);
+      return false;
+    }
+    tried_.set(static_cast<size_t>(server));
+    ++attempts_;
+    if (attachTo(static_cast<uint32_t>(server))) return true;
+    if (up_) return false;  // connecting
+  }
+}
+
+// Attaches an idle connection to `server` (true) or starts a new one (false, up_ set); on a
+// connect that could not even start, up_ stays null.
+bool Session::attachTo(uint32_t server) {
+  runtime_->addActive(server);
+  if (upstream::UpstreamConn* idle = runtime_->takeIdle(server)) {
+    up_ = idle;
+    up_->attach(this);
+    state_ = State::Exchange;
+    return true;
+  }
+  up_ = runtime_->connectNew(server, this);
+  if (!up_) runtime_->removeActive(server);
+  state_ = State::Waiting;
+  return false;
+}
+
+void Session::onUpstreamConnected(upstream::UpstreamConn&) {
+  state_ = State::Exchange;
+  upstreamReady();
+}
+
+// A connection became ready outside the parser (connected, or a retry): send the head and let
+// the body that waited in pending_ flow.
+void Session::upstreamReady() {
+  if (!sendRequestHead()) return;
+  if (!request_done_) resumeParsing();
+}
+
+bool Session::sendRequestHead() {
+  uv_buf_t b = uv_buf_init(up_head_.data(), static_cast<unsigned>(up_head_.size()));
+  if (up_->write(&b, 1) < 0) return false;  // the error arrives asynchronously
+  up_->expectResponse(request_is_head_);
+  return true;
+}
+
+// The connection failed before a response started. A request can be replayed while none of its
+// body has been forwarded: on a reused keep-alive connection the server had closed, once and to
+// the same server (nginx does the same); otherwise on the next server, within `retries`.
+void Session::retryOrFail(int status) {
+  bool stale = up_ && up_->reused() && !up_->responseStarted();
+  uint32_t server = up_ ? up_->server() : 0;
+  releaseUpstream(false);
+  if (closing_) return;
+  bool replayable = !response_started_ && !body_forwarded_;
+  if (replayable && stale && !stale_retry_used_) {
+    stale_retry_used_ = true;
+    if (attachTo(server)) upstreamReady();
+    else if (!up_) retryOrFail(status);
+    return;
+  }
+  if (replayable) {
+    if (startAttempt()) upstreamReady();
+    return;
+  }
+  if (response_started_) return close();
+  respondLocal(status);
+}
+
+void Session::onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamError error) {
+  const auto& srv = runtime_->config().servers[conn.server()];
+  common::logDebug("upstream_error", {{"upstream", runtime_->config().name}, {"server", srv.name}, {"error", upstream::upstreamErrorName(error)}});
+  switch (error) {
+    case upstream::UpstreamError::ConnectFailed: return retryOrFail(502);
+    case upstream::UpstreamError::ConnectTimeout: return retryOrFail(504);
+    case upstream::UpstreamError::ResponseTimeout:
+      releaseUpstream(false);
+      if (response_started_) return close();
+      return respondLocal(504);
+    case upstream::UpstreamError::Closed:
+      if (!conn.responseStarted() && !response_started_) return retryOrFail(502);
+      [[fallthrough]];
+    case upstream::UpstreamError::BadResponse:
+      releaseUpstream(false);
+      if (response_started_) return close();
+      return respondLocal(502);
+  }
+}
+
+void Session::releaseUpstream(bool reusable) {
+  if (!up_) return;
+  upstream::UpstreamConn* c = up_;
+  up_ = nullptr;
+  runtime_->removeActive(c->server());
+  runtime_->release(c, reusable);
+}
+
+// ---- response events -------------------------------------------------------------------------
+
+http::HeadAction Session::onResponseHead(http::MessageHead& head) {
+  if (head.status == 101) {
+    if (upgrade_) {  // relayed with the tunnel's first bytes by onUpstreamUpgraded
+      down_head_.clear();
+      http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false, true}, down_head_);
+      response_started_ = true;
+    }
+    return http::HeadAction::Continue;
+  }
+  if (head.status >= 100 && head.status < 200) {
+    // Interim response (100 Continue, 103 Early Hints): relay to HTTP/1.1 clients right away.
+    if (!client_http10_) {
+      down_head_.clear();
+      http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false}, down_head_);
+      addOut(down_head_.data(), down_head_.size());
+      flushOut();
+    }
+    return http::HeadAction::NoBody;
+  }
+  if (!request_done_) client_keep_alive_ = false;  // answered before the body ended: close after
+  if (worker_.ctx().draining) client_keep_alive_ = false;
+  framing_ = http::responseFraming(head, request_is_head_, !client_http10_);
+  if (framing_ == http::BodyFraming::UntilClose) client_keep_alive_ = false;
+  down_head_.clear();
+  http::writeDownstreamResponseHead(head, {framing_, client_keep_alive_, client_http10_}, down_head_);
+  addOut(down_head_.data(), down_head_.size());
+  response_started_ = true;
+  return http::HeadAction::Continue;
+}
+
+void Session::onResponseBody(std::string_view chunk) {
+  if (framing_ == http::BodyFraming::Chunked) {
+    if (out_n_ + 3 > kMaxIov || chunk_n_ == kMaxIov) flushOut();
+    char* line = chunk_lines_[chunk_n_++];
+    addOut(line, http::writeChunkHeader(chunk.size(), line));
+    addOut(chunk.data(), chunk.size());
+    addOut("\r\n", 2);
+    return;
+  }
+  addOut(chunk.data(), chunk.size());
+}
+
+bool Session::onResponseComplete() {
+  if (!response_started_) return false;  // an interim response ended
+  if (framing_ == http::BodyFraming::Chunked) addOut("0\r\n\r\n", 5);
+  response_done_ = true;
+  return true;
+}
+
+void Session::onUpstreamReadDone() {
+  if (closing_) return;
+  if (!flushOut()) return;
+  if (response_done_ && up_) finishExchange();
+}
+
+void Session::onUpstreamDrained() {
+  if (!closing_ && !parse_blocked_) resumeClientReading();
+}
+
+void Session::finishExchange() {
+  if (!request_done_ || !client_keep_alive_) {
+    releaseUpstream(request_done_ && up_ && up_->reusable());
+    return closeAfterWrites();
+  }
+  releaseUpstream(up_ && up_->reusable());
+  resetExchange();
+  state_ = State::Idle;
+  startTimer(static_cast<uint64_t>(worker_.ctx().config->timeouts.keepalive.count()));
+  resumeParsing();
+}
+
+void Session::resetExchange() {
+  runtime_ = nullptr;
+  tried_.clear();
+  attempts_ = 0;
+  stale_retry_used_ = body_forwarded_ = false;
+  request_done_ = request_has_body_ = request_chunked_ = request_is_head_ = upgrade_ = false;
+  response_started_ = response_done_ = false;
+  framing_ = http::BodyFraming::None;
+}
+
+void Session::onUpstreamUpgraded(std::string_view rest) {
+  if (!upgrade_) {  // a 101 nobody asked for
+    releaseUpstream(false);
+    return respondLocal(502);
+  }
+  addOut(down_head_.data(), down_head_.size());
+  addOut(rest.data(), rest.size());
+  if (!flushOut()) return;
+  tunnel_ = new tunnel::Tunnel(*this, *up_);
+  state_ = State::Tunnel;
+  tunnel_->start();
+}
+
+}  // namespace proxy::server

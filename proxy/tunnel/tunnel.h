@@ -1,0 +1,51 @@
+// The bidirectional byte pump of an upgraded connection (WebSocket or any 101 protocol).
+//
+// After the upstream answered 101, the session's client socket and the upstream connection stay
+// where they are; the tunnel only decides what to do with their reads. Bytes are written through
+// at once (try_write, no copy when the kernel takes them); what is left is queued, and the other
+// side's reading stops until the queue drains — so a fast sender and a reader that never reads
+// cost at most one read buffer. An idle tunnel holds no buffer at all. EOF on one side is passed
+// on as a half-close (shutdown of the other side's write); a reset or error closes both. Silence
+// longer than timeouts.tunnel_idle closes both (the timer is lazy: traffic only records the time).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "proxy/upstream/upstream_conn.h"
+
+namespace proxy::server {
+class Session;
+}
+
+namespace proxy::tunnel {
+
+class Tunnel final : private upstream::RawSink {
+ public:
+  Tunnel(server::Session& session, upstream::UpstreamConn& up);
+  // Sends the client bytes that arrived after the request head, then pumps.
+  void start();
+
+  // Client side events, forwarded by the session.
+  void fromClient(const char* data, size_t len);
+  void clientEnded(int status);
+  void onClientDrained();
+  void onIdleTimer();
+  // Called by the session when it closes: forget both sides and free.
+  void destroy();
+
+ private:
+  void onRawData(const char* data, size_t len) override;
+  void onRawEnd(int status) override;
+  void onRawDrained() override;
+  void touch();
+  void closeBoth();
+
+  server::Session& session_;
+  upstream::UpstreamConn* up_;
+  uint64_t last_activity_ms_ = 0;
+  bool client_eof_ = false;
+  bool upstream_eof_ = false;
+};
+
+}  // namespace proxy::tunnel

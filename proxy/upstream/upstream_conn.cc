@@ -1,0 +1,270 @@
+// UpstreamConn: see upstream_conn.h.
+#include "proxy/upstream/upstream_conn.h"
+
+#include "common/log.h"
+#include "common/stream_write.h"
+#include "common/uv_util.h"
+#include "proxy/upstream/upstream_runtime.h"
+
+namespace proxy::upstream {
+
+const char* upstreamErrorName(UpstreamError e) {
+  switch (e) {
+    case UpstreamError::ConnectFailed: return "connect_failed";
+    case UpstreamError::ConnectTimeout: return "connect_timeout";
+    case UpstreamError::Closed: return "closed";
+    case UpstreamError::ResponseTimeout: return "response_timeout";
+    case UpstreamError::BadResponse: return "bad_response";
+  }
+  return "?";
+}
+
+UpstreamConn::UpstreamConn(server::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server)
+    : ctx_(ctx), runtime_(runtime), parser_(HTTP_RESPONSE, *this), server_(server) {
+  tcp_.data = this;
+  timer_.data = this;
+  connect_req_.data = this;
+}
+
+int UpstreamConn::connect(const sockaddr* addr, UpstreamOwner* owner) {
+  int rc = uv_tcp_init(ctx_.loop, &tcp_);
+  if (rc < 0) {
+    delete this;
+    return rc;
+  }
+  ++open_handles_;
+  rc = uv_timer_init(ctx_.loop, &timer_);
+  if (rc == 0) ++open_handles_;
+  owner_ = owner;
+  if (rc == 0) rc = uv_tcp_nodelay(&tcp_, 1);
+  if (rc == 0) rc = uv_tcp_connect(&connect_req_, &tcp_, addr, &UpstreamConn::onConnectCb);
+  if (rc < 0) {
+    owner_ = nullptr;
+    close();
+    return rc;
+  }
+  timer_mode_ = TimerMode::Connect;
+  uv_timer_start(&timer_, &UpstreamConn::onTimerCb, static_cast<uint64_t>(ctx_.config->timeouts.connect.count()), 0);
+  return 0;
+}
+
+void UpstreamConn::onConnectCb(uv_connect_t* req, int status) {
+  auto* self = static_cast<UpstreamConn*>(req->data);
+  if (status == UV_ECANCELED || self->closing_) return;
+  uv_timer_stop(&self->timer_);
+  self->timer_mode_ = TimerMode::Off;
+  if (status < 0) {
+    common::logDebug("upstream_connect_error", {{"server", self->runtime_.config().servers[self->server_].name}, {"error", common::uvErr(status)}});
+    return self->fail(UpstreamError::ConnectFailed);
+  }
+  self->connected_ = true;
+  self->resumeReading();
+  if (self->owner_) self->owner_->onUpstreamConnected(*self);
+}
+
+long UpstreamConn::write(const uv_buf_t* bufs, unsigned n) {
+  long rc = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, n, this, &UpstreamConn::onWriteDone);
+  last_read_ms_ = uv_now(ctx_.loop);  // sending counts as activity for upstream_response
+  if (rc > 0) queued_ += static_cast<size_t>(rc);
+  if (rc < 0) {
+    // Report the failure from the next loop turn, never from inside the caller's stack (the
+    // caller may be in the middle of parsing).
+    reusable_ = false;
+    timer_mode_ = TimerMode::Failed;
+    uv_timer_start(&timer_, &UpstreamConn::onTimerCb, 0, 0);
+  }
+  return rc;
+}
+
+void UpstreamConn::onWriteDone(void* owner, int status, size_t bytes) {
+  auto* self = static_cast<UpstreamConn*>(owner);
+  self->queued_ -= bytes;
+  if (self->closing_) return;
+  if (status < 0) {
+    if (self->raw_) return self->raw_->onRawEnd(status);
+    return self->fail(UpstreamError::Closed);
+  }
+  if (self->queued_ == 0) {
+    if (self->raw_) self->raw_->onRawDrained();
+    else if (self->owner_) self->owner_->onUpstreamDrained();
+  }
+}
+
+void UpstreamConn::expectResponse(bool request_is_head) {
+  if (timer_mode_ == TimerMode::Failed) return;  // a write failed: the error is on its way
+  if (response_done_) parser_.resume();
+  head_request_ = request_is_head;
+  awaiting_response_ = true;
+  response_done_ = false;
+  response_bytes_ = 0;
+  ++requests_;
+  last_read_ms_ = uv_now(ctx_.loop);
+  timer_mode_ = TimerMode::Response;
+  uv_timer_start(&timer_, &UpstreamConn::onTimerCb, static_cast<uint64_t>(ctx_.config->timeouts.upstream_response.count()), 0);
+}
+
+void UpstreamConn::pauseReading() {
+  if (reading_ && !closing_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    reading_ = false;
+  }
+}
+
+void UpstreamConn::resumeReading() {
+  if (reading_ || closing_ || !connected_) return;
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &server::LoopContext::allocCb, &UpstreamConn::onReadCb);
+  if (rc < 0) {
+    common::logWarn("upstream_read_start_failed", {{"error", common::uvErr(rc)}});
+    return fail(UpstreamError::Closed);
+  }
+  reading_ = true;
+}
+
+void UpstreamConn::enterIdle() {
+  owner_ = nullptr;
+  timer_mode_ = TimerMode::Idle;
+  uv_timer_start(&timer_, &UpstreamConn::onTimerCb, static_cast<uint64_t>(ctx_.config->timeouts.upstream_keepalive.count()), 0);
+  resumeReading();
+}
+
+void UpstreamConn::leaveIdle() {
+  uv_timer_stop(&timer_);
+  timer_mode_ = TimerMode::Off;
+}
+
+void UpstreamConn::startRaw(RawSink* sink) {
+  raw_ = sink;
+  owner_ = nullptr;
+  uv_timer_stop(&timer_);
+  timer_mode_ = TimerMode::Off;
+}
+
+void UpstreamConn::shutdownWrite() {
+  if (closing_) return;
+  shutdown_req_.data = this;
+  int rc = uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* req, int status) {
+    auto* self = static_cast<UpstreamConn*>(req->data);
+    if (status < 0 && status != UV_ECANCELED && !self->closing_ && self->raw_) self->raw_->onRawEnd(status);
+  });
+  if (rc < 0 && raw_) raw_->onRawEnd(rc);
+}
+
+void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<UpstreamConn*>(s->data);
+  if (nread == 0 || self->closing_) return;
+  if (self->raw_) {
+    if (nread < 0) return self->raw_->onRawEnd(static_cast<int>(nread));
+    return self->raw_->onRawData(buf->base, static_cast<size_t>(nread));
+  }
+  UpstreamOwner* owner = self->owner_;
+  if (!owner || !self->awaiting_response_) {
+    // Idle (or finished) connection: EOF, an error or unsolicited bytes all end it.
+    self->reusable_ = false;
+    if (!owner) {
+      self->runtime_.forgetIdle(self);
+      self->close();
+    }
+    return;
+  }
+  if (nread < 0) {
+    self->reusable_ = false;
+    // A response delimited by the connection's end completes here.
+    if (nread == UV_EOF && self->parser_.messageInProgress() && self->parser_.finish()) return owner->onUpstreamReadDone();
+    return self->fail(UpstreamError::Closed);
+  }
+  self->last_read_ms_ = uv_now(self->ctx_.loop);
+  self->handleData(buf->base, static_cast<size_t>(nread));
+  owner->onUpstreamReadDone();
+}
+
+void UpstreamConn::handleData(const char* data, size_t len) {
+  http::FeedResult r = parser_.feed(data, len);
+  switch (r.status) {
+    case http::ParseStatus::Ok: return;
+    case http::ParseStatus::Paused:
+      if (r.consumed < len) reusable_ = false;  // bytes after the response: never reuse
+      return;
+    case http::ParseStatus::Upgrade:
+      reusable_ = false;
+      awaiting_response_ = false;
+      uv_timer_stop(&timer_);
+      timer_mode_ = TimerMode::Off;
+      if (owner_) owner_->onUpstreamUpgraded({data + r.consumed, len - r.consumed});
+      return;
+    case http::ParseStatus::Error:
+      common::logDebug("upstream_bad_response", {{"reason", parser_.errorReason()}});
+      return fail(UpstreamError::BadResponse);
+  }
+}
+
+http::HeadAction UpstreamConn::onHead(http::MessageHead& head) {
+  ++response_bytes_;
+  if (!owner_) return http::HeadAction::Continue;
+  http::HeadAction a = owner_->onResponseHead(head);
+  if (head_request_ && head.status >= 200) return http::HeadAction::NoBody;
+  return a;
+}
+
+void UpstreamConn::onBody(std::string_view chunk) {
+  response_bytes_ += chunk.size();
+  if (owner_) owner_->onResponseBody(chunk);
+}
+
+bool UpstreamConn::onComplete() {
+  bool final_response = parser_.head().status >= 200 || parser_.head().status == 101;
+  if (final_response) {
+    if (!parser_.head().keep_alive) reusable_ = false;
+    if (parser_.head().status == 101) return false;  // llhttp stops with HPE_PAUSED_UPGRADE
+    awaiting_response_ = false;
+    response_done_ = true;
+    uv_timer_stop(&timer_);
+    timer_mode_ = TimerMode::Off;
+  }
+  if (owner_) owner_->onResponseComplete();
+  return final_response;
+}
+
+void UpstreamConn::onTimerCb(uv_timer_t* t) {
+  auto* self = static_cast<UpstreamConn*>(t->data);
+  switch (self->timer_mode_) {
+    case TimerMode::Off: return;
+    case TimerMode::Connect: return self->fail(UpstreamError::ConnectTimeout);
+    case TimerMode::Failed: return self->fail(UpstreamError::Closed);
+    case TimerMode::Idle:
+      self->runtime_.forgetIdle(self);
+      return self->close();
+    case TimerMode::Response: {
+      uint64_t timeout = static_cast<uint64_t>(self->ctx_.config->timeouts.upstream_response.count());
+      uint64_t silent = uv_now(self->ctx_.loop) - self->last_read_ms_;
+      if (silent < timeout) {
+        uv_timer_start(&self->timer_, &UpstreamConn::onTimerCb, timeout - silent, 0);
+        return;
+      }
+      return self->fail(UpstreamError::ResponseTimeout);
+    }
+  }
+}
+
+void UpstreamConn::fail(UpstreamError e) {
+  reusable_ = false;
+  if (owner_) return owner_->onUpstreamError(*this, e);  // the owner releases or closes us
+  runtime_.forgetIdle(this);
+  close();
+}
+
+void UpstreamConn::close() {
+  if (closing_) return;
+  closing_ = true;
+  owner_ = nullptr;
+  raw_ = nullptr;
+  runtime_.forgetIdle(this);
+  if (open_handles_ >= 1) uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &UpstreamConn::onCloseCb);
+  if (open_handles_ >= 2) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &UpstreamConn::onCloseCb);
+}
+
+void UpstreamConn::onCloseCb(uv_handle_t* h) {
+  auto* self = static_cast<UpstreamConn*>(h->data);
+  if (--self->open_handles_ == 0) delete self;
+}
+
+}  // namespace proxy::upstream

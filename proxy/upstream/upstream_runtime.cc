@@ -1,0 +1,81 @@
+// UpstreamRuntime: see upstream_runtime.h.
+#include "proxy/upstream/upstream_runtime.h"
+
+#include "common/log.h"
+#include "common/uv_util.h"
+#include "proxy/lb/registry.h"
+
+namespace proxy::upstream {
+
+UpstreamRuntime::UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg)
+    : ctx_(ctx), cfg_(cfg), active_(cfg.servers.size(), 0), idle_(cfg.servers.size()) {
+  std::vector<lb::ServerSpec> specs;
+  for (const auto& s : cfg.servers) specs.push_back({s.name, s.weight, s.backup});
+  const lb::Strategy* strategy = lb::findStrategy(cfg.strategy);
+  selector_ = strategy->build(specs, cfg);  // the loader has validated the name
+}
+
+UpstreamRuntime::~UpstreamRuntime() { closeIdle(); }
+
+int UpstreamRuntime::pick(lb::PickContext& pc) {
+  pc.active = active_;
+  return selector_->pick(pc, pick_state_);
+}
+
+UpstreamConn* UpstreamRuntime::takeIdle(uint32_t server) {
+  UpstreamConn* c = idle_[server].popFront();
+  if (c) {
+    --idle_count_;
+    c->leaveIdle();
+  }
+  return c;
+}
+
+UpstreamConn* UpstreamRuntime::connectNew(uint32_t server, UpstreamOwner* owner) {
+  auto* c = new UpstreamConn(ctx_, *this, server);
+  const sockaddr* addr = reinterpret_cast<const sockaddr*>(&cfg_.servers[server].sockaddr);
+  int rc = c->connect(addr, owner);
+  if (rc < 0) {
+    common::logWarn("upstream_connect_failed", {{"upstream", cfg_.name}, {"server", cfg_.servers[server].name}, {"error", common::uvErr(rc)}});
+    return nullptr;  // the connection closes and frees itself
+  }
+  return c;
+}
+
+void UpstreamRuntime::release(UpstreamConn* conn, bool reusable) {
+  conn->detach();
+  if (!reusable || cfg_.keepalive == 0 || ctx_.draining) {
+    conn->close();
+    return;
+  }
+  if (idle_count_ >= cfg_.keepalive) {
+    // Evict the least recently used idle connection of the server with the most idle ones.
+    size_t victim = conn->server();
+    for (size_t i = 0; i < idle_.size(); ++i)
+      if (idle_[i].size() > idle_[victim].size()) victim = i;
+    if (UpstreamConn* old = idle_[victim].back()) {
+      idle_[victim].remove(old);
+      --idle_count_;
+      old->close();
+    }
+  }
+  idle_[conn->server()].pushFront(conn);
+  ++idle_count_;
+  conn->enterIdle();
+}
+
+void UpstreamRuntime::forgetIdle(UpstreamConn* conn) {
+  if (!conn->linked()) return;
+  idle_[conn->server()].remove(conn);
+  --idle_count_;
+}
+
+void UpstreamRuntime::closeIdle() {
+  for (auto& list : idle_)
+    while (UpstreamConn* c = list.popFront()) {
+      --idle_count_;
+      c->close();
+    }
+}
+
+}  // namespace proxy::upstream

@@ -1,0 +1,63 @@
+// One upstream as one worker loop sees it: its servers, the current selector, the worker's pick
+// state and the keep-alive pool of idle connections.
+//
+// The selector is an immutable shared object (lb/strategy.h) that can be swapped at any time;
+// everything else here belongs to one loop and is touched without locks. Idle connections are
+// kept most-recently-used first, up to `keepalive` per upstream; the oldest is closed beyond that.
+// `active` counts connections attached to a downstream exchange or tunnel, per server — what
+// least_conn and bounded loads read.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/intrusive_list.h"
+#include "proxy/config/config.h"
+#include "proxy/lb/strategy.h"
+#include "proxy/server/loop_context.h"
+#include "proxy/upstream/upstream_conn.h"
+
+namespace proxy::upstream {
+
+class UpstreamRuntime {
+ public:
+  UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg);
+  ~UpstreamRuntime();
+  UpstreamRuntime(const UpstreamRuntime&) = delete;
+  UpstreamRuntime& operator=(const UpstreamRuntime&) = delete;
+
+  const config::UpstreamConfig& config() const { return cfg_; }
+  size_t serverCount() const { return cfg_.servers.size(); }
+
+  // Picks a server for a request (-1: none eligible).
+  int pick(lb::PickContext& ctx);
+
+  // An idle connection to `server`, or nullptr. The caller attaches it and counts it active.
+  UpstreamConn* takeIdle(uint32_t server);
+  // A new connection to `server`, connecting; nullptr if it could not start.
+  UpstreamConn* connectNew(uint32_t server, UpstreamOwner* owner);
+  // The exchange on `conn` is over: keep it idle if it is reusable, else close it.
+  void release(UpstreamConn* conn, bool reusable);
+  // Called by a connection that closed itself (idle EOF, timeout) or was closed while busy.
+  void forgetIdle(UpstreamConn* conn);
+  void closeIdle();
+
+  void addActive(uint32_t server) { ++active_[server]; }
+  void removeActive(uint32_t server) {
+    if (active_[server] > 0) --active_[server];
+  }
+  const std::vector<uint32_t>& active() const { return active_; }
+
+  void setSelector(lb::SelectorPtr s) { selector_ = std::move(s); }
+
+ private:
+  server::LoopContext& ctx_;
+  const config::UpstreamConfig& cfg_;
+  lb::SelectorPtr selector_;
+  lb::PickState pick_state_;
+  std::vector<uint32_t> active_;
+  std::vector<common::IntrusiveList<UpstreamConn>> idle_;  // per server, MRU at front
+  size_t idle_count_ = 0;
+};
+
+}  // namespace proxy::upstream
