@@ -33,6 +33,8 @@ void Parser::reset() {
 }
 
 FeedResult Parser::feed(const char* data, size_t len) {
+  feed_begin_ = data;
+  feed_end_ = data + len;
   llhttp_errno_t rc = llhttp_execute(&parser_, data, len);
   switch (rc) {
     case HPE_OK: return {ParseStatus::Ok, len};
@@ -54,7 +56,8 @@ void Parser::resume() {
 
 bool Parser::finish() {
   if (!in_message_) return true;
-  return llhttp_finish(&parser_) == HPE_OK && !in_message_;
+  llhttp_errno_t rc = llhttp_finish(&parser_);  // HPE_PAUSED: our onComplete asked to pause
+  return (rc == HPE_OK || rc == HPE_PAUSED) && !in_message_;
 }
 
 const char* Parser::errorReason() const {
@@ -77,6 +80,7 @@ int Parser::onMessageBegin(llhttp_t* p) {
   s.head_.reset();
   s.body_bytes_ = 0;
   s.in_message_ = true;
+  s.value_started_ = false;
   return 0;
 }
 
@@ -90,6 +94,13 @@ int Parser::onStatus(llhttp_t* p, const char* at, size_t len) { return onUrl(p, 
 
 int Parser::onHeaderField(llhttp_t* p, const char* at, size_t len) {
   Parser& s = self(p);
+  // "Host : x" — whitespace before the colon must be rejected (RFC 9112 5.1); llhttp keeps it.
+  for (size_t i = 0; i < len; ++i)
+    if (at[i] == ' ' || at[i] == '\t') {
+      s.error_ = ParseError::Malformed;
+      s.reason_ = "whitespace in a header name";
+      return -1;
+    }
   s.head_.appendName({at, len});
   return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
 }
@@ -108,12 +119,27 @@ int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
       s.reason_ = "line folding or bare CR/LF in a header value";
       return -1;
     }
+  // llhttp accepts obs-fold ("a\r\n b") by starting a new span after the CRLF. A value's pieces
+  // are contiguous unless a read ended between them, so a gap means a fold.
+  if (s.value_started_) {
+    bool contiguous = at == s.value_end_ || (at == s.feed_begin_ && s.value_end_was_feed_end_);
+    if (!contiguous) {
+      s.error_ = ParseError::Malformed;
+      s.reason_ = "obsolete line folding in a header value";
+      return -1;
+    }
+  }
+  s.value_started_ = true;
+  s.value_end_ = at + len;
+  s.value_end_was_feed_end_ = at + len == s.feed_end_;
   s.head_.appendValue({at, len});
   return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
 }
 
 int Parser::onHeaderValueComplete(llhttp_t* p) {
-  self(p).head_.endValue();
+  Parser& s = self(p);
+  s.value_started_ = false;
+  s.head_.endValue();
   return 0;
 }
 

@@ -49,7 +49,7 @@ class ParserHandler {
   virtual bool onComplete() = 0;
 
  protected:
-  ~ParserHandler() = default;
+  virtual ~ParserHandler() = default;
 };
 
 struct ParserLimits {
@@ -99,6 +99,12 @@ class Parser {
   const char* reason_ = nullptr;
   uint64_t body_bytes_ = 0;
   bool in_message_ = false;
+  // obs-fold detection (see onHeaderValue)
+  const char* feed_begin_ = nullptr;
+  const char* feed_end_ = nullptr;
+  const char* value_end_ = nullptr;
+  bool value_started_ = false;
+  bool value_end_was_feed_end_ = false;
 };
 
 }  // namespace proxy::http

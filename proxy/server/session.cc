@@ -113,11 +113,14 @@ void Session::appendPending(const char* data, size_t len) {
 void Session::resumeParsing() {
   parse_blocked_ = false;
   parser_.resume();
-  if (!pending_.empty()) {
-    std::string data;
-    data.swap(pending_);
-    feedClient(data.data(), data.size());
-    if (pending_.empty()) pending_.swap(data), pending_.clear();  // keep the capacity
+  // Feed even when nothing is pending: a parser paused at the end of a bodiless head completes
+  // the message only when it runs again.
+  std::string data;
+  data.swap(pending_);
+  feedClient(data.data(), data.size());
+  if (pending_.empty()) {
+    data.clear();
+    pending_.swap(data);  // keep the capacity
   }
   if (!closing_ && !parse_blocked_ && state_ != State::Tunnel) resumeClientReading();
 }

@@ -31,6 +31,18 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet
         pass
 
+    def setup(self):
+        super().setup()
+        self.server.connections += 1
+        self.server.active.add(self.connection)
+
+    def finish(self):
+        self.server.active.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
     def _body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             out = bytearray()
@@ -50,11 +62,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("X-Backend", self.server.name)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        no_body = code in (204, 304) or code < 200
+        if not no_body:
+            self.send_header("Content-Length", str(len(body)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" and not no_body:
             self.wfile.write(body)
 
     def handle_one(self):
@@ -102,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(n))
             self.end_headers()
             block = b"x" * 65536
-            left = n
+            left = n if self.command != "HEAD" else 0
             while left:
                 k = min(left, len(block))
                 self.wfile.write(block[:k])
@@ -143,6 +157,8 @@ class Backend:
         self.server = _Server((host, port), Handler)
         self.server.name = name
         self.server.requests = 0
+        self.server.connections = 0
+        self.server.active = set()
         self.server.healthy = True
         self.name = name
         self.port = self.server.server_address[1]
@@ -153,14 +169,24 @@ class Backend:
     def requests(self):
         return self.server.requests
 
+    @property
+    def connections(self):
+        return self.server.connections
+
     def start(self):
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
 
     def stop(self):
+        """Stops listening and cuts every open connection, as a dying process would."""
         self.server.shutdown()
         self.server.server_close()
+        for sock in list(self.server.active):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":
