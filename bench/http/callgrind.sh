@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Instructions per proxied keep-alive request, for tether, nginx and HAProxy, under callgrind.
+#
+# Each proxy runs under `valgrind --tool=callgrind` twice: once idle (start, stop) and once
+# serving exactly N requests (bench/http/count_client.py, 8 keep-alive connections) to an nginx
+# backend. (busy - idle) / N is the proxy's own cost per request, independent of machine load.
+# Usage: bench/http/callgrind.sh [N=20000]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+N=${1:-20000}
+"$root/scripts/install-deps" --bench >/dev/null
+BUILD_DIR=${BUILD_DIR:-$root/build} "$root/scripts/build" >/dev/null
+TETHER=${BUILD_DIR:-$root/build}/proxy/tether
+work=$(mktemp -d /tmp/tether-callgrind.XXXXXX)
+backend_pid=""
+cleanup() { [[ -n "$backend_pid" ]] && kill "$backend_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+BACKEND=18811 PORT=18812
+
+mkdir -p "$work/backend" "$work/nginx"
+cat > "$work/backend/nginx.conf" <<CONF
+worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
+events { worker_connections 1024; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$BACKEND; location / { return 200 "hello from the backend\n"; } } }
+CONF
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1; daemon off; master_process off; error_log stderr error; pid $work/nginx/nginx.pid;
+events { worker_connections 1024; }
+http { access_log off; keepalive_requests 1000000;
+  upstream be { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server { listen 127.0.0.1:$PORT;
+    location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+CONF
+cat > "$work/haproxy.cfg" <<CONF
+global
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$PORT
+  default_backend be
+backend be
+  server s1 127.0.0.1:$BACKEND
+CONF
+cat > "$work/tether.yaml" <<CONF
+workers: 1
+listeners: [{address: "127.0.0.1:$PORT"}]
+upstreams:
+  be: {keepalive: 64, servers: ["127.0.0.1:$BACKEND"]}
+CONF
+nginx -c "$work/backend/nginx.conf" -p "$work/backend" & backend_pid=$!
+sleep 0.5
+
+total_ir() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}'; }
+
+measure() {  # measure NAME REQUESTS -- command...
+  local name=$1 n=$2; shift 3
+  local out="$work/$name.$n.cg"
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>"$work/$name.$n.err" &
+  local pid=$!
+  for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.2; done
+  if ((n > 0)); then python3 "$root/bench/http/count_client.py" "$PORT" "$n" 8; fi
+  kill -TERM "$pid"; wait "$pid" || true
+  # callgrind writes one file per process/thread; sum them
+  local sum=0
+  for f in "$out"*; do sum=$((sum + $(total_ir "$f"))); done
+  echo "$sum"
+}
+
+printf "%-8s %14s %14s %12s\n" proxy "idle Ir" "busy Ir" "Ir/request"
+for name in tether nginx haproxy; do
+  case $name in
+    tether) cmd=("$TETHER" -c "$work/tether.yaml" --log-level warn) ;;
+    nginx) cmd=(nginx -c "$work/nginx/nginx.conf" -p "$work/nginx") ;;
+    haproxy) cmd=(haproxy -f "$work/haproxy.cfg" -db) ;;
+  esac
+  idle=$(measure "$name" 0 -- "${cmd[@]}")
+  busy=$(measure "$name" "$N" -- "${cmd[@]}")
+  printf "%-8s %14d %14d %12d\n" "$name" "$idle" "$busy" $(((busy - idle) / N))
+done

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# HTTP keep-alive proxying: tether vs nginx vs HAProxy, same machine, same run.
+#
+# One fast backend (nginx, 1 worker, `return 200`), and in front of it, each with 1 worker/thread
+# and upstream keep-alive: tether, nginx (proxy_http_version 1.1, keepalive 64) and HAProxy
+# (nbthread 1, http-reuse always). wrk -t1 -c64 drives each in alternating rounds; the script
+# prints req/s and p99 per target (median over rounds) and the ratios, and writes
+# docs/bench-http.csv. Loopback only; bounded by ROUNDS x DURATION.
+#
+# Usage: bench/http/compare.sh [ROUNDS=5] [DURATION=10s]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+ROUNDS=${1:-5}
+DURATION=${2:-10s}
+"$root/scripts/install-deps" --bench >/dev/null
+BUILD_DIR=${BUILD_DIR:-$root/build} "$root/scripts/build" >/dev/null
+TETHER=${BUILD_DIR:-$root/build}/proxy/tether
+work=$(mktemp -d /tmp/tether-bench-http.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+BACKEND=18801 TETHER_PORT=18802 NGINX_PORT=18803 HAPROXY_PORT=18804
+
+mkdir -p "$work"/{backend,nginx}/logs
+cat > "$work/backend/nginx.conf" <<CONF
+worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$BACKEND reuseport; location / { return 200 "hello from the backend\n"; } } }
+CONF
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1; daemon off; error_log stderr error; pid $work/nginx/nginx.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  upstream be { server 127.0.0.1:$BACKEND; keepalive 64; }
+  server { listen 127.0.0.1:$NGINX_PORT;
+    location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+CONF
+cat > "$work/haproxy.cfg" <<CONF
+global
+  nbthread 1
+  maxconn 5000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend be
+backend be
+  server s1 127.0.0.1:$BACKEND
+CONF
+cat > "$work/tether.yaml" <<CONF
+workers: 1
+listeners: [{name: web, address: "127.0.0.1:$TETHER_PORT"}]
+upstreams:
+  be: {strategy: round_robin, keepalive: 64, servers: ["127.0.0.1:$BACKEND"]}
+CONF
+
+nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!)
+haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!)
+"$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!)
+sleep 1
+for p in "${pids[@]}"; do
+  kill -0 "$p" 2>/dev/null || { echo "a server failed to start:" >&2; cat "$work"/*.err >&2; exit 1; }
+done
+
+declare -A ports=([direct]=$BACKEND [tether]=$TETHER_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT)
+order=(direct tether nginx haproxy)
+declare -A rps p99
+for t in "${order[@]}"; do rps[$t]=""; p99[$t]=""; done
+
+to_ms() {  # wrk latency "1.23ms" / "456.00us" / "1.2s" -> ms
+  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+  for t in "${order[@]}"; do
+    out=$(wrk -t1 -c64 -d"$DURATION" --latency "http://127.0.0.1:${ports[$t]}/" 2>&1)
+    if echo "$out" | grep -q "Non-2xx\|Socket errors"; then echo "warning: $t round $r: $(echo "$out" | grep -E 'Non-2xx|Socket errors')" >&2; fi
+    rps[$t]+="$(echo "$out" | awk '/Requests\/sec/ {print $2}') "
+    p99[$t]+="$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')") "
+    echo "round $r $t: $(echo "$out" | awk '/Requests\/sec/ {print $2}') req/s, p99 $(echo "$out" | awk '$1 == "99%" {print $2}')" >&2
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+csv="$root/docs/bench-http.csv"
+echo "target,req_per_s,p99_ms" > "$csv"
+printf "\n%-8s %12s %10s\n" target "req/s" "p99 ms"
+for t in "${order[@]}"; do
+  m=$(echo "${rps[$t]}" | median); q=$(echo "${p99[$t]}" | median)
+  printf "%-8s %12.0f %10.3f\n" "$t" "$m" "$q"
+  echo "$t,$m,$q" >> "$csv"
+  declare "med_$t=$m" "p99_$t=$q"
+done
+best=$(awk -v a="$med_nginx" -v b="$med_haproxy" 'BEGIN {print (a > b ? a : b)}')
+bestname=$(awk -v a="$med_nginx" -v b="$med_haproxy" 'BEGIN {print (a > b ? "nginx" : "haproxy")}')
+printf "\ntether / nginx   req/s: %.2fx   p99: %.2fx\n" "$(awk -v a="$med_tether" -v b="$med_nginx" 'BEGIN{print a/b}')" "$(awk -v a="$p99_tether" -v b="$p99_nginx" 'BEGIN{print a/b}')"
+printf "tether / haproxy req/s: %.2fx   p99: %.2fx\n" "$(awk -v a="$med_tether" -v b="$med_haproxy" 'BEGIN{print a/b}')" "$(awk -v a="$p99_tether" -v b="$p99_haproxy" 'BEGIN{print a/b}')"
+printf "tether / best (%s): %.2fx (target >= 1.30x)\n" "$bestname" "$(awk -v a="$med_tether" -v b="$best" 'BEGIN{print a/b}')"
+echo "(csv: $csv)"
