@@ -40,6 +40,7 @@ void MessageHead::reset() {
   headers_.clear();
   url_off_ = url_len_ = 0;
   in_name_ = in_value_ = false;
+  connection_headers_ = 0;
   method = 0;
   status = 0;
   version_major = version_minor = 1;
@@ -65,6 +66,8 @@ void MessageHead::appendName(std::string_view piece) {
 
 void MessageHead::endName() {
   in_name_ = false;
+  if (!headers_.empty() && headers_.back().name_len == 10 && equalsIgnoreCase(name(headers_.size() - 1), "connection"))
+    ++connection_headers_;
   if (!headers_.empty()) headers_.back().value_off = static_cast<uint32_t>(buf_.size());  // empty value
 }
 

@@ -38,6 +38,8 @@ class MessageHead {
   // First header named `name` (case-insensitive), or an empty view with found=false.
   std::string_view find(std::string_view name, bool* found = nullptr) const;
   size_t byteSize() const { return buf_.size(); }
+  // How many Connection headers the message has (counted while parsing).
+  unsigned connectionHeaders() const { return connection_headers_; }
 
   void reset();
 
@@ -54,6 +56,7 @@ class MessageHead {
   std::string buf_;
   std::vector<HeaderRef> headers_;
   uint32_t url_off_ = 0, url_len_ = 0;
+  unsigned connection_headers_ = 0;
   bool in_name_ = false;
   bool in_value_ = false;
 };

@@ -1,6 +1,8 @@
 // Parser: see parser.h.
 #include "proxy/http/parser.h"
 
+#include <cstring>
+
 namespace proxy::http {
 
 Parser::Parser(llhttp_type_t type, ParserHandler& handler, ParserLimits limits) : handler_(handler), limits_(limits) {
@@ -95,12 +97,11 @@ int Parser::onStatus(llhttp_t* p, const char* at, size_t len) { return onUrl(p, 
 int Parser::onHeaderField(llhttp_t* p, const char* at, size_t len) {
   Parser& s = self(p);
   // "Host : x" — whitespace before the colon must be rejected (RFC 9112 5.1); llhttp keeps it.
-  for (size_t i = 0; i < len; ++i)
-    if (at[i] == ' ' || at[i] == '\t') {
-      s.error_ = ParseError::Malformed;
-      s.reason_ = "whitespace in a header name";
-      return -1;
-    }
+  if (std::memchr(at, ' ', len) || std::memchr(at, '\t', len)) {
+    s.error_ = ParseError::Malformed;
+    s.reason_ = "whitespace in a header name";
+    return -1;
+  }
   s.head_.appendName({at, len});
   return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
 }
@@ -113,12 +114,11 @@ int Parser::onHeaderFieldComplete(llhttp_t* p) {
 int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
   Parser& s = self(p);
   // obs-fold and bare CR/LF inside a value are request-smuggling shapes (RFC 9112 5.2): reject.
-  for (size_t i = 0; i < len; ++i)
-    if (at[i] == '\r' || at[i] == '\n') {
-      s.error_ = ParseError::Malformed;
-      s.reason_ = "line folding or bare CR/LF in a header value";
-      return -1;
-    }
+  if (std::memchr(at, '\r', len) || std::memchr(at, '\n', len)) {
+    s.error_ = ParseError::Malformed;
+    s.reason_ = "bare CR or LF in a header value";
+    return -1;
+  }
   // llhttp accepts obs-fold ("a\r\n b") by starting a new span after the CRLF. A value's pieces
   // are contiguous unless a read ended between them, so a gap means a fold.
   if (s.value_started_) {

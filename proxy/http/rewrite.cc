@@ -55,6 +55,7 @@ struct ConnectionTokens {
 
 ConnectionTokens connectionTokens(const MessageHead& h) {
   ConnectionTokens t;
+  if (h.connectionHeaders() == 0) return t;
   for (size_t i = 0; i < h.headerCount() && t.count < 4; ++i)
     if (equalsIgnoreCase(h.name(i), "connection")) t.values[t.count++] = h.value(i);
   return t;

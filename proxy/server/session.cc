@@ -150,13 +150,29 @@ void Session::onClientEnd() {
 
 // ---- timers ----------------------------------------------------------------------------------
 
+// Lazy timer (as in UpstreamConn): a new deadline only moves the physical timer earlier, and
+// clearing a deadline leaves it running; when it fires, the state's deadline decides.
 void Session::startTimer(uint64_t ms) {
   if (closing_) return;
-  uv_timer_start(&timer_, &Session::onTimerCb, ms, 0);
+  uint64_t now = uv_now(worker_.ctx().loop);
+  deadline_ms_ = now + ms;
+  if (timer_due_ms_ == 0 || timer_due_ms_ > deadline_ms_) {
+    uv_timer_start(&timer_, &Session::onTimerCb, ms, 0);
+    timer_due_ms_ = deadline_ms_;
+  }
 }
 
 void Session::onTimerCb(uv_timer_t* t) {
   auto* self = static_cast<Session*>(t->data);
+  self->timer_due_ms_ = 0;
+  if (self->deadline_ms_ == 0 || self->closing_) return;
+  uint64_t now = uv_now(self->worker_.ctx().loop);
+  if (now < self->deadline_ms_) {
+    uv_timer_start(&self->timer_, &Session::onTimerCb, self->deadline_ms_ - now, 0);
+    self->timer_due_ms_ = self->deadline_ms_;
+    return;
+  }
+  self->deadline_ms_ = 0;
   switch (self->state_) {
     case State::Idle: return self->close();  // keep-alive expired, or connected and sent nothing
     case State::Head:

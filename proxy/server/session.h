@@ -140,6 +140,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   std::string up_head_;      // request head for the upstream
   std::string down_head_;    // response head for the client
   size_t client_queued_ = 0;
+  uint64_t deadline_ms_ = 0;   // client-side deadline of the current state (0: none)
+  uint64_t timer_due_ms_ = 0;  // when the physical timer fires (0: not running)
 
   uv_buf_t out_[kMaxIov];
   unsigned out_n_ = 0;

@@ -15,7 +15,7 @@ namespace proxy::server {
 
 http::HeadAction Session::onHead(http::MessageHead& head) {
   LoopContext& ctx = worker_.ctx();
-  uv_timer_stop(&timer_);
+  deadline_ms_ = 0;  // the head is complete: no client timer while the exchange runs
   state_ = State::Waiting;
   client_http10_ = head.version_major == 1 && head.version_minor == 0;
   client_keep_alive_ = head.keep_alive && !ctx.draining;

@@ -43,16 +43,14 @@ int UpstreamConn::connect(const sockaddr* addr, UpstreamOwner* owner) {
     close();
     return rc;
   }
-  timer_mode_ = TimerMode::Connect;
-  uv_timer_start(&timer_, &UpstreamConn::onTimerCb, static_cast<uint64_t>(ctx_.config->timeouts.connect.count()), 0);
+  arm(TimerMode::Connect, static_cast<uint64_t>(ctx_.config->timeouts.connect.count()));
   return 0;
 }
 
 void UpstreamConn::onConnectCb(uv_connect_t* req, int status) {
   auto* self = static_cast<UpstreamConn*>(req->data);
   if (status == UV_ECANCELED || self->closing_) return;
-  uv_timer_stop(&self->timer_);
-  self->timer_mode_ = TimerMode::Off;
+  self->disarm();
   if (status < 0) {
     common::logDebug("upstream_connect_error", {{"server", self->runtime_.config().servers[self->server_].name}, {"error", common::uvErr(status)}});
     return self->fail(UpstreamError::ConnectFailed);
@@ -70,8 +68,7 @@ long UpstreamConn::write(const uv_buf_t* bufs, unsigned n) {
     // Report the failure from the next loop turn, never from inside the caller's stack (the
     // caller may be in the middle of parsing).
     reusable_ = false;
-    timer_mode_ = TimerMode::Failed;
-    uv_timer_start(&timer_, &UpstreamConn::onTimerCb, 0, 0);
+    arm(TimerMode::Failed, 0);
   }
   return rc;
 }
@@ -99,8 +96,7 @@ void UpstreamConn::expectResponse(bool request_is_head) {
   response_bytes_ = 0;
   ++requests_;
   last_read_ms_ = uv_now(ctx_.loop);
-  timer_mode_ = TimerMode::Response;
-  uv_timer_start(&timer_, &UpstreamConn::onTimerCb, static_cast<uint64_t>(ctx_.config->timeouts.upstream_response.count()), 0);
+  arm(TimerMode::Response, static_cast<uint64_t>(ctx_.config->timeouts.upstream_response.count()));
 }
 
 void UpstreamConn::pauseReading() {
@@ -122,21 +118,18 @@ void UpstreamConn::resumeReading() {
 
 void UpstreamConn::enterIdle() {
   owner_ = nullptr;
-  timer_mode_ = TimerMode::Idle;
-  uv_timer_start(&timer_, &UpstreamConn::onTimerCb, static_cast<uint64_t>(ctx_.config->timeouts.upstream_keepalive.count()), 0);
+  arm(TimerMode::Idle, static_cast<uint64_t>(ctx_.config->timeouts.upstream_keepalive.count()));
   resumeReading();
 }
 
 void UpstreamConn::leaveIdle() {
-  uv_timer_stop(&timer_);
-  timer_mode_ = TimerMode::Off;
+  disarm();
 }
 
 void UpstreamConn::startRaw(RawSink* sink) {
   raw_ = sink;
   owner_ = nullptr;
-  uv_timer_stop(&timer_);
-  timer_mode_ = TimerMode::Off;
+  disarm();
 }
 
 void UpstreamConn::shutdownWrite() {
@@ -187,8 +180,7 @@ void UpstreamConn::handleData(const char* data, size_t len) {
     case http::ParseStatus::Upgrade:
       reusable_ = false;
       awaiting_response_ = false;
-      uv_timer_stop(&timer_);
-      timer_mode_ = TimerMode::Off;
+      disarm();
       if (owner_) owner_->onUpstreamUpgraded({data + r.consumed, len - r.consumed});
       return;
     case http::ParseStatus::Error:
@@ -217,15 +209,38 @@ bool UpstreamConn::onComplete() {
     if (parser_.head().status == 101) return false;  // llhttp stops with HPE_PAUSED_UPGRADE
     awaiting_response_ = false;
     response_done_ = true;
-    uv_timer_stop(&timer_);
-    timer_mode_ = TimerMode::Off;
+    disarm();
   }
   if (owner_) owner_->onResponseComplete();
   return final_response;
 }
 
+// Lazy timer: arm() only moves the physical timer earlier, never later, and disarm() leaves it
+// running; when it fires, the current mode's deadline decides whether this is a timeout or an
+// early wake-up to re-arm. A keep-alive exchange therefore costs no timer-heap work per request.
+void UpstreamConn::arm(TimerMode mode, uint64_t ms) {
+  timer_mode_ = mode;
+  uint64_t now = uv_now(ctx_.loop);
+  deadline_ms_ = now + ms;
+  if (timer_due_ms_ == 0 || timer_due_ms_ > deadline_ms_) {
+    uv_timer_start(&timer_, &UpstreamConn::onTimerCb, ms, 0);
+    timer_due_ms_ = deadline_ms_;
+  }
+}
+
 void UpstreamConn::onTimerCb(uv_timer_t* t) {
   auto* self = static_cast<UpstreamConn*>(t->data);
+  self->timer_due_ms_ = 0;
+  if (self->timer_mode_ == TimerMode::Off) return;
+  uint64_t now = uv_now(self->ctx_.loop);
+  uint64_t deadline = self->deadline_ms_;
+  if (self->timer_mode_ == TimerMode::Response)  // silence is measured from the last activity
+    deadline = self->last_read_ms_ + static_cast<uint64_t>(self->ctx_.config->timeouts.upstream_response.count());
+  if (now < deadline) {
+    uv_timer_start(&self->timer_, &UpstreamConn::onTimerCb, deadline - now, 0);
+    self->timer_due_ms_ = deadline;
+    return;
+  }
   switch (self->timer_mode_) {
     case TimerMode::Off: return;
     case TimerMode::Connect: return self->fail(UpstreamError::ConnectTimeout);
@@ -233,15 +248,7 @@ void UpstreamConn::onTimerCb(uv_timer_t* t) {
     case TimerMode::Idle:
       self->runtime_.forgetIdle(self);
       return self->close();
-    case TimerMode::Response: {
-      uint64_t timeout = static_cast<uint64_t>(self->ctx_.config->timeouts.upstream_response.count());
-      uint64_t silent = uv_now(self->ctx_.loop) - self->last_read_ms_;
-      if (silent < timeout) {
-        uv_timer_start(&self->timer_, &UpstreamConn::onTimerCb, timeout - silent, 0);
-        return;
-      }
-      return self->fail(UpstreamError::ResponseTimeout);
-    }
+    case TimerMode::Response: return self->fail(UpstreamError::ResponseTimeout);
   }
 }
 

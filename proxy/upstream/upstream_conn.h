@@ -56,6 +56,8 @@ class UpstreamOwner {
 class UpstreamRuntime;
 
 class UpstreamConn final : public common::ListNode, private http::ParserHandler {
+  enum class TimerMode : uint8_t { Off, Connect, Response, Idle, Failed };
+
  public:
   UpstreamConn(server::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server);
   UpstreamConn(const UpstreamConn&) = delete;
@@ -98,13 +100,14 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   static void onCloseCb(uv_handle_t* h);
   static void onWriteDone(void* owner, int status, size_t bytes);
   void fail(UpstreamError e);
+  void arm(TimerMode mode, uint64_t ms);
+  void disarm() { timer_mode_ = TimerMode::Off; }
   void handleData(const char* data, size_t len);
 
   http::HeadAction onHead(http::MessageHead& head) override;
   void onBody(std::string_view chunk) override;
   bool onComplete() override;
 
-  enum class TimerMode : uint8_t { Off, Connect, Response, Idle, Failed };
 
   server::LoopContext& ctx_;
   UpstreamRuntime& runtime_;
@@ -115,7 +118,9 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   http::Parser parser_;
   UpstreamOwner* owner_ = nullptr;
   class RawSink* raw_ = nullptr;
-  uint64_t last_read_ms_ = 0;
+  uint64_t last_read_ms_ = 0;   // last read or write: activity for upstream_response
+  uint64_t deadline_ms_ = 0;     // of the current timer mode
+  uint64_t timer_due_ms_ = 0;    // when the physical timer fires (0: not running)
   size_t queued_ = 0;
   uint64_t response_bytes_ = 0;
   uint32_t server_;
