@@ -79,7 +79,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   bool onComplete() override;
 
   // Upstream selection and exchange.
-  bool startAttempt();          // true: a connection is attached and ready now
+  bool startAttempt(int exhausted_status = 502);  // true: a connection is ready now
   bool attachTo(uint32_t server);
   void upstreamReady();         // a connection became ready after the parser paused
   bool sendRequestHead();

@@ -68,11 +68,12 @@ bool Session::onComplete() {
 // ---- attaching an upstream connection ---------------------------------------------------------
 
 // Picks a server not tried yet and attaches a connection: true when an idle pooled one was ready
-// now; false when connecting (onUpstreamConnected follows) or when nothing is left (answered).
-bool Session::startAttempt() {
+// now; false when connecting (onUpstreamConnected follows) or when nothing is left (answered with
+// `exhausted_status` once the retries are used up: 502, or 504 after a connect timeout).
+bool Session::startAttempt(int exhausted_status) {
   for (;;) {
     if (attempts_ > runtime_->config().retries) {
-      respondLocal(502);
+      respondLocal(exhausted_status);
       return false;
     }
     lb::PickContext pc;
@@ -140,7 +141,7 @@ void Session::retryOrFail(int status) {
     return;
   }
   if (replayable) {
-    if (startAttempt()) upstreamReady();
+    if (startAttempt(status)) upstreamReady();
     return;
   }
   if (response_started_) return close();
