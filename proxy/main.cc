@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/server/worker.h"
+#include "proxy/tls/tls_context.h"
 
 namespace {
 
@@ -108,6 +109,22 @@ int main(int argc, char** argv) {
     if (flags.test) std::fprintf(stderr, "tether: configuration file %s test failed\n", flags.config.c_str());
     return 1;
   }
+  // TLS contexts (one per TLS listener, shared by the workers): certificate errors fail -t too.
+  std::vector<std::shared_ptr<const proxy::tls::TlsContext>> tls;
+  for (const auto& l : cfg->listeners) {
+    if (!l.tls_enabled) {
+      tls.push_back(nullptr);
+      continue;
+    }
+    std::string error;
+    auto ctx = proxy::tls::TlsContext::create(l.tls, error);
+    if (!ctx) {
+      std::fprintf(stderr, "%s: listener %s: %s\n", flags.config.c_str(), l.name.c_str(), error.c_str());
+      if (flags.test) std::fprintf(stderr, "tether: configuration file %s test failed\n", flags.config.c_str());
+      return 1;
+    }
+    tls.push_back(std::move(ctx));
+  }
   if (flags.test) {
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());
     return 0;
@@ -119,7 +136,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
   std::shared_ptr<const proxy::config::Config> shared = cfg;
   for (unsigned i = 0; i < cfg->workers; ++i) {
-    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections));
+    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, tls));
     std::string error;
     if (!workers.back()->bind(error)) {
       common::logError("listen_failed", {{"error", error}});

@@ -35,10 +35,23 @@ struct UpstreamConfig {
   std::vector<ServerConfig> servers;
 };
 
+struct TlsSniConfig {
+  std::vector<std::string> names;  // lower-case host names; "*.example.com" allowed
+  std::string cert, key;           // PEM files (paths resolved against the config file's folder)
+};
+
+struct TlsConfig {
+  std::string cert, key;           // default certificate chain and key (PEM)
+  std::string min_version = "TLSv1.2";  // TLSv1.2 | TLSv1.3
+  std::vector<TlsSniConfig> sni;
+};
+
 struct ListenerConfig {
   std::string name;
   std::string address;
   sockaddr_storage sockaddr{};
+  bool tls_enabled = false;
+  TlsConfig tls;
 };
 
 struct RouteConfig {

@@ -130,9 +130,49 @@ void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfi
   }
 }
 
-void readListener(const YAML::Node& node, ListenerConfig& l, size_t index) {
+// Relative certificate paths are taken from the configuration file's folder.
+std::string resolvePath(const std::string& path, const std::string& source) {
+  if (path.empty() || path[0] == '/') return path;
+  size_t slash = source.rfind('/');
+  return slash == std::string::npos ? path : source.substr(0, slash + 1) + path;
+}
+
+void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
+  expectMap(node, "tls");
+  checkKeys(node, "tls", {"cert", "key", "min_version", "sni"});
+  if (!node["cert"] || !node["key"]) fail(node, "tls needs 'cert' and 'key'");
+  t.cert = resolvePath(scalar(node["cert"], "tls.cert"), source);
+  t.key = resolvePath(scalar(node["key"], "tls.key"), source);
+  if (node["min_version"]) {
+    t.min_version = scalar(node["min_version"], "tls.min_version");
+    if (t.min_version != "TLSv1.2" && t.min_version != "TLSv1.3") fail(node["min_version"], "tls.min_version must be TLSv1.2 or TLSv1.3");
+  }
+  if (node["sni"]) {
+    if (!node["sni"].IsSequence()) fail(node["sni"], "tls.sni must be a list");
+    for (const auto& e : node["sni"]) {
+      expectMap(e, "an sni entry");
+      checkKeys(e, "tls.sni entry", {"names", "cert", "key"});
+      if (!e["names"] || !e["names"].IsSequence() || !e["cert"] || !e["key"]) fail(e, "an sni entry needs 'names' (a list), 'cert' and 'key'");
+      TlsSniConfig sni;
+      for (const auto& n : e["names"]) {
+        std::string name = scalar(n, "sni name");
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        sni.names.push_back(name);
+      }
+      sni.cert = resolvePath(scalar(e["cert"], "cert"), source);
+      sni.key = resolvePath(scalar(e["key"], "key"), source);
+      t.sni.push_back(std::move(sni));
+    }
+  }
+}
+
+void readListener(const YAML::Node& node, ListenerConfig& l, size_t index, const std::string& source) {
   expectMap(node, "a listener");
-  checkKeys(node, "listener", {"name", "address"});
+  checkKeys(node, "listener", {"name", "address", "tls"});
+  if (node["tls"]) {
+    l.tls_enabled = true;
+    readTls(node["tls"], l.tls, source);
+  }
   if (!node["address"]) fail(node, "listener needs an 'address'");
   l.address = scalar(node["address"], "address");
   l.sockaddr = addressValue(node["address"], "listener address");
@@ -191,7 +231,7 @@ void readRoot(const YAML::Node& root, Config& c) {
   if (!listeners || !listeners.IsSequence() || listeners.size() == 0) fail(listeners ? listeners : root, "'listeners' must be a non-empty list");
   for (size_t i = 0; i < listeners.size(); ++i) {
     ListenerConfig l;
-    readListener(listeners[i], l, i);
+    readListener(listeners[i], l, i, c.source);
     c.listeners.push_back(std::move(l));
   }
   const YAML::Node upstreams = root["upstreams"];

@@ -21,6 +21,7 @@ struct LoopContext {
   uv_loop_t* loop = nullptr;
   const config::Config* config = nullptr;
   char* read_buffer = nullptr;         // kReadBufferSize bytes, owned by the worker
+  char* tls_buffer = nullptr;          // kReadBufferSize bytes for decrypted TLS records
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count
 

@@ -7,6 +7,8 @@
 #include "common/uv_util.h"
 #include "proxy/http/error_response.h"
 #include "proxy/server/worker.h"
+#include "proxy/tls/tls_context.h"
+#include "proxy/tls/tls_engine.h"
 #include "proxy/tunnel/tunnel.h"
 
 namespace proxy::server {
@@ -19,7 +21,9 @@ Session::Session(Worker& worker)
   timer_.data = this;
 }
 
-void Session::accept(uv_stream_t* listener) {
+Session::~Session() { delete tls_; }
+
+void Session::accept(uv_stream_t* listener, const tls::TlsContext* tls) {
   LoopContext& ctx = worker_.ctx();
   int rc = uv_tcp_init(ctx.loop, &client_);
   if (rc < 0) {
@@ -42,6 +46,13 @@ void Session::accept(uv_stream_t* listener) {
     return close();  // existing connections are unaffected
   }
   uv_tcp_nodelay(&client_, 1);
+  if (tls) {
+    tls_ = new tls::TlsEngine(tls->get());
+    if (!tls_->ok()) {
+      common::logError("tls_session_failed");
+      return close();
+    }
+  }
   sockaddr_storage peer;
   int len = sizeof(peer);
   if (uv_tcp_getpeername(&client_, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
@@ -65,17 +76,61 @@ void Session::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     if (nread < 0) self->close();
     return;  // answered and half-closed: discard what the client still sends
   }
-  if (self->state_ == State::Tunnel) {
-    if (nread < 0) return self->tunnel_->clientEnded(static_cast<int>(nread));
-    return self->tunnel_->fromClient(buf->base, static_cast<size_t>(nread));
+  if (nread < 0) {
+    if (self->state_ == State::Tunnel) return self->tunnel_->clientEnded(static_cast<int>(nread));
+    return self->onClientEnd();
   }
-  if (nread < 0) return self->onClientEnd();
-  if (self->state_ == State::Idle) {
-    self->state_ = State::Head;
-    self->startTimer(static_cast<uint64_t>(self->worker_.ctx().config->timeouts.client_header.count()));
+  if (self->tls_) return self->onTlsData(buf->base, static_cast<size_t>(nread));
+  self->onPlain(buf->base, static_cast<size_t>(nread));
+}
+
+void Session::onPlain(const char* data, size_t len) {
+  if (state_ == State::Tunnel) return tunnel_->fromClient(data, len);
+  if (state_ == State::Idle) {
+    state_ = State::Head;
+    startTimer(static_cast<uint64_t>(worker_.ctx().config->timeouts.client_header.count()));
   }
-  if (self->parse_blocked_) return self->appendPending(buf->base, static_cast<size_t>(nread));
-  self->feedClient(buf->base, static_cast<size_t>(nread));
+  if (parse_blocked_) return appendPending(data, len);
+  feedClient(data, len);
+}
+
+// Decrypts into the loop's second buffer and handles the plaintext as if it had been read.
+// Handshake records are sent right away; the handshake itself runs under client_header.
+void Session::onTlsData(const char* data, size_t len) {
+  LoopContext& ctx = worker_.ctx();
+  auto status = tls_->feed(data, len, ctx.tls_buffer, LoopContext::kReadBufferSize, [this](const char* p, size_t n) {
+    onPlain(p, n);
+    return !closing_ && !lingering_;
+  });
+  if (closing_) return;
+  if (status == tls::TlsEngine::Status::Error) {
+    common::logDebug("tls_error", {{"client", std::string_view(client_ip_, client_ip_len_)}, {"reason", tls_->lastError()}});
+    sendTlsOutput();  // the alert, if any
+    return close();
+  }
+  if (!sendTlsOutput()) return;
+  if (status == tls::TlsEngine::Status::Closed) {
+    if (state_ == State::Tunnel) return tunnel_->clientEnded(UV_EOF);
+    onClientEnd();
+  }
+}
+
+bool Session::sendTlsOutput() {
+  std::string_view out = tls_->pendingOutput();
+  if (out.empty()) return true;
+  uv_buf_t b = uv_buf_init(const_cast<char*>(out.data()), static_cast<unsigned>(out.size()));
+  long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&client_), &b, 1, this, &Session::onClientWriteDone);
+  tls_->consumeOutput();
+  if (q < 0) {
+    if (up_) releaseUpstream(false);
+    close();
+    return false;
+  }
+  if (q > 0) {
+    client_queued_ += static_cast<size_t>(q);
+    if (up_) up_->pauseReading();
+  }
+  return true;
 }
 
 void Session::feedClient(const char* data, size_t len) {
@@ -199,6 +254,15 @@ bool Session::flushOut() {
     out_n_ = 0;
     chunk_n_ = 0;
     return !closing_;
+  }
+  if (tls_) {  // encrypt the batch; the ciphertext leaves through the same queue
+    bool ok = tls_->write(out_, out_n_) == tls::TlsEngine::Status::Ok;
+    out_n_ = 0;
+    chunk_n_ = 0;
+    if (ok) return sendTlsOutput();
+    if (up_) releaseUpstream(false);
+    close();
+    return false;
   }
   long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&client_), out_, out_n_, this, &Session::onClientWriteDone);
   out_n_ = 0;

@@ -30,6 +30,10 @@
 namespace proxy::tunnel {
 class Tunnel;
 }
+namespace proxy::tls {
+class TlsContext;
+class TlsEngine;
+}
 
 namespace proxy::server {
 
@@ -38,11 +42,13 @@ class Worker;
 class Session final : public common::ListNode, private http::ParserHandler, private upstream::UpstreamOwner {
  public:
   explicit Session(Worker& worker);
+  ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Accepts a pending connection from `server`; on failure the session closes itself.
-  void accept(uv_stream_t* listener);
+  // Accepts a pending connection from `listener` (TLS when `tls` is set); on failure the session
+  // closes itself.
+  void accept(uv_stream_t* listener, const tls::TlsContext* tls = nullptr);
   // The worker is shutting down: idle connections close now, busy ones after their response.
   void drain();
   // Closes both sides now.
@@ -61,6 +67,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   static void onTimerCb(uv_timer_t* t);
   static void onCloseCb(uv_handle_t* h);
   static void onClientWriteDone(void* owner, int status, size_t bytes);
+  void onPlain(const char* data, size_t len);    // client bytes after TLS (if any)
+  void onTlsData(const char* data, size_t len);  // ciphertext from the client
+  bool sendTlsOutput();
   void feedClient(const char* data, size_t len);
   void appendPending(const char* data, size_t len);
   void resumeParsing();
@@ -151,6 +160,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   char client_ip_[48] = {0};
   size_t client_ip_len_ = 0;
   tunnel::Tunnel* tunnel_ = nullptr;
+  tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
   uv_shutdown_t shutdown_req_;
 
   friend class tunnel::Tunnel;

@@ -36,6 +36,7 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   up_head_.clear();
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
+  fwd.proto = tls_ ? "https" : "http";
   fwd.default_host = runtime_->config().servers[0].address;
   fwd.upgrade = upgrade_;
   http::writeUpstreamRequestHead(head, fwd, up_head_);

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/uv_util.h"
+#include "proxy/tls/tls_context.h"
 
 namespace proxy::server {
 namespace {
@@ -38,8 +39,9 @@ int openReusePortSocket(const sockaddr_storage& addr, int& fd_out) {
 
 }  // namespace
 
-Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections)
-    : id_(id), config_(std::move(cfg)), read_buffer_(new char[LoopContext::kReadBufferSize]) {
+Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
+               std::vector<std::shared_ptr<const tls::TlsContext>> tls)
+    : id_(id), config_(std::move(cfg)), read_buffer_(new char[LoopContext::kReadBufferSize]), tls_(std::move(tls)) {
   int rc = uv_loop_init(&loop_);
   if (rc < 0) {
     common::logError("loop_init_failed", {{"error", common::uvErr(rc)}});
@@ -49,6 +51,9 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   ctx_.loop = &loop_;
   ctx_.config = config_.get();
   ctx_.read_buffer = read_buffer_.get();
+  for (const auto& t : tls_)
+    if (t && !tls_buffer_) tls_buffer_.reset(new char[LoopContext::kReadBufferSize]);
+  ctx_.tls_buffer = tls_buffer_.get();
   ctx_.connections = &connections;
   router_ = std::make_unique<route::Router>(*config_);
   for (const auto& u : config_->upstreams) upstreams_.push_back(std::make_unique<upstream::UpstreamRuntime>(ctx_, u));
@@ -65,10 +70,12 @@ Worker::~Worker() {
 }
 
 bool Worker::bind(std::string& error) {
-  for (const auto& lc : config_->listeners) {
+  for (size_t i = 0; i < config_->listeners.size(); ++i) {
+    const auto& lc = config_->listeners[i];
     auto l = std::make_unique<Listener>();
     l->worker = this;
     l->cfg = &lc;
+    l->tls = i < tls_.size() ? tls_[i].get() : nullptr;
     int fd = -1;
     int rc = openReusePortSocket(lc.sockaddr, fd);
     if (rc == 0) {
@@ -108,7 +115,7 @@ void Worker::onConnectionCb(uv_stream_t* server, int status) {
     return;
   }
   auto* s = new Session(*l->worker);
-  s->accept(server);
+  s->accept(server, l->tls);
 }
 
 void Worker::removeSession(Session* s) {

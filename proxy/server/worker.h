@@ -21,11 +21,17 @@
 #include "proxy/server/session.h"
 #include "proxy/upstream/upstream_runtime.h"
 
+namespace proxy::tls {
+class TlsContext;
+}
+
 namespace proxy::server {
 
 class Worker {
  public:
-  Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections);
+  // `tls` has one entry per configured listener (null for plain ones), shared by all workers.
+  Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
+         std::vector<std::shared_ptr<const tls::TlsContext>> tls = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -47,6 +53,7 @@ class Worker {
     uv_tcp_t tcp;
     Worker* worker;
     const config::ListenerConfig* cfg;
+    const tls::TlsContext* tls;
   };
   static void onConnectionCb(uv_stream_t* server, int status);
   static void onStopAsyncCb(uv_async_t* a);
@@ -59,6 +66,8 @@ class Worker {
   uv_loop_t loop_;
   LoopContext ctx_;
   std::unique_ptr<char[]> read_buffer_;
+  std::unique_ptr<char[]> tls_buffer_;
+  std::vector<std::shared_ptr<const tls::TlsContext>> tls_;
   std::unique_ptr<route::Router> router_;
   std::vector<std::unique_ptr<upstream::UpstreamRuntime>> upstreams_;
   std::vector<std::unique_ptr<Listener>> listeners_;

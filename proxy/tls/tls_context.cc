@@ -1,0 +1,105 @@
+// TlsContext: see tls_context.h.
+#include "proxy/tls/tls_context.h"
+
+#include <openssl/err.h>
+
+#include <cstring>
+
+#include "proxy/http/message_head.h"
+
+namespace proxy::tls {
+namespace {
+
+std::string opensslReason() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  const char* r = e ? ERR_reason_error_string(e) : nullptr;
+  return r ? r : "unknown OpenSSL error";
+}
+
+SSL_CTX* newContext(const std::string& cert, const std::string& key, int min_version, std::string& error) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) {
+    error = "cannot create a TLS context: " + opensslReason();
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx, min_version);
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // idle connections give their buffers back
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) {
+    error = cert + ": cannot load certificate chain: " + opensslReason();
+  } else if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    error = key + ": cannot load private key: " + opensslReason();
+  } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    error = key + ": private key does not match " + cert;
+  } else {
+    return ctx;
+  }
+  SSL_CTX_free(ctx);
+  return nullptr;
+}
+
+bool nameMatches(const std::string& pattern, std::string_view host) {
+  if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
+    std::string_view suffix = std::string_view(pattern).substr(1);
+    return host.size() > suffix.size() && http::equalsIgnoreCase(host.substr(host.size() - suffix.size()), suffix);
+  }
+  return http::equalsIgnoreCase(pattern, host);
+}
+
+}  // namespace
+
+std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std::string& error) {
+  std::unique_ptr<TlsContext> t(new TlsContext());
+  int min_version = cfg.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
+  t->default_ = newContext(cfg.cert, cfg.key, min_version, error);
+  if (!t->default_) return nullptr;
+  for (const auto& s : cfg.sni) {
+    SSL_CTX* ctx = newContext(s.cert, s.key, min_version, error);
+    if (!ctx) return nullptr;
+    SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, nullptr);
+    t->sni_.push_back({s.names, ctx});
+  }
+  SSL_CTX_set_alpn_select_cb(t->default_, &TlsContext::onAlpn, nullptr);
+  if (!t->sni_.empty()) {
+    SSL_CTX_set_tlsext_servername_callback(t->default_, &TlsContext::onServerName);
+    SSL_CTX_set_tlsext_servername_arg(t->default_, t.get());
+  }
+  return t;
+}
+
+TlsContext::~TlsContext() {
+  for (auto& s : sni_) SSL_CTX_free(s.ctx);
+  if (default_) SSL_CTX_free(default_);
+}
+
+int TlsContext::onServerName(SSL* ssl, int*, void* arg) {
+  auto* self = static_cast<TlsContext*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (!name) return SSL_TLSEXT_ERR_OK;  // no SNI: the default certificate
+  for (const auto& s : self->sni_)
+    for (const auto& n : s.names)
+      if (nameMatches(n, name)) {
+        SSL_set_SSL_CTX(ssl, s.ctx);
+        return SSL_TLSEXT_ERR_OK;
+      }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// ALPN: tether speaks HTTP/1.1 only; a client offering only h2 gets no ALPN (and falls back).
+int TlsContext::onAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void*) {
+  static const unsigned char kHttp11[] = "http/1.1";
+  for (unsigned i = 0; i < inlen;) {
+    unsigned len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (len == 8 && std::memcmp(in + i + 1, kHttp11, 8) == 0) {
+      *out = in + i + 1;
+      *outlen = 8;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace proxy::tls

@@ -1,0 +1,39 @@
+// A listener's TLS configuration as OpenSSL contexts: the default certificate, extra certificates
+// chosen by SNI, the minimum protocol version and ALPN (http/1.1 only: tether speaks HTTP/1.1).
+// Built at start-up (and on reload); connections only borrow the SSL_CTX.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config/config.h"
+
+namespace proxy::tls {
+
+class TlsContext {
+ public:
+  // Returns nullptr with a message naming the file and OpenSSL's reason on failure.
+  static std::unique_ptr<TlsContext> create(const config::TlsConfig& cfg, std::string& error);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  SSL_CTX* get() const { return default_; }
+
+ private:
+  TlsContext() = default;
+  static int onServerName(SSL* ssl, int* alert, void* arg);
+  static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void* arg);
+
+  struct SniEntry {
+    std::vector<std::string> names;  // lower-case; "*.example.com" allowed
+    SSL_CTX* ctx;
+  };
+  SSL_CTX* default_ = nullptr;
+  std::vector<SniEntry> sni_;
+};
+
+}  // namespace proxy::tls

@@ -1,0 +1,91 @@
+// TlsEngine: see tls_engine.h.
+#include "proxy/tls/tls_engine.h"
+
+#include <openssl/err.h>
+
+namespace proxy::tls {
+
+TlsEngine::TlsEngine(SSL_CTX* ctx, bool client) {
+  ssl_ = SSL_new(ctx);
+  if (!ssl_) return;
+  rbio_ = BIO_new(BIO_s_mem());
+  wbio_ = BIO_new(BIO_s_mem());
+  if (!rbio_ || !wbio_) {
+    BIO_free(rbio_);
+    BIO_free(wbio_);
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+    return;
+  }
+  BIO_set_mem_eof_return(rbio_, -1);  // "no data yet", not EOF
+  SSL_set_bio(ssl_, rbio_, wbio_);   // the SSL object owns both BIOs now
+  if (client) SSL_set_connect_state(ssl_);
+  else SSL_set_accept_state(ssl_);
+}
+
+TlsEngine::~TlsEngine() {
+  if (ssl_) SSL_free(ssl_);
+}
+
+TlsEngine::Status TlsEngine::handshake() {
+  int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) {
+    handshake_done_ = true;
+    return Status::Ok;
+  }
+  int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::Ok;
+  unsigned long e = ERR_get_error();
+  error_ = e ? ERR_reason_error_string(e) : "handshake failed";
+  if (!error_) error_ = "handshake failed";
+  ERR_clear_error();
+  return Status::Error;
+}
+
+TlsEngine::Status TlsEngine::readError(int rc) {
+  int err = SSL_get_error(ssl_, rc);
+  switch (err) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE: return Status::Ok;
+    case SSL_ERROR_ZERO_RETURN: return Status::Closed;  // close_notify
+    default: {
+      unsigned long e = ERR_get_error();
+      error_ = e && ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "read failed";
+      ERR_clear_error();
+      return Status::Error;
+    }
+  }
+}
+
+TlsEngine::Status TlsEngine::write(const uv_buf_t* bufs, unsigned n) {
+  for (unsigned i = 0; i < n; ++i) {
+    if (bufs[i].len == 0) continue;
+    // Memory BIOs never push back, so SSL_write takes everything at once.
+    if (SSL_write(ssl_, bufs[i].base, static_cast<int>(bufs[i].len)) <= 0) {
+      error_ = "write failed";
+      ERR_clear_error();
+      return Status::Error;
+    }
+  }
+  return Status::Ok;
+}
+
+std::string_view TlsEngine::pendingOutput() const {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(wbio_, &data);
+  return len > 0 ? std::string_view(data, static_cast<size_t>(len)) : std::string_view();
+}
+
+void TlsEngine::consumeOutput() { (void)BIO_reset(wbio_); }
+
+void TlsEngine::shutdown() {
+  if (handshake_done_) SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
+std::string_view TlsEngine::serverName() const {
+  const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name ? std::string_view(name) : std::string_view();
+}
+
+}  // namespace proxy::tls

@@ -1,0 +1,75 @@
+// TLS for one connection as a pure byte transformer: OpenSSL over two memory BIOs, no sockets.
+//
+// The session hands it ciphertext read from the network (feed) and receives plaintext through a
+// callback; plaintext to send goes in with write() and comes out as ciphertext in
+// pendingOutput(), which the session writes to the socket like any other bytes (so backpressure
+// and try_write work unchanged). Handshake messages, alerts and tickets also appear in
+// pendingOutput(). Because nothing here touches a socket, a client engine and a server engine can
+// be wired together in a unit test.
+#pragma once
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <string_view>
+
+namespace proxy::tls {
+
+class TlsEngine {
+ public:
+  enum class Status { Ok, Closed, Error };
+
+  // Server side unless `client` is true (client mode is for tests and tools).
+  explicit TlsEngine(SSL_CTX* ctx, bool client = false);
+  ~TlsEngine();
+  TlsEngine(const TlsEngine&) = delete;
+  TlsEngine& operator=(const TlsEngine&) = delete;
+
+  bool ok() const { return ssl_ != nullptr; }
+
+  // Consumes ciphertext; calls sink(const char*, size_t) with each piece of plaintext, decrypted
+  // into `scratch` (valid during the call only). Stops early when sink returns false.
+  template <typename Sink>
+  Status feed(const char* data, size_t len, char* scratch, size_t scratch_len, Sink&& sink) {
+    if (len && BIO_write(rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) return Status::Error;
+    if (!handshake_done_) {
+      Status s = handshake();
+      if (s != Status::Ok || !handshake_done_) return s;
+    }
+    for (;;) {
+      int n = SSL_read(ssl_, scratch, static_cast<int>(scratch_len));
+      if (n > 0) {
+        if (!sink(static_cast<const char*>(scratch), static_cast<size_t>(n))) return Status::Ok;
+        continue;
+      }
+      return readError(n);
+    }
+  }
+
+  // Encrypts plaintext into pendingOutput().
+  Status write(const uv_buf_t* bufs, unsigned n);
+
+  // Ciphertext waiting to be sent; call consumeOutput() once it has been written or copied.
+  std::string_view pendingOutput() const;
+  void consumeOutput();
+
+  bool handshakeDone() const { return handshake_done_; }
+  // Queues a close_notify alert into pendingOutput().
+  void shutdown();
+  // The server name the client asked for (SNI), or "".
+  std::string_view serverName() const;
+  const char* lastError() const { return error_; }
+
+ private:
+  Status handshake();
+  Status readError(int rc);
+
+  SSL* ssl_ = nullptr;
+  BIO* rbio_ = nullptr;  // network -> engine
+  BIO* wbio_ = nullptr;  // engine -> network
+  bool handshake_done_ = false;
+  const char* error_ = "";
+};
+
+}  // namespace proxy::tls

@@ -1,0 +1,147 @@
+"""TLS termination with real clients: curl --cacert, openssl s_client, Python's ssl module and npm
+`ws` over wss, against certificates this test generates (a CA, a default and an SNI certificate).
+"""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from support.backend import Backend  # noqa: E402
+from support.harness import TETHER_BIN, Tether, free_port  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(*cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30, **kw)
+
+
+def make_certs(d):
+    """A CA, plus leaf certificates for localhost (default) and chat.example.test (SNI)."""
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=tether test CA",
+        "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem", check=True)
+    for name, san in (("default", "DNS:localhost,IP:127.0.0.1"), ("sni", "DNS:chat.example.test")):
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", f"{d}/{name}.key",
+            "-out", f"{d}/{name}.csr", check=True)
+        with open(f"{d}/{name}.ext", "w") as f:
+            f.write(f"subjectAltName={san}\n")
+        run("openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", f"{d}/{name}.ext", "-out", f"{d}/{name}.pem", check=True)
+
+
+class Tls(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        d = cls.dir.name
+        make_certs(d)
+        cls.backend = Backend("b1").start()
+        cls.port, cls.plain = free_port(), free_port()
+        cls.config = f"""
+listeners:
+  - name: plain
+    address: 127.0.0.1:{cls.plain}
+  - name: secure
+    address: 127.0.0.1:{cls.port}
+    tls:
+      cert: {d}/default.pem
+      key: {d}/default.key
+      min_version: TLSv1.2
+      sni:
+        - {{names: [chat.example.test], cert: {d}/sni.pem, key: {d}/sni.key}}
+upstreams:
+  app: {{servers: ["{cls.backend.address}"]}}
+timeouts: {{client_header: 2s}}
+"""
+        cls.tether = Tether(cls.config, [cls.port, cls.plain]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tether.stop()
+        cls.backend.stop()
+        cls.dir.cleanup()
+
+    def ca(self):
+        return f"{self.dir.name}/ca.pem"
+
+    def test_curl_https_with_forwarded_proto(self):
+        p = run("curl", "-s", "--cacert", self.ca(), f"https://localhost:{self.port}/headers")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        headers = {k.lower(): v for k, v in json.loads(p.stdout)["headers"]}
+        self.assertEqual(headers["x-forwarded-proto"], "https")
+        p = run("curl", "-s", f"http://127.0.0.1:{self.plain}/headers")
+        self.assertEqual({k.lower(): v for k, v in json.loads(p.stdout)["headers"]}["x-forwarded-proto"], "http")
+
+    def test_keepalive_and_large_bodies_over_tls(self):
+        ctx = ssl.create_default_context(cafile=self.ca())
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                self.assertEqual(s.selected_alpn_protocol(), None)  # none offered
+                for n in (10, 300000, 2_000_000):
+                    s.sendall(f"GET /bytes?n={n} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += s.recv(65536)
+                    head, body = data.split(b"\r\n\r\n", 1)
+                    while len(body) < n:
+                        body += s.recv(65536)
+                    self.assertIn(b"200 OK", head)
+                    self.assertEqual(len(body), n)
+
+    def test_alpn_http11_and_sni_certificate(self):
+        ctx = ssl.create_default_context(cafile=self.ca())
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="chat.example.test") as s:
+                self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
+                self.assertEqual(dict(x[0] for x in s.getpeercert()["subject"])["commonName"], "sni")
+        p = run("openssl", "s_client", "-connect", f"127.0.0.1:{self.port}", "-servername", "localhost",
+                "-CAfile", self.ca(), "-verify_return_error", input="")
+        self.assertIn("Verify return code: 0 (ok)", p.stdout)
+        self.assertIn("CN = default", p.stdout)
+
+    def test_min_version_and_garbage(self):
+        p = run("openssl", "s_client", "-connect", f"127.0.0.1:{self.port}", "-tls1_1", input="")
+        self.assertNotEqual(p.returncode, 0)
+        # plain HTTP to the TLS port: closed, and the proxy keeps serving
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                data = s.recv(100)
+            except ConnectionResetError:
+                data = b""
+            self.assertNotIn(b"HTTP/1.1 200", data)
+        p = run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", self.ca(), f"https://localhost:{self.port}/")
+        self.assertEqual(p.stdout, "200")
+
+    def test_stalled_handshake_is_cut(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+            self.assertEqual(s.recv(10), b"")  # closed by client_header (2s)
+
+    def test_wss_through_tether(self):
+        node_port = free_port()
+        cfg = self.config.replace(f'servers: ["{self.backend.address}"]', f'servers: ["127.0.0.1:{node_port}"]')
+        tls_port, plain = free_port(), free_port()
+        cfg = cfg.replace(str(self.port), str(tls_port)).replace(str(self.plain), str(plain))
+        with Tether(cfg, [tls_port, plain]):
+            p = run("node", os.path.join(HERE, "wss_echo.js"), str(node_port), str(tls_port), self.ca())
+            self.assertEqual(p.stdout.strip(), "ok", p.stderr)
+
+    def test_bad_certificate_fails_config_check(self):
+        path = os.path.join(self.dir.name, "bad.yaml")
+        with open(path, "w") as f:
+            f.write(self.config.replace("default.key", "sni.key", 1))
+        p = run(TETHER_BIN, "-t", "-c", path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("sni.key", p.stderr)
+        self.assertIn("mismatch", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
