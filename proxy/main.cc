@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <tuple>
+
 #include "common/log.h"
+#include "common/uv_util.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
@@ -24,7 +27,7 @@ constexpr const char* kUsage =
     "      --log-level L   debug | info | warn | error (default info)\n"
     "      --version       print the version\n"
     "  -h, --help          this text\n"
-    "signals: SIGTERM/SIGINT drain and exit\n";
+    "signals: SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration\n";
 
 struct Flags {
   std::string config;
@@ -73,6 +76,27 @@ int parseFlags(int argc, char** argv, Flags& f) {
   return 0;
 }
 
+using TlsContexts = std::vector<std::shared_ptr<const proxy::tls::TlsContext>>;
+
+// One TLS context per listener (null for plain ones). False with a message on the first error.
+bool buildTls(const proxy::config::Config& cfg, TlsContexts& out, std::string& error) {
+  out.clear();
+  for (const auto& l : cfg.listeners) {
+    if (!l.tls_enabled) {
+      out.push_back(nullptr);
+      continue;
+    }
+    std::string why;
+    auto ctx = proxy::tls::TlsContext::create(l.tls, why);
+    if (!ctx) {
+      error = cfg.source + ": listener " + l.name + ": " + why;
+      return false;
+    }
+    out.push_back(std::move(ctx));
+  }
+  return true;
+}
+
 void raiseFdLimit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -83,9 +107,38 @@ void raiseFdLimit() {
 
 struct MainLoop {
   uv_loop_t* loop = uv_default_loop();
-  uv_signal_t sigterm, sigint;
+  uv_signal_t sigterm, sigint, sighup;
   std::vector<std::unique_ptr<proxy::server::Worker>>* workers = nullptr;
+  std::string config_path;
+  unsigned workers_count = 1;
+  uint64_t generation = 1;
+  uint64_t reloads_ok = 0, reloads_failed = 0;
 };
+
+// SIGHUP: read and validate the file; on any error keep running the old configuration. On
+// success every worker switches at its next loop turn (running exchanges and tunnels stay on the
+// configuration they started with).
+void reload(MainLoop& m) {
+  auto cfg = std::make_shared<proxy::config::Config>();
+  proxy::config::LoadResult loaded = proxy::config::loadConfigFile(m.config_path, *cfg);
+  TlsContexts tls;
+  std::string error = loaded.error;
+  if (loaded.ok && !buildTls(*cfg, tls, error)) loaded.ok = false;
+  if (!loaded.ok) {
+    ++m.reloads_failed;
+    common::logError("reload_failed", {{"error", error}, {"kept_generation", static_cast<long long>(m.generation)}});
+    return;
+  }
+  if (cfg->workers != m.workers_count)
+    common::logWarn("reload_workers_unchanged", {{"configured", cfg->workers}, {"running", m.workers_count}, {"hint", "a restart applies a new worker count"}});
+  std::shared_ptr<const proxy::config::Config> shared = std::move(cfg);
+  for (auto& w : *m.workers) w->requestReload(shared, tls);
+  ++m.reloads_ok;
+  ++m.generation;
+  common::logInfo("reloaded", {{"generation", static_cast<long long>(m.generation)}, {"config", m.config_path}});
+}
+
+void onHupSignal(uv_signal_t* h, int) { reload(*static_cast<MainLoop*>(h->data)); }
 
 void onStopSignal(uv_signal_t* h, int signum) {
   auto* m = static_cast<MainLoop*>(h->data);
@@ -93,6 +146,7 @@ void onStopSignal(uv_signal_t* h, int signum) {
   for (auto& w : *m->workers) w->requestStop();
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&m->sighup), nullptr);
 }
 
 }  // namespace
@@ -110,20 +164,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   // TLS contexts (one per TLS listener, shared by the workers): certificate errors fail -t too.
-  std::vector<std::shared_ptr<const proxy::tls::TlsContext>> tls;
-  for (const auto& l : cfg->listeners) {
-    if (!l.tls_enabled) {
-      tls.push_back(nullptr);
-      continue;
-    }
-    std::string error;
-    auto ctx = proxy::tls::TlsContext::create(l.tls, error);
-    if (!ctx) {
-      std::fprintf(stderr, "%s: listener %s: %s\n", flags.config.c_str(), l.name.c_str(), error.c_str());
-      if (flags.test) std::fprintf(stderr, "tether: configuration file %s test failed\n", flags.config.c_str());
-      return 1;
-    }
-    tls.push_back(std::move(ctx));
+  TlsContexts tls;
+  std::string tls_error;
+  if (!buildTls(*cfg, tls, tls_error)) {
+    std::fprintf(stderr, "%s\n", tls_error.c_str());
+    if (flags.test) std::fprintf(stderr, "tether: configuration file %s test failed\n", flags.config.c_str());
+    return 1;
   }
   if (flags.test) {
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());
@@ -151,11 +197,17 @@ int main(int argc, char** argv) {
 
   MainLoop m;
   m.workers = &workers;
+  m.config_path = flags.config;
+  m.workers_count = cfg->workers;
   uv_signal_init(m.loop, &m.sigterm);
   uv_signal_init(m.loop, &m.sigint);
-  m.sigterm.data = m.sigint.data = &m;
-  uv_signal_start(&m.sigterm, &onStopSignal, SIGTERM);
-  uv_signal_start(&m.sigint, &onStopSignal, SIGINT);
+  uv_signal_init(m.loop, &m.sighup);
+  m.sigterm.data = m.sigint.data = m.sighup.data = &m;
+  for (auto [h, cb, sig] : {std::tuple{&m.sigterm, &onStopSignal, SIGTERM}, std::tuple{&m.sigint, &onStopSignal, SIGINT},
+                            std::tuple{&m.sighup, &onHupSignal, SIGHUP}}) {
+    int src = uv_signal_start(h, cb, sig);
+    if (src < 0) common::logError("signal_setup_failed", {{"signal", sig}, {"error", common::uvErr(src)}});
+  }
   uv_run(m.loop, UV_RUN_DEFAULT);
   for (auto& w : workers) w->join();
   common::logInfo("stopped");

@@ -2,6 +2,8 @@
 // the exchange is in session_exchange.cc. See session.h for the design.
 #include "proxy/server/session.h"
 
+#include <utility>
+
 #include "common/log.h"
 #include "common/stream_write.h"
 #include "common/uv_util.h"
@@ -344,6 +346,7 @@ void Session::close() {
     t->destroy();
   }
   if (up_) releaseUpstream(false);
+  if (gen_) worker_.release(std::exchange(gen_, nullptr));
   worker_.removeSession(this);
   worker_.ctx().connections->fetch_sub(1, std::memory_order_relaxed);
   if (open_handles_ >= 1) uv_close(reinterpret_cast<uv_handle_t*>(&client_), &Session::onCloseCb);

@@ -38,6 +38,7 @@ class TlsEngine;
 namespace proxy::server {
 
 class Worker;
+struct Generation;
 
 class Session final : public common::ListNode, private http::ParserHandler, private upstream::UpstreamOwner {
  public:
@@ -127,6 +128,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   bool closing_ = false;
 
   // The current exchange.
+  Generation* gen_ = nullptr;  // the config it runs on (held until the exchange ends)
   upstream::UpstreamRuntime* runtime_ = nullptr;
   upstream::UpstreamConn* up_ = nullptr;
   lb::ServerMask tried_;

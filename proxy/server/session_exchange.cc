@@ -3,6 +3,8 @@
 // See session.h for the design.
 #include <llhttp.h>
 
+#include <utility>
+
 #include "common/log.h"
 #include "proxy/http/error_response.h"
 #include "proxy/server/session.h"
@@ -27,12 +29,13 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
     respondLocal(400);
     return http::HeadAction::Pause;
   }
-  int u = worker_.router().match(head.find("host"), head.url());
+  gen_ = worker_.acquire();  // this exchange (and a tunnel it becomes) runs on this config
+  int u = gen_->router.match(head.find("host"), head.url());
   if (u < 0) {
     respondLocal(404);
     return http::HeadAction::Pause;
   }
-  runtime_ = &worker_.upstream(static_cast<size_t>(u));
+  runtime_ = gen_->upstreams[static_cast<size_t>(u)].get();
   up_head_.clear();
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
@@ -252,6 +255,7 @@ void Session::finishExchange() {
 
 void Session::resetExchange() {
   runtime_ = nullptr;
+  if (gen_) worker_.release(std::exchange(gen_, nullptr));
   tried_.clear();
   attempts_ = 0;
   stale_retry_used_ = body_forwarded_ = false;

@@ -41,7 +41,7 @@ int openReusePortSocket(const sockaddr_storage& addr, int& fd_out) {
 
 Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
                std::vector<std::shared_ptr<const tls::TlsContext>> tls)
-    : id_(id), config_(std::move(cfg)), read_buffer_(new char[LoopContext::kReadBufferSize]), tls_(std::move(tls)) {
+    : id_(id), read_buffer_(new char[LoopContext::kReadBufferSize]), tls_(std::move(tls)) {
   int rc = uv_loop_init(&loop_);
   if (rc < 0) {
     common::logError("loop_init_failed", {{"error", common::uvErr(rc)}});
@@ -49,48 +49,139 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   }
   loop_.data = &ctx_;
   ctx_.loop = &loop_;
-  ctx_.config = config_.get();
   ctx_.read_buffer = read_buffer_.get();
-  for (const auto& t : tls_)
-    if (t && !tls_buffer_) tls_buffer_.reset(new char[LoopContext::kReadBufferSize]);
-  ctx_.tls_buffer = tls_buffer_.get();
   ctx_.connections = &connections;
-  router_ = std::make_unique<route::Router>(*config_);
-  for (const auto& u : config_->upstreams) upstreams_.push_back(std::make_unique<upstream::UpstreamRuntime>(ctx_, u));
+  generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), 1));
+  current_ = generations_.back().get();
+  ctx_.config = current_->config.get();
   uv_async_init(&loop_, &stop_async_, &Worker::onStopAsyncCb);
   stop_async_.data = this;
+  uv_async_init(&loop_, &reload_async_, &Worker::onReloadAsyncCb);
+  reload_async_.data = this;
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
+  uv_timer_init(&loop_, &collect_timer_);
+  collect_timer_.data = this;
 }
 
 Worker::~Worker() {
   join();
-  upstreams_.clear();
+  generations_.clear();
   uv_loop_close(&loop_);
 }
 
-bool Worker::bind(std::string& error) {
-  for (size_t i = 0; i < config_->listeners.size(); ++i) {
-    const auto& lc = config_->listeners[i];
-    auto l = std::make_unique<Listener>();
-    l->worker = this;
-    l->cfg = &lc;
-    l->tls = i < tls_.size() ? tls_[i].get() : nullptr;
-    int fd = -1;
-    int rc = openReusePortSocket(lc.sockaddr, fd);
-    if (rc == 0) {
-      uv_tcp_init(&loop_, &l->tcp);
-      l->tcp.data = l.get();
-      rc = uv_tcp_open(&l->tcp, fd);
-      if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), 4096, &Worker::onConnectionCb);
+bool Worker::bindListener(const config::ListenerConfig& lc, const tls::TlsContext* tls, std::string& error) {
+  if (tls && !tls_buffer_) {
+    tls_buffer_.reset(new char[LoopContext::kReadBufferSize]);
+    ctx_.tls_buffer = tls_buffer_.get();
+  }
+  auto l = std::make_unique<Listener>();
+  l->worker = this;
+  l->cfg = &lc;
+  l->tls = tls;
+  int fd = -1;
+  int rc = openReusePortSocket(lc.sockaddr, fd);
+  if (rc == 0) {
+    uv_tcp_init(&loop_, &l->tcp);
+    l->tcp.data = l.get();
+    rc = uv_tcp_open(&l->tcp, fd);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&l->tcp), 4096, &Worker::onConnectionCb);
+    if (rc < 0) {
+      common::closeHandle(&l->tcp);
+      closed_listeners_.push_back(std::move(l));
+    } else {
       listeners_.push_back(std::move(l));
     }
-    if (rc < 0) {
-      error = "cannot listen on " + lc.address + " (" + lc.name + "): " + uv_strerror(rc);
-      return false;
-    }
+  }
+  if (rc < 0) {
+    error = "cannot listen on " + lc.address + " (" + lc.name + "): " + uv_strerror(rc);
+    return false;
   }
   return true;
+}
+
+bool Worker::bind(std::string& error) {
+  const auto& listeners = current_->config->listeners;
+  for (size_t i = 0; i < listeners.size(); ++i)
+    if (!bindListener(listeners[i], i < tls_.size() ? tls_[i].get() : nullptr, error)) return false;
+  return true;
+}
+
+void Worker::requestReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls) {
+  {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    pending_config_ = std::move(cfg);
+    pending_tls_ = std::move(tls);
+  }
+  uv_async_send(&reload_async_);
+}
+
+void Worker::onReloadAsyncCb(uv_async_t* a) {
+  auto* w = static_cast<Worker*>(a->data);
+  std::shared_ptr<const config::Config> cfg;
+  std::vector<std::shared_ptr<const tls::TlsContext>> tls;
+  {
+    std::lock_guard<std::mutex> lock(w->reload_mutex_);
+    cfg = std::move(w->pending_config_);
+    tls = std::move(w->pending_tls_);
+  }
+  if (cfg && !w->shutting_down_) w->applyReload(std::move(cfg), std::move(tls));
+}
+
+// Makes `cfg` current: new exchanges use it at once, running ones finish on theirs. Listeners
+// are matched by address: kept ones switch to the new settings (TLS certificates included),
+// new ones are bound, removed ones are closed (their established connections live on).
+void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls) {
+  Generation* old = current_;
+  generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), old->number + 1));
+  current_ = generations_.back().get();
+  ctx_.config = current_->config.get();
+  old->retired = true;
+  for (auto& u : old->upstreams) u->closeIdle();  // its pooled connections are not reused
+  tls_ = std::move(tls);
+
+  std::vector<std::unique_ptr<Listener>> kept;
+  const auto& wanted = current_->config->listeners;
+  std::vector<bool> bound(wanted.size(), false);
+  for (auto& l : listeners_) {
+    size_t i = 0;
+    while (i < wanted.size() && (bound[i] || wanted[i].address != l->cfg->address)) ++i;
+    if (i < wanted.size()) {
+      bound[i] = true;
+      l->cfg = &wanted[i];
+      l->tls = i < tls_.size() ? tls_[i].get() : nullptr;
+      kept.push_back(std::move(l));
+    } else {
+      common::logInfo("listener_removed", {{"worker", id_}, {"address", l->cfg->address}});
+      common::closeHandle(&l->tcp);
+      closed_listeners_.push_back(std::move(l));
+    }
+  }
+  listeners_ = std::move(kept);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (bound[i]) continue;
+    std::string error;
+    if (bindListener(wanted[i], i < tls_.size() ? tls_[i].get() : nullptr, error))
+      common::logInfo("listener_added", {{"worker", id_}, {"address", wanted[i].address}});
+    else
+      common::logError("listener_add_failed", {{"worker", id_}, {"error", error}});
+  }
+  if (old->refs == 0) uv_timer_start(&collect_timer_, &Worker::onCollectTimerCb, 0, 0);
+}
+
+void Worker::release(Generation* g) {
+  if (--g->refs == 0 && g->retired) uv_timer_start(&collect_timer_, &Worker::onCollectTimerCb, 0, 0);
+}
+
+// Frees retired generations nobody uses, from a fresh loop turn (never from inside a callback of
+// one of their connections).
+void Worker::onCollectTimerCb(uv_timer_t* t) {
+  auto* w = static_cast<Worker*>(t->data);
+  auto& gens = w->generations_;
+  for (size_t i = 0; i < gens.size();) {
+    if (gens[i]->retired && gens[i]->refs == 0) gens.erase(gens.begin() + static_cast<long>(i));
+    else ++i;
+  }
 }
 
 void Worker::start() {
@@ -130,9 +221,10 @@ void Worker::beginShutdown() {
   shutting_down_ = true;
   ctx_.draining = true;
   for (auto& l : listeners_) common::closeHandle(&l->tcp);
-  for (auto& u : upstreams_) u->closeIdle();
+  for (auto& g : generations_)
+    for (auto& u : g->upstreams) u->closeIdle();
   sessions_.forEach([](Session* s) { s->drain(); });
-  uv_timer_start(&shutdown_timer_, &Worker::onShutdownTimerCb, static_cast<uint64_t>(config_->timeouts.shutdown.count()), 0);
+  uv_timer_start(&shutdown_timer_, &Worker::onShutdownTimerCb, static_cast<uint64_t>(ctx_.config->timeouts.shutdown.count()), 0);
   finishIfDone();
 }
 
@@ -146,9 +238,12 @@ void Worker::onShutdownTimerCb(uv_timer_t* t) {
 
 void Worker::finishIfDone() {
   if (!sessions_.empty()) return;
-  for (auto& u : upstreams_) u->closeIdle();
+  for (auto& g : generations_)
+    for (auto& u : g->upstreams) u->closeIdle();
   common::closeHandle(&stop_async_);
+  common::closeHandle(&reload_async_);
   common::closeHandle(&shutdown_timer_);
+  common::closeHandle(&collect_timer_);
 }
 
 }  // namespace proxy::server

@@ -11,12 +11,14 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
 #include "proxy/route/router.h"
+#include "proxy/server/generation.h"
 #include "proxy/server/loop_context.h"
 #include "proxy/server/session.h"
 #include "proxy/upstream/upstream_runtime.h"
@@ -40,11 +42,18 @@ class Worker {
   bool bind(std::string& error);
   void start();          // runs the loop on a new thread
   void requestStop();    // thread-safe: begin graceful shutdown
+  // Thread-safe: switch to `cfg` (already validated) at the worker's next loop turn.
+  void requestReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls);
   void join();
 
   LoopContext& ctx() { return ctx_; }
-  const route::Router& router() const { return *router_; }
-  upstream::UpstreamRuntime& upstream(size_t i) { return *upstreams_[i]; }
+  // The current generation, referenced until release(): for an exchange or a tunnel.
+  Generation* acquire() {
+    ++current_->refs;
+    return current_;
+  }
+  void release(Generation* g);
+  uint64_t generation() const { return current_->number; }
   void addSession(Session* s) { sessions_.pushBack(s); }
   void removeSession(Session* s);
 
@@ -57,20 +66,29 @@ class Worker {
   };
   static void onConnectionCb(uv_stream_t* server, int status);
   static void onStopAsyncCb(uv_async_t* a);
+  static void onReloadAsyncCb(uv_async_t* a);
+  static void onCollectTimerCb(uv_timer_t* t);
+  bool bindListener(const config::ListenerConfig& lc, const tls::TlsContext* tls, std::string& error);
+  void applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls);
   static void onShutdownTimerCb(uv_timer_t* t);
   void beginShutdown();
   void finishIfDone();
 
   unsigned id_;
-  std::shared_ptr<const config::Config> config_;
   uv_loop_t loop_;
   LoopContext ctx_;
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<char[]> tls_buffer_;
   std::vector<std::shared_ptr<const tls::TlsContext>> tls_;
-  std::unique_ptr<route::Router> router_;
-  std::vector<std::unique_ptr<upstream::UpstreamRuntime>> upstreams_;
+  std::vector<std::unique_ptr<Generation>> generations_;  // current one last
+  Generation* current_ = nullptr;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Listener>> closed_listeners_;  // kept until the loop ends
+  uv_async_t reload_async_;
+  uv_timer_t collect_timer_;
+  std::mutex reload_mutex_;
+  std::shared_ptr<const config::Config> pending_config_;
+  std::vector<std::shared_ptr<const tls::TlsContext>> pending_tls_;
   common::IntrusiveList<Session> sessions_;
   uv_async_t stop_async_;
   uv_timer_t shutdown_timer_;
