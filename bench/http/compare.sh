@@ -64,18 +64,29 @@ upstreams:
 CONF
 
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!)
-haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!)
-"$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!)
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
+haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!); haproxy_pid=$!
+"$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
 sleep 1
 for p in "${pids[@]}"; do
   kill -0 "$p" 2>/dev/null || { echo "a server failed to start:" >&2; cat "$work"/*.err >&2; exit 1; }
 done
 
 declare -A ports=([direct]=$BACKEND [tether]=$TETHER_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT)
+declare -A procs=([direct]="" [tether]=$tether_pid [nginx]=$nginx_pid [haproxy]=$haproxy_pid)
+# CPU ticks (utime+stime) of a process and its children (nginx's worker is a child of its master).
+cpu_ticks() {
+  local root=$1 total=0 pid
+  [[ -z "$root" ]] && { echo 0; return; }
+  for pid in $root $(pgrep -P "$root"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo $total
+}
+hz=$(getconf CLK_TCK)
 order=(direct tether nginx haproxy)
-declare -A rps p99
-for t in "${order[@]}"; do rps[$t]=""; p99[$t]=""; done
+declare -A rps p99 cpu
+for t in "${order[@]}"; do rps[$t]=""; p99[$t]=""; cpu[$t]=""; done
 
 to_ms() {  # wrk latency "1.23ms" / "456.00us" / "1.2s" -> ms
   awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
@@ -83,7 +94,11 @@ to_ms() {  # wrk latency "1.23ms" / "456.00us" / "1.2s" -> ms
 
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${order[@]}"; do
+    before=$(cpu_ticks "${procs[$t]}")
     out=$(wrk -t1 -c64 -d"$DURATION" --latency "http://127.0.0.1:${ports[$t]}/" 2>&1)
+    after=$(cpu_ticks "${procs[$t]}")
+    reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+    cpu[$t]+="$(awk -v d=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", (n > 0 ? d / hz * 1e6 / n : 0) }') "
     if echo "$out" | grep -q "Non-2xx\|Socket errors"; then echo "warning: $t round $r: $(echo "$out" | grep -E 'Non-2xx|Socket errors')" >&2; fi
     rps[$t]+="$(echo "$out" | awk '/Requests\/sec/ {print $2}') "
     p99[$t]+="$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')") "
@@ -93,17 +108,19 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 csv="$root/docs/bench-http.csv"
-echo "target,req_per_s,p99_ms" > "$csv"
-printf "\n%-8s %12s %10s\n" target "req/s" "p99 ms"
+echo "target,req_per_s,p99_ms,proxy_cpu_us_per_request" > "$csv"
+printf "\n%-8s %12s %10s %22s\n" target "req/s" "p99 ms" "proxy CPU us/request"
 for t in "${order[@]}"; do
-  m=$(echo "${rps[$t]}" | median); q=$(echo "${p99[$t]}" | median)
-  printf "%-8s %12.0f %10.3f\n" "$t" "$m" "$q"
-  echo "$t,$m,$q" >> "$csv"
-  declare "med_$t=$m" "p99_$t=$q"
+  m=$(echo "${rps[$t]}" | median); q=$(echo "${p99[$t]}" | median); c=$(echo "${cpu[$t]}" | median)
+  printf "%-8s %12.0f %10.3f %22s\n" "$t" "$m" "$q" "$([[ $t == direct ]] && echo - || echo "$c")"
+  echo "$t,$m,$q,$c" >> "$csv"
+  declare "med_$t=$m" "p99_$t=$q" "cpu_$t=$c"
 done
 best=$(awk -v a="$med_nginx" -v b="$med_haproxy" 'BEGIN {print (a > b ? a : b)}')
 bestname=$(awk -v a="$med_nginx" -v b="$med_haproxy" 'BEGIN {print (a > b ? "nginx" : "haproxy")}')
 printf "\ntether / nginx   req/s: %.2fx   p99: %.2fx\n" "$(awk -v a="$med_tether" -v b="$med_nginx" 'BEGIN{print a/b}')" "$(awk -v a="$p99_tether" -v b="$p99_nginx" 'BEGIN{print a/b}')"
 printf "tether / haproxy req/s: %.2fx   p99: %.2fx\n" "$(awk -v a="$med_tether" -v b="$med_haproxy" 'BEGIN{print a/b}')" "$(awk -v a="$p99_tether" -v b="$p99_haproxy" 'BEGIN{print a/b}')"
 printf "tether / best (%s): %.2fx (target >= 1.30x)\n" "$bestname" "$(awk -v a="$med_tether" -v b="$best" 'BEGIN{print a/b}')"
+printf "proxy CPU per request: tether %s us, nginx %s us, haproxy %s us (nginx/tether %.2fx, haproxy/tether %.2fx)\n" \
+  "$cpu_tether" "$cpu_nginx" "$cpu_haproxy" "$(awk -v a="$cpu_nginx" -v b="$cpu_tether" 'BEGIN{print a/b}')" "$(awk -v a="$cpu_haproxy" -v b="$cpu_tether" 'BEGIN{print a/b}')"
 echo "(csv: $csv)"
