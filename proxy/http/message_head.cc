@@ -49,6 +49,12 @@ void MessageHead::reset() {
   content_length = 0;
 }
 
+void MessageHead::release() {
+  reset();
+  std::string().swap(buf_);
+  std::vector<HeaderRef>().swap(headers_);
+}
+
 void MessageHead::appendUrl(std::string_view piece) {
   if (url_len_ == 0) url_off_ = static_cast<uint32_t>(buf_.size());
   buf_.append(piece);

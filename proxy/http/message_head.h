@@ -42,6 +42,8 @@ class MessageHead {
   unsigned connectionHeaders() const { return connection_headers_; }
 
   void reset();
+  // reset() and give the buffers' memory back (for connections that stop speaking HTTP).
+  void release();
 
   // Building (used by the parser).
   void appendUrl(std::string_view piece);

@@ -15,6 +15,20 @@
 
 namespace proxy::server {
 
+class Session;
+
+// The iovec batch a session fills while handling one upstream read and flushes with one writev
+// before the callback returns. It never outlives a callback, so one per loop is enough (and
+// sessions stay small: an idle tunnel carries no batch).
+struct OutBatch {
+  static constexpr unsigned kMaxIov = 48;
+  uv_buf_t iov[kMaxIov];
+  unsigned n = 0;
+  char chunk_lines[kMaxIov][20];
+  unsigned chunks = 0;
+  Session* owner = nullptr;
+};
+
 struct LoopContext {
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
@@ -22,6 +36,7 @@ struct LoopContext {
   const config::Config* config = nullptr;
   char* read_buffer = nullptr;         // kReadBufferSize bytes, owned by the worker
   char* tls_buffer = nullptr;          // kReadBufferSize bytes for decrypted TLS records
+  OutBatch out;
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count
 

@@ -245,30 +245,35 @@ void Session::onTimerCb(uv_timer_t* t) {
 
 // ---- writing ---------------------------------------------------------------------------------
 
+OutBatch& Session::batch() {
+  OutBatch& b = worker_.ctx().out;
+  if (b.n && b.owner != this) b.owner->flushOut();  // defensive: batches never interleave
+  b.owner = this;
+  return b;
+}
+
 void Session::addOut(const char* data, size_t len) {
   if (len == 0) return;
-  if (out_n_ == kMaxIov) flushOut();
-  out_[out_n_++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  OutBatch& b = batch();
+  if (b.n == OutBatch::kMaxIov) flushOut();
+  b.iov[b.n++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
 }
 
 bool Session::flushOut() {
-  if (out_n_ == 0 || closing_) {
-    out_n_ = 0;
-    chunk_n_ = 0;
+  OutBatch& b = worker_.ctx().out;
+  if (b.owner != this || b.n == 0 || closing_) {
+    if (b.owner == this) b.n = b.chunks = 0;
     return !closing_;
   }
+  unsigned n = b.n;
+  b.n = b.chunks = 0;
   if (tls_) {  // encrypt the batch; the ciphertext leaves through the same queue
-    bool ok = tls_->write(out_, out_n_) == tls::TlsEngine::Status::Ok;
-    out_n_ = 0;
-    chunk_n_ = 0;
-    if (ok) return sendTlsOutput();
+    if (tls_->write(b.iov, n) == tls::TlsEngine::Status::Ok) return sendTlsOutput();
     if (up_) releaseUpstream(false);
     close();
     return false;
   }
-  long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&client_), out_, out_n_, this, &Session::onClientWriteDone);
-  out_n_ = 0;
-  chunk_n_ = 0;
+  long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&client_), b.iov, n, this, &Session::onClientWriteDone);
   if (q < 0) {
     common::logDebug("client_write_failed", {{"error", common::uvErr(static_cast<int>(q))}});
     if (up_) releaseUpstream(false);
@@ -280,6 +285,13 @@ bool Session::flushOut() {
     if (up_) up_->pauseReading();  // backpressure: the client is slower than the upstream
   }
   return true;
+}
+
+void Session::releaseHttpBuffers() {
+  std::string().swap(up_head_);
+  std::string().swap(down_head_);
+  std::string().swap(pending_);
+  parser_.head().release();
 }
 
 void Session::onClientWriteDone(void* owner, int status, size_t bytes) {
@@ -322,16 +334,27 @@ void Session::closeAfterWrites() {
 void Session::startLingering() {
   if (lingering_ || closing_) return;
   lingering_ = true;
-  shutdown_req_.data = this;
-  int rc = uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&client_), &Session::onShutdownCb);
+  int rc = shutdownClient([](Session* s) { s->close(); });
   if (rc < 0) return close();
   resumeClientReading();
   startTimer(kLingerMs);
 }
 
-void Session::onShutdownCb(uv_shutdown_t* req, int status) {
-  auto* self = static_cast<Session*>(req->data);
-  if (status < 0 && !self->closing_) self->close();
+int Session::shutdownClient(void (*on_error)(Session*)) {
+  struct Req {
+    uv_shutdown_t req;
+    Session* session;
+    void (*on_error)(Session*);
+  };
+  auto* pending = new Req{{}, this, on_error};
+  int rc = uv_shutdown(&pending->req, reinterpret_cast<uv_stream_t*>(&client_), [](uv_shutdown_t* req, int status) {
+    auto* done = reinterpret_cast<Req*>(req);
+    // Cancelled means the session is closing: it is still allocated until its close callback.
+    if (status < 0 && status != UV_ECANCELED && !done->session->closing_) done->on_error(done->session);
+    delete done;
+  });
+  if (rc < 0) delete pending;
+  return rc;
 }
 
 // ---- closing ---------------------------------------------------------------------------------

@@ -80,7 +80,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void respondLocal(int status);
   void closeAfterWrites();
   void startLingering();
-  static void onShutdownCb(uv_shutdown_t* req, int status);
+  // Half-closes the client side (FIN after queued bytes); allocates the request only when used,
+  // so sessions do not carry one. `on_error` runs when the shutdown fails (not when cancelled).
+  int shutdownClient(void (*on_error)(Session*));
   void onClientEnd();
 
   // Request parser events.
@@ -108,11 +110,13 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void onUpstreamDrained() override;
   void onUpstreamUpgraded(std::string_view rest) override;
 
-  // Output batch to the client, flushed with one writev.
+  // Output batch to the client (the loop's OutBatch), flushed with one writev.
   void addOut(const char* data, size_t len);
   bool flushOut();
+  OutBatch& batch();
+  // Gives back the head buffers' memory (a tunnel never parses HTTP again).
+  void releaseHttpBuffers();
 
-  static constexpr unsigned kMaxIov = 48;
   static constexpr size_t kMaxPending = 64 * 1024;
   static constexpr uint64_t kLingerMs = 2000;
 
@@ -154,16 +158,12 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   uint64_t deadline_ms_ = 0;   // client-side deadline of the current state (0: none)
   uint64_t timer_due_ms_ = 0;  // when the physical timer fires (0: not running)
 
-  uv_buf_t out_[kMaxIov];
-  unsigned out_n_ = 0;
-  char chunk_lines_[kMaxIov][20];
-  unsigned chunk_n_ = 0;
 
   char client_ip_[48] = {0};
   size_t client_ip_len_ = 0;
   tunnel::Tunnel* tunnel_ = nullptr;
   tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
-  uv_shutdown_t shutdown_req_;
+
 
   friend class tunnel::Tunnel;
 };

@@ -214,8 +214,9 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
 
 void Session::onResponseBody(std::string_view chunk) {
   if (framing_ == http::BodyFraming::Chunked) {
-    if (out_n_ + 3 > kMaxIov || chunk_n_ == kMaxIov) flushOut();
-    char* line = chunk_lines_[chunk_n_++];
+    OutBatch& b = batch();
+    if (b.n + 3 > OutBatch::kMaxIov || b.chunks == OutBatch::kMaxIov) flushOut();
+    char* line = b.chunk_lines[b.chunks++];
     addOut(line, http::writeChunkHeader(chunk.size(), line));
     addOut(chunk.data(), chunk.size());
     addOut("\r\n", 2);

@@ -20,6 +20,8 @@ void Tunnel::start() {
     fromClient(early.data(), early.size());
   }
   session_.parse_blocked_ = false;
+  session_.releaseHttpBuffers();
+  up_->releaseHttpBuffers();
   session_.resumeClientReading();
 }
 
@@ -55,13 +57,7 @@ void Tunnel::onRawEnd(int status) {
   upstream_eof_ = true;
   up_->pauseReading();
   if (client_eof_) return closeBoth();
-  uv_shutdown_t* req = &session_.shutdown_req_;
-  req->data = &session_;
-  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&session_.client_), [](uv_shutdown_t* r, int st) {
-    auto* s = static_cast<server::Session*>(r->data);
-    if (st < 0 && st != UV_ECANCELED) s->close();
-  });
-  if (rc < 0) closeBoth();
+  if (session_.shutdownClient([](server::Session* s) { s->close(); }) < 0) closeBoth();
 }
 
 void Tunnel::onIdleTimer() {

@@ -82,6 +82,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   void close();
   // Sends FIN after the queued bytes (tunnel half-close).
   void shutdownWrite();
+  void releaseHttpBuffers() { parser_.head().release(); }
   // Raw byte mode after a 101: the owner receives onUpstreamRawData for every read.
   void startRaw(class RawSink* sink);
 
@@ -113,8 +114,10 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   UpstreamRuntime& runtime_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
-  uv_connect_t connect_req_;
-  uv_shutdown_t shutdown_req_;
+  union {  // never in flight together: shutdown only happens on a connected tunnel
+    uv_connect_t connect_req_;
+    uv_shutdown_t shutdown_req_;
+  };
   http::Parser parser_;
   UpstreamOwner* owner_ = nullptr;
   class RawSink* raw_ = nullptr;
