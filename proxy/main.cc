@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -11,7 +12,11 @@
 #include <vector>
 
 #include "common/log.h"
+#include "proxy/admin/admin_server.h"
 #include "proxy/config/config_loader.h"
+#include "proxy/metrics/process_metrics.h"
+#include "proxy/metrics/scrape_sources.h"
+#include "proxy/upstream/server_admin_state.h"
 #include "proxy/server/worker.h"
 
 namespace {
@@ -84,12 +89,14 @@ struct MainLoop {
   uv_loop_t* loop = uv_default_loop();
   uv_signal_t sigterm, sigint;
   std::vector<std::unique_ptr<proxy::server::Worker>>* workers = nullptr;
+  proxy::admin::AdminServer* admin = nullptr;  // admin branch
 };
 
 void onStopSignal(uv_signal_t* h, int signum) {
   auto* m = static_cast<MainLoop*>(h->data);
   common::logInfo("shutdown", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
   for (auto& w : *m->workers) w->requestStop();
+  if (m->admin) m->admin->stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
 }
@@ -118,8 +125,12 @@ int main(int argc, char** argv) {
   std::atomic<uint64_t> connections{0};
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
   std::shared_ptr<const proxy::config::Config> shared = cfg;
+  // admin branch: process-wide counters and the operator's per-server state, shared with workers.
+  proxy::metrics::ProcessMetrics process_metrics(*cfg);
+  proxy::upstream::ServerAdminStates admin_states(*cfg);
   for (unsigned i = 0; i < cfg->workers; ++i) {
     workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections));
+    workers.back()->setAdminStates(&admin_states);
     std::string error;
     if (!workers.back()->bind(error)) {
       common::logError("listen_failed", {{"error", error}});
@@ -128,12 +139,34 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // admin branch: the admin listener runs on this (main) thread's loop, apart from the workers.
+  proxy::metrics::ScrapeSources sources;
+  sources.config = shared;
+  for (auto& w : workers) sources.workers.push_back(&w->metrics());
+  sources.process = &process_metrics;
+  sources.admin_states = &admin_states;
+  sources.version = TETHER_VERSION;
+  sources.start_time_unix = static_cast<uint64_t>(std::time(nullptr));
+  std::unique_ptr<proxy::admin::AdminServer> admin;
+  if (cfg->admin.enabled) {
+    admin = std::make_unique<proxy::admin::AdminServer>(uv_default_loop(), cfg->admin, sources);
+    std::string error;
+    if (!admin->start(error)) {
+      common::logError("listen_failed", {{"error", error}});
+      std::fprintf(stderr, "tether: %s\n", error.c_str());
+      for (auto& w : workers) w->requestStop(), w->start();
+      for (auto& w : workers) w->join();
+      return 1;
+    }
+    common::logInfo("admin_listening", {{"address", cfg->admin.address}, {"token", cfg->admin.token.empty() ? "none" : "required"}});
+  }
   for (auto& w : workers) w->start();
   for (const auto& l : cfg->listeners) common::logInfo("listening", {{"listener", l.name}, {"address", l.address}});
   common::logInfo("started", {{"version", TETHER_VERSION}, {"workers", cfg->workers}, {"config", flags.config}});
 
   MainLoop m;
   m.workers = &workers;
+  m.admin = admin.get();
   uv_signal_init(m.loop, &m.sigterm);
   uv_signal_init(m.loop, &m.sigint);
   m.sigterm.data = m.sigint.data = &m;

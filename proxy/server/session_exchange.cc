@@ -8,6 +8,7 @@
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
 #include "proxy/tunnel/tunnel.h"
+#include "proxy/upstream/server_admin_state.h"
 
 namespace proxy::server {
 
@@ -16,6 +17,7 @@ namespace proxy::server {
 http::HeadAction Session::onHead(http::MessageHead& head) {
   LoopContext& ctx = worker_.ctx();
   uv_timer_stop(&timer_);
+  metricsRequestHead(head);
   state_ = State::Waiting;
   client_http10_ = head.version_major == 1 && head.version_minor == 0;
   client_keep_alive_ = head.keep_alive && !ctx.draining;
@@ -33,6 +35,7 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
     return http::HeadAction::Pause;
   }
   runtime_ = &worker_.upstream(static_cast<size_t>(u));
+  metrics_upstream_ = static_cast<uint32_t>(u);
   up_head_.clear();
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
@@ -70,7 +73,10 @@ bool Session::onComplete() {
 // Picks a server not tried yet and attaches a connection: true when an idle pooled one was ready
 // now; false when connecting (onUpstreamConnected follows) or when nothing is left (answered).
 bool Session::startAttempt() {
+  // admin branch: servers the operator drained or disabled take no new request.
+  if (attempts_ == 0 && worker_.ctx().admin_states) worker_.ctx().admin_states->excludeNew(metrics_upstream_, tried_);
   for (;;) {
+    if (attempts_ > 0) metricsRetry();
     if (attempts_ > runtime_->config().retries) {
       respondLocal(502);
       return false;
@@ -94,18 +100,21 @@ bool Session::startAttempt() {
 bool Session::attachTo(uint32_t server) {
   runtime_->addActive(server);
   if (upstream::UpstreamConn* idle = runtime_->takeIdle(server)) {
+    metricsAttached(server, false);
     up_ = idle;
     up_->attach(this);
     state_ = State::Exchange;
     return true;
   }
+  metricsAttached(server, true);
   up_ = runtime_->connectNew(server, this);
-  if (!up_) runtime_->removeActive(server);
+  if (!up_) runtime_->removeActive(server), metricsReleased(server);
   state_ = State::Waiting;
   return false;
 }
 
 void Session::onUpstreamConnected(upstream::UpstreamConn&) {
+  metricsConnected();
   state_ = State::Exchange;
   upstreamReady();
 }
@@ -135,6 +144,7 @@ void Session::retryOrFail(int status) {
   bool replayable = !response_started_ && !body_forwarded_;
   if (replayable && stale && !stale_retry_used_) {
     stale_retry_used_ = true;
+    metricsRetry();
     if (attachTo(server)) upstreamReady();
     else if (!up_) retryOrFail(status);
     return;
@@ -172,6 +182,7 @@ void Session::releaseUpstream(bool reusable) {
   upstream::UpstreamConn* c = up_;
   up_ = nullptr;
   runtime_->removeActive(c->server());
+  metricsReleased(c->server());
   runtime_->release(c, reusable);
 }
 
@@ -183,6 +194,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
       down_head_.clear();
       http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false, true}, down_head_);
       response_started_ = true;
+      metricsResponseHead(head.status);
     }
     return http::HeadAction::Continue;
   }
@@ -204,10 +216,12 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
   http::writeDownstreamResponseHead(head, {framing_, client_keep_alive_, client_http10_}, down_head_);
   addOut(down_head_.data(), down_head_.size());
   response_started_ = true;
+  metricsResponseHead(head.status);
   return http::HeadAction::Continue;
 }
 
 void Session::onResponseBody(std::string_view chunk) {
+  response_body_bytes_ += chunk.size();
   if (framing_ == http::BodyFraming::Chunked) {
     if (out_n_ + 3 > kMaxIov || chunk_n_ == kMaxIov) flushOut();
     char* line = chunk_lines_[chunk_n_++];
@@ -223,6 +237,7 @@ bool Session::onResponseComplete() {
   if (!response_started_) return false;  // an interim response ended
   if (framing_ == http::BodyFraming::Chunked) addOut("0\r\n\r\n", 5);
   response_done_ = true;
+  metricsResponseDone();
   return true;
 }
 
@@ -267,6 +282,7 @@ void Session::onUpstreamUpgraded(std::string_view rest) {
   addOut(rest.data(), rest.size());
   if (!flushOut()) return;
   tunnel_ = new tunnel::Tunnel(*this, *up_);
+  metricsUpgraded();
   state_ = State::Tunnel;
   tunnel_->start();
 }

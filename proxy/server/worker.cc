@@ -50,6 +50,8 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   ctx_.config = config_.get();
   ctx_.read_buffer = read_buffer_.get();
   ctx_.connections = &connections;
+  metrics_ = std::make_unique<metrics::WorkerMetrics>(*config_);  // admin branch
+  ctx_.metrics = metrics_.get();
   router_ = std::make_unique<route::Router>(*config_);
   for (const auto& u : config_->upstreams) upstreams_.push_back(std::make_unique<upstream::UpstreamRuntime>(ctx_, u));
   uv_async_init(&loop_, &stop_async_, &Worker::onStopAsyncCb);
@@ -65,10 +67,16 @@ Worker::~Worker() {
 }
 
 bool Worker::bind(std::string& error) {
+  if (config_->access_log.enabled && !access_log_) {  // admin branch
+    access_log_ = std::make_unique<metrics::AccessLog>(&loop_, config_->access_log);
+    if (!access_log_->open(error)) return false;
+    ctx_.access_log = access_log_.get();
+  }
   for (const auto& lc : config_->listeners) {
     auto l = std::make_unique<Listener>();
     l->worker = this;
     l->cfg = &lc;
+    l->index = static_cast<uint32_t>(&lc - config_->listeners.data());
     int fd = -1;
     int rc = openReusePortSocket(lc.sockaddr, fd);
     if (rc == 0) {
@@ -108,6 +116,7 @@ void Worker::onConnectionCb(uv_stream_t* server, int status) {
     return;
   }
   auto* s = new Session(*l->worker);
+  s->setListener(l->index);
   s->accept(server);
 }
 

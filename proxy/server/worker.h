@@ -16,6 +16,8 @@
 
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
+#include "proxy/metrics/access_log.h"
+#include "proxy/metrics/worker_metrics.h"
 #include "proxy/route/router.h"
 #include "proxy/server/loop_context.h"
 #include "proxy/server/session.h"
@@ -40,6 +42,12 @@ class Worker {
   const route::Router& router() const { return *router_; }
   upstream::UpstreamRuntime& upstream(size_t i) { return *upstreams_[i]; }
   void addSession(Session* s) { sessions_.pushBack(s); }
+
+  // admin branch: this worker's counters, read by the admin thread at scrape time; the shared
+  // per-server admin state (call before start(); null = every server enabled); the access log
+  // (opened in bind() when configured).
+  const metrics::WorkerMetrics& metrics() const { return *metrics_; }
+  void setAdminStates(const upstream::ServerAdminStates* states) { ctx_.admin_states = states; }
   void removeSession(Session* s);
 
  private:
@@ -47,6 +55,7 @@ class Worker {
     uv_tcp_t tcp;
     Worker* worker;
     const config::ListenerConfig* cfg;
+    uint32_t index = 0;  // admin branch: position in config.listeners, for metrics
   };
   static void onConnectionCb(uv_stream_t* server, int status);
   static void onStopAsyncCb(uv_async_t* a);
@@ -59,6 +68,8 @@ class Worker {
   uv_loop_t loop_;
   LoopContext ctx_;
   std::unique_ptr<char[]> read_buffer_;
+  std::unique_ptr<metrics::WorkerMetrics> metrics_;  // admin branch
+  std::unique_ptr<metrics::AccessLog> access_log_;   // admin branch; null when off
   std::unique_ptr<route::Router> router_;
   std::vector<std::unique_ptr<upstream::UpstreamRuntime>> upstreams_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -1,0 +1,114 @@
+// Session, metrics and access log: the bodies of the metricsXxx() hooks that session.cc and
+// session_exchange.cc call at fixed points of an exchange (see the list in session.h).
+//
+// Everything here increments this worker's WorkerMetrics (single-writer cells, no lock; see
+// metrics/counters.h). Durations use uv_hrtime(): uv_now() has millisecond resolution, and a
+// proxied request on loopback takes a fraction of that. The access log, when on, costs a copy of
+// the URL, User-Agent and Referer per request; when off, nothing but one null check.
+#include <llhttp.h>
+
+#include "proxy/metrics/access_log.h"
+#include "proxy/metrics/worker_metrics.h"
+#include "proxy/server/session.h"
+#include "proxy/server/worker.h"
+
+namespace proxy::server {
+
+void Session::metricsAccepted() { worker_.ctx().metrics->downstream_connections[listener_]->add(1); }
+
+void Session::metricsClosed() {
+  metrics::WorkerMetrics& m = *worker_.ctx().metrics;
+  m.downstream_connections[listener_]->add(-1);
+  if (tunnel_server_ >= 0) {
+    m.upstreams[metrics_upstream_]->servers[static_cast<size_t>(tunnel_server_)].tunnels_active.add(-1);
+    tunnel_server_ = -1;
+  }
+}
+
+void Session::metricsRequestHead(http::MessageHead& head) {
+  request_start_ns_ = uv_hrtime();
+  response_body_bytes_ = 0;
+  if (!worker_.ctx().access_log) return;
+  log_method_ = llhttp_method_name(static_cast<llhttp_method_t>(head.method));
+  log_url_.assign(head.url());
+  log_user_agent_.assign(head.find("user-agent"));
+  log_referer_.assign(head.find("referer"));
+}
+
+void Session::metricsAttached(uint32_t server, bool connecting) {
+  worker_.ctx().metrics->upstreams[metrics_upstream_]->servers[server].active.add(1);
+  if (connecting) connect_start_ns_ = uv_hrtime();
+}
+
+void Session::metricsReleased(uint32_t server) {
+  worker_.ctx().metrics->upstreams[metrics_upstream_]->servers[server].active.add(-1);
+}
+
+void Session::metricsConnected() {
+  worker_.ctx().metrics->upstreams[metrics_upstream_]->connect_duration.observeNs(uv_hrtime() - connect_start_ns_);
+}
+
+void Session::metricsRetry() { worker_.ctx().metrics->upstreams[metrics_upstream_]->retries.add(); }
+
+void Session::metricsResponseHead(int status) {
+  response_server_ = up_ ? up_->server() : 0;
+  worker_.ctx().metrics->upstreams[metrics_upstream_]->servers[response_server_].responses[metrics::statusSlot(status)].add();
+  log_status_ = status;
+}
+
+void Session::metricsResponseDone() {
+  uint64_t ns = uv_hrtime() - request_start_ns_;
+  worker_.ctx().metrics->upstreams[metrics_upstream_]->request_duration.observeNs(ns);
+  if (worker_.ctx().access_log) writeAccessLog(log_status_, response_server_);
+}
+
+void Session::metricsLocalResponse(int status) {
+  metrics::WorkerMetrics& m = *worker_.ctx().metrics;
+  if (!runtime_) {  // answered before routing (400, 404, 408, 431...)
+    m.unrouted_responses[metrics::statusSlot(status)].add();
+    if (worker_.ctx().access_log) writeAccessLog(status, UINT32_MAX);
+    return;
+  }
+  metrics::UpstreamMetrics& u = *m.upstreams[metrics_upstream_];
+  uint32_t none = static_cast<uint32_t>(u.servers.size() - 1);
+  u.servers[none].responses[metrics::statusSlot(status)].add();
+  u.request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  if (worker_.ctx().access_log) writeAccessLog(status, none);
+}
+
+void Session::metricsUpgraded() {
+  metrics::UpstreamMetrics& u = *worker_.ctx().metrics->upstreams[metrics_upstream_];
+  tunnel_server_ = static_cast<int32_t>(response_server_);
+  u.servers[response_server_].tunnels_active.add(1);
+  u.tunnels_total.add();
+  u.request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  if (worker_.ctx().access_log) writeAccessLog(101, response_server_);
+}
+
+// server_slot: a configured server, the upstream's "none" slot, or UINT32_MAX (not routed).
+void Session::writeAccessLog(int status, uint32_t server_slot) {
+  const config::Config& cfg = *worker_.ctx().config;
+  metrics::AccessEntry e;
+  e.client_ip = std::string_view(client_ip_, client_ip_len_);
+  bool routed = server_slot != UINT32_MAX;
+  bool have_request = routed || state_ != State::Idle;
+  e.method = have_request ? log_method_ : "-";
+  e.url = have_request ? std::string_view(log_url_) : std::string_view("-");
+  e.user_agent = log_user_agent_;
+  e.referer = log_referer_;
+  e.http_minor = client_http10_ ? 0 : 1;
+  e.status = status;
+  e.bytes = response_body_bytes_;
+  e.duration_ns = request_start_ns_ ? uv_hrtime() - request_start_ns_ : 0;
+  if (routed) {
+    const config::UpstreamConfig& u = cfg.upstreams[metrics_upstream_];
+    e.upstream = u.name;
+    e.server = server_slot < u.servers.size() ? std::string_view(u.servers[server_slot].name) : std::string_view("-");
+  } else {
+    e.upstream = "-";
+    e.server = "-";
+  }
+  worker_.ctx().access_log->append(e);
+}
+
+}  // namespace proxy::server
