@@ -4,6 +4,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -14,7 +15,11 @@
 
 #include "common/log.h"
 #include "common/uv_util.h"
+#include "proxy/admin/admin_server.h"
 #include "proxy/config/config_loader.h"
+#include "proxy/metrics/process_metrics.h"
+#include "proxy/metrics/scrape_sources.h"
+#include "proxy/upstream/server_admin_state.h"
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
 
@@ -113,6 +118,8 @@ struct MainLoop {
   unsigned workers_count = 1;
   uint64_t generation = 1;
   uint64_t reloads_ok = 0, reloads_failed = 0;
+  proxy::admin::AdminServer* admin = nullptr;
+  proxy::metrics::ProcessMetrics* process_metrics = nullptr;  // tether_config_reloads_total
 };
 
 // SIGHUP: read and validate the file; on any error keep running the old configuration. On
@@ -124,6 +131,7 @@ void reload(MainLoop& m) {
   TlsContexts tls;
   std::string error = loaded.error;
   if (loaded.ok && !buildTls(*cfg, tls, error)) loaded.ok = false;
+  if (m.process_metrics) m.process_metrics->configReload(loaded.ok);
   if (!loaded.ok) {
     ++m.reloads_failed;
     common::logError("reload_failed", {{"error", error}, {"kept_generation", static_cast<long long>(m.generation)}});
@@ -144,6 +152,7 @@ void onStopSignal(uv_signal_t* h, int signum) {
   auto* m = static_cast<MainLoop*>(h->data);
   common::logInfo("shutdown", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
   for (auto& w : *m->workers) w->requestStop();
+  if (m->admin) m->admin->stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sighup), nullptr);
@@ -181,8 +190,12 @@ int main(int argc, char** argv) {
   std::atomic<uint64_t> connections{0};
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
   std::shared_ptr<const proxy::config::Config> shared = cfg;
+  // admin branch: process-wide counters and the operator's per-server state, shared with workers.
+  proxy::metrics::ProcessMetrics process_metrics(*cfg);
+  proxy::upstream::ServerAdminStates admin_states(*cfg);
   for (unsigned i = 0; i < cfg->workers; ++i) {
     workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, tls));
+    workers.back()->setAdminStates(&admin_states);
     std::string error;
     if (!workers.back()->bind(error)) {
       common::logError("listen_failed", {{"error", error}});
@@ -190,6 +203,27 @@ int main(int argc, char** argv) {
       for (auto& w : workers) w->requestStop(), w->start();
       return 1;
     }
+  }
+  // admin branch: the admin listener runs on this (main) thread's loop, apart from the workers.
+  proxy::metrics::ScrapeSources sources;
+  sources.config = shared;
+  for (auto& w : workers) sources.workers.push_back(&w->metrics());
+  sources.process = &process_metrics;
+  sources.admin_states = &admin_states;
+  sources.version = TETHER_VERSION;
+  sources.start_time_unix = static_cast<uint64_t>(std::time(nullptr));
+  std::unique_ptr<proxy::admin::AdminServer> admin;
+  if (cfg->admin.enabled) {
+    admin = std::make_unique<proxy::admin::AdminServer>(uv_default_loop(), cfg->admin, sources);
+    std::string error;
+    if (!admin->start(error)) {
+      common::logError("listen_failed", {{"error", error}});
+      std::fprintf(stderr, "tether: %s\n", error.c_str());
+      for (auto& w : workers) w->requestStop(), w->start();
+      for (auto& w : workers) w->join();
+      return 1;
+    }
+    common::logInfo("admin_listening", {{"address", cfg->admin.address}, {"token", cfg->admin.token.empty() ? "none" : "required"}});
   }
   for (auto& w : workers) w->start();
   for (const auto& l : cfg->listeners) common::logInfo("listening", {{"listener", l.name}, {"address", l.address}});
@@ -199,6 +233,8 @@ int main(int argc, char** argv) {
   m.workers = &workers;
   m.config_path = flags.config;
   m.workers_count = cfg->workers;
+  m.admin = admin.get();
+  m.process_metrics = &process_metrics;
   uv_signal_init(m.loop, &m.sigterm);
   uv_signal_init(m.loop, &m.sigint);
   uv_signal_init(m.loop, &m.sighup);

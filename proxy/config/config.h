@@ -77,6 +77,22 @@ struct Limits {
   uint64_t max_body_bytes = 10 * 1024 * 1024;
 };
 
+// Admin listener (/metrics, /status, server state changes): off unless `admin.address` is set.
+// Never served on a public listener. An empty token means no authentication (bind to loopback).
+struct AdminConfig {
+  bool enabled = false;
+  std::string address;
+  sockaddr_storage sockaddr{};
+  std::string token;          // when set, requests need "Authorization: Bearer <token>"
+};
+
+// Optional access log, one line per response, buffered per worker (metrics/access_log.h).
+struct AccessLogConfig {
+  bool enabled = false;
+  std::string path;
+  enum class Format : uint8_t { Json, Combined } format = Format::Json;
+};
+
 struct Config {
   std::string source;          // file path the config came from (for messages)
   unsigned workers = 1;        // resolved: "auto" becomes the number of CPUs
@@ -85,6 +101,8 @@ struct Config {
   std::vector<RouteConfig> routes;  // when empty and there is one upstream, everything goes there
   Timeouts timeouts;
   Limits limits;
+  AdminConfig admin;           // admin branch: see AdminConfig
+  AccessLogConfig access_log;  // admin branch: see AccessLogConfig
 };
 
 }  // namespace proxy::config

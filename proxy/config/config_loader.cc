@@ -217,9 +217,35 @@ void readLimits(const YAML::Node& node, Limits& l) {
   if (node["max_body_bytes"]) l.max_body_bytes = sizeValue(node["max_body_bytes"], "limits.max_body_bytes");
 }
 
+// admin: {address: 127.0.0.1:9901, token: secret}
+void readAdmin(const YAML::Node& node, AdminConfig& a) {
+  expectMap(node, "admin");
+  checkKeys(node, "admin", {"address", "token"});
+  if (!node["address"]) fail(node, "admin needs an 'address'");
+  a.address = scalar(node["address"], "admin.address");
+  a.sockaddr = addressValue(node["address"], "admin.address");
+  if (node["token"]) a.token = scalar(node["token"], "admin.token");
+  a.enabled = true;
+}
+
+// access_log: {path: /var/log/tether/access.log, format: json|combined}
+void readAccessLog(const YAML::Node& node, AccessLogConfig& l) {
+  expectMap(node, "access_log");
+  checkKeys(node, "access_log", {"path", "format"});
+  if (!node["path"]) fail(node, "access_log needs a 'path'");
+  l.path = scalar(node["path"], "access_log.path");
+  if (node["format"]) {
+    std::string f = scalar(node["format"], "access_log.format");
+    if (f == "json") l.format = AccessLogConfig::Format::Json;
+    else if (f == "combined") l.format = AccessLogConfig::Format::Combined;
+    else fail(node["format"], "access_log.format must be json or combined, got '" + f + "'");
+  }
+  l.enabled = true;
+}
+
 void readRoot(const YAML::Node& root, Config& c) {
   if (!root.IsMap()) fail(root, "the configuration must be a mapping");
-  checkKeys(root, "the top level", {"workers", "listeners", "upstreams", "routes", "timeouts", "limits"});
+  checkKeys(root, "the top level", {"workers", "listeners", "upstreams", "routes", "timeouts", "limits", "admin", "access_log"});
   if (root["workers"]) {
     if (root["workers"].IsScalar() && root["workers"].Scalar() == "auto") {
       c.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -261,6 +287,14 @@ void readRoot(const YAML::Node& root, Config& c) {
   }
   if (root["timeouts"]) readTimeouts(root["timeouts"], c.timeouts);
   if (root["limits"]) readLimits(root["limits"], c.limits);
+  if (root["admin"]) {
+    readAdmin(root["admin"], c.admin);
+    for (const auto& l : c.listeners)  // the admin API is never served on a public listener
+      if (common::formatSockAddr(reinterpret_cast<const sockaddr*>(&l.sockaddr)) ==
+          common::formatSockAddr(reinterpret_cast<const sockaddr*>(&c.admin.sockaddr)))
+        fail(root["admin"]["address"], "admin.address must differ from every listener address (" + l.name + ")");
+  }
+  if (root["access_log"]) readAccessLog(root["access_log"], c.access_log);
 }
 
 std::string formatError(const std::string& source, const YAML::Mark& mark, const std::string& msg) {

@@ -13,6 +13,14 @@
 
 #include "proxy/config/config.h"
 
+namespace proxy::metrics {
+struct WorkerMetrics;
+class AccessLog;
+}
+namespace proxy::upstream {
+class ServerAdminStates;
+}
+
 namespace proxy::server {
 
 class Session;
@@ -39,6 +47,11 @@ struct LoopContext {
   OutBatch out;
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count
+  // admin branch: this worker's counters (always set by Worker), the operator's per-server
+  // state (null when there is no admin listener: everything enabled), the access log (null: off).
+  metrics::WorkerMetrics* metrics = nullptr;
+  const upstream::ServerAdminStates* admin_states = nullptr;
+  metrics::AccessLog* access_log = nullptr;
 
   // libuv alloc callback handing out the loop's read buffer; handle->loop->data is the context.
   static void allocCb(uv_handle_t* handle, size_t, uv_buf_t* buf) {

@@ -11,6 +11,7 @@
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_engine.h"
+#include "proxy/metrics/worker_metrics.h"
 #include "proxy/tunnel/tunnel.h"
 
 namespace proxy::server {
@@ -37,6 +38,7 @@ void Session::accept(uv_stream_t* listener, const tls::TlsContext* tls) {
   rc = uv_timer_init(ctx.loop, &timer_);
   if (rc == 0) ++open_handles_;
   ctx.connections->fetch_add(1, std::memory_order_relaxed);
+  metricsAccepted();
   worker_.addSession(this);
   if (rc == 0) rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&client_));
   if (rc < 0) {
@@ -74,6 +76,7 @@ void Session::drain() {
 void Session::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<Session*>(s->data);
   if (nread == 0 || self->closing_) return;
+  if (nread > 0) self->worker_.ctx().metrics->bytes_downstream_rx.add(static_cast<uint64_t>(nread));  // admin branch
   if (self->lingering_) {
     if (nread < 0) self->close();
     return;  // answered and half-closed: discard what the client still sends
@@ -312,6 +315,7 @@ void Session::respondLocal(int status) {
   pauseClientReading();
   parse_blocked_ = true;
   state_ = State::Closing;
+  metricsLocalResponse(status);
   std::string_view r = http::errorResponse(status, true);
   addOut(r.data(), r.size());
   if (flushOut()) closeAfterWrites();
@@ -363,6 +367,7 @@ void Session::close() {
   if (closing_) return;
   closing_ = true;
   state_ = State::Closing;
+  metricsClosed();
   if (tunnel_) {
     tunnel::Tunnel* t = tunnel_;
     tunnel_ = nullptr;

@@ -59,6 +59,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
 
   // Called by the tunnel when it has closed both sides' streams.
   void onTunnelClosed();
+  // admin branch: which listener accepted this connection (labels tether_downstream_connections).
+  void setListener(uint32_t index) { listener_ = index; }
 
  private:
   enum class State : uint8_t { Idle, Head, Waiting, Exchange, Tunnel, Closing };
@@ -109,6 +111,21 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void onUpstreamReadDone() override;
   void onUpstreamDrained() override;
   void onUpstreamUpgraded(std::string_view rest) override;
+
+  // admin branch: metrics and access-log hooks, one call each at the points named; bodies in
+  // session_metrics.cc so the data-path files only carry the call sites.
+  void metricsAccepted();                          // accept: connection counted
+  void metricsClosed();                            // close()
+  void metricsRequestHead(http::MessageHead& head);  // onHead, before routing
+  void metricsAttached(uint32_t server, bool connecting);
+  void metricsReleased(uint32_t server);
+  void metricsConnected();
+  void metricsRetry();
+  void metricsResponseHead(int status);            // final (or 101) response head relayed
+  void metricsResponseDone();                      // final response complete
+  void metricsLocalResponse(int status);           // respondLocal
+  void metricsUpgraded();                          // tunnel started
+  void writeAccessLog(int status, uint32_t server_slot);
 
   // Output batch to the client (the loop's OutBatch), flushed with one writev.
   void addOut(const char* data, size_t len);
@@ -164,6 +181,18 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   tunnel::Tunnel* tunnel_ = nullptr;
   tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
 
+
+  // admin branch: metrics and access log state of the current exchange.
+  uint64_t request_start_ns_ = 0;
+  uint64_t connect_start_ns_ = 0;
+  uint64_t response_body_bytes_ = 0;
+  uint32_t metrics_upstream_ = 0;
+  uint32_t response_server_ = 0;
+  uint32_t listener_ = 0;
+  int32_t tunnel_server_ = -1;
+  int log_status_ = 0;
+  std::string log_url_, log_user_agent_, log_referer_;  // only filled when the access log is on
+  const char* log_method_ = "-";
 
   friend class tunnel::Tunnel;
 };

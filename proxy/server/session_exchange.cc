@@ -10,6 +10,7 @@
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
 #include "proxy/tunnel/tunnel.h"
+#include "proxy/upstream/server_admin_state.h"
 
 namespace proxy::server {
 
@@ -18,6 +19,7 @@ namespace proxy::server {
 http::HeadAction Session::onHead(http::MessageHead& head) {
   LoopContext& ctx = worker_.ctx();
   deadline_ms_ = 0;  // the head is complete: no client timer while the exchange runs
+  metricsRequestHead(head);
   state_ = State::Waiting;
   client_http10_ = head.version_major == 1 && head.version_minor == 0;
   client_keep_alive_ = head.keep_alive && !ctx.draining;
@@ -36,6 +38,7 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
     return http::HeadAction::Pause;
   }
   runtime_ = gen_->upstreams[static_cast<size_t>(u)].get();
+  metrics_upstream_ = static_cast<uint32_t>(u);
   up_head_.clear();
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
@@ -75,7 +78,12 @@ bool Session::onComplete() {
 // now; false when connecting (onUpstreamConnected follows) or when nothing is left (answered with
 // `exhausted_status` once the retries are used up: 502, or 504 after a connect timeout).
 bool Session::startAttempt(int exhausted_status) {
+  // Servers the operator drained or disabled take no new request (admin states follow the
+  // startup layout of upstreams and servers; see Generation::same_shape).
+  if (attempts_ == 0 && worker_.ctx().admin_states && gen_->same_shape)
+    worker_.ctx().admin_states->excludeNew(metrics_upstream_, tried_);
   for (;;) {
+    if (attempts_ > 0) metricsRetry();
     if (attempts_ > runtime_->config().retries) {
       respondLocal(exhausted_status);
       return false;
@@ -99,18 +107,21 @@ bool Session::startAttempt(int exhausted_status) {
 bool Session::attachTo(uint32_t server) {
   runtime_->addActive(server);
   if (upstream::UpstreamConn* idle = runtime_->takeIdle(server)) {
+    metricsAttached(server, false);
     up_ = idle;
     up_->attach(this);
     state_ = State::Exchange;
     return true;
   }
+  metricsAttached(server, true);
   up_ = runtime_->connectNew(server, this);
-  if (!up_) runtime_->removeActive(server);
+  if (!up_) runtime_->removeActive(server), metricsReleased(server);
   state_ = State::Waiting;
   return false;
 }
 
 void Session::onUpstreamConnected(upstream::UpstreamConn&) {
+  metricsConnected();
   state_ = State::Exchange;
   upstreamReady();
 }
@@ -140,6 +151,7 @@ void Session::retryOrFail(int status) {
   bool replayable = !response_started_ && !body_forwarded_;
   if (replayable && stale && !stale_retry_used_) {
     stale_retry_used_ = true;
+    metricsRetry();
     if (attachTo(server)) upstreamReady();
     else if (!up_) retryOrFail(status);
     return;
@@ -177,6 +189,7 @@ void Session::releaseUpstream(bool reusable) {
   upstream::UpstreamConn* c = up_;
   up_ = nullptr;
   runtime_->removeActive(c->server());
+  metricsReleased(c->server());
   runtime_->release(c, reusable);
 }
 
@@ -188,6 +201,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
       down_head_.clear();
       http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false, true}, down_head_);
       response_started_ = true;
+      metricsResponseHead(head.status);
     }
     return http::HeadAction::Continue;
   }
@@ -209,10 +223,12 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
   http::writeDownstreamResponseHead(head, {framing_, client_keep_alive_, client_http10_}, down_head_);
   addOut(down_head_.data(), down_head_.size());
   response_started_ = true;
+  metricsResponseHead(head.status);
   return http::HeadAction::Continue;
 }
 
 void Session::onResponseBody(std::string_view chunk) {
+  response_body_bytes_ += chunk.size();
   if (framing_ == http::BodyFraming::Chunked) {
     OutBatch& b = batch();
     if (b.n + 3 > OutBatch::kMaxIov || b.chunks == OutBatch::kMaxIov) flushOut();
@@ -229,6 +245,7 @@ bool Session::onResponseComplete() {
   if (!response_started_) return false;  // an interim response ended
   if (framing_ == http::BodyFraming::Chunked) addOut("0\r\n\r\n", 5);
   response_done_ = true;
+  metricsResponseDone();
   return true;
 }
 
@@ -274,6 +291,7 @@ void Session::onUpstreamUpgraded(std::string_view rest) {
   addOut(rest.data(), rest.size());
   if (!flushOut()) return;
   tunnel_ = new tunnel::Tunnel(*this, *up_);
+  metricsUpgraded();
   state_ = State::Tunnel;
   tunnel_->start();
 }

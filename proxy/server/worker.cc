@@ -37,6 +37,20 @@ int openReusePortSocket(const sockaddr_storage& addr, int& fd_out) {
   return 0;
 }
 
+// Same upstreams (names, order) with the same servers (names, order) and no more listeners:
+// per-server metrics and admin states, laid out by index at start-up, still apply.
+bool sameShape(const config::Config& a, const config::Config& b) {
+  if (a.upstreams.size() != b.upstreams.size() || b.listeners.size() > a.listeners.size()) return false;
+  for (size_t u = 0; u < a.upstreams.size(); ++u) {
+    const auto& x = a.upstreams[u];
+    const auto& y = b.upstreams[u];
+    if (x.name != y.name || x.servers.size() != y.servers.size()) return false;
+    for (size_t s = 0; s < x.servers.size(); ++s)
+      if (x.servers[s].name != y.servers[s].name) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
@@ -51,9 +65,12 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   ctx_.loop = &loop_;
   ctx_.read_buffer = read_buffer_.get();
   ctx_.connections = &connections;
+  metrics_layout_ = cfg;
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), 1));
   current_ = generations_.back().get();
   ctx_.config = current_->config.get();
+  metrics_ = std::make_unique<metrics::WorkerMetrics>(*current_->config);
+  ctx_.metrics = metrics_.get();
   uv_async_init(&loop_, &stop_async_, &Worker::onStopAsyncCb);
   stop_async_.data = this;
   uv_async_init(&loop_, &reload_async_, &Worker::onReloadAsyncCb);
@@ -70,7 +87,7 @@ Worker::~Worker() {
   uv_loop_close(&loop_);
 }
 
-bool Worker::bindListener(const config::ListenerConfig& lc, const tls::TlsContext* tls, std::string& error) {
+bool Worker::bindListener(const config::ListenerConfig& lc, uint32_t index, const tls::TlsContext* tls, std::string& error) {
   if (tls && !tls_buffer_) {
     tls_buffer_.reset(new char[LoopContext::kReadBufferSize]);
     ctx_.tls_buffer = tls_buffer_.get();
@@ -79,6 +96,7 @@ bool Worker::bindListener(const config::ListenerConfig& lc, const tls::TlsContex
   l->worker = this;
   l->cfg = &lc;
   l->tls = tls;
+  l->index = index;
   int fd = -1;
   int rc = openReusePortSocket(lc.sockaddr, fd);
   if (rc == 0) {
@@ -101,9 +119,15 @@ bool Worker::bindListener(const config::ListenerConfig& lc, const tls::TlsContex
 }
 
 bool Worker::bind(std::string& error) {
-  const auto& listeners = current_->config->listeners;
+  const config::Config& cfg = *current_->config;
+  if (cfg.access_log.enabled && !access_log_) {  // opened once; a reload keeps it
+    access_log_ = std::make_unique<metrics::AccessLog>(&loop_, cfg.access_log);
+    if (!access_log_->open(error)) return false;
+    ctx_.access_log = access_log_.get();
+  }
+  const auto& listeners = cfg.listeners;
   for (size_t i = 0; i < listeners.size(); ++i)
-    if (!bindListener(listeners[i], i < tls_.size() ? tls_[i].get() : nullptr, error)) return false;
+    if (!bindListener(listeners[i], static_cast<uint32_t>(i), i < tls_.size() ? tls_[i].get() : nullptr, error)) return false;
   return true;
 }
 
@@ -135,6 +159,10 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
   Generation* old = current_;
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), old->number + 1));
   current_ = generations_.back().get();
+  current_->same_shape = sameShape(*metrics_layout_, *current_->config);
+  if (!current_->same_shape && id_ == 0)
+    common::logWarn("reload_metrics_layout_changed",
+                    {{"effect", "per-server metrics and admin states keep the startup upstreams and servers until a restart"}});
   ctx_.config = current_->config.get();
   old->retired = true;
   for (auto& u : old->upstreams) u->closeIdle();  // its pooled connections are not reused
@@ -149,6 +177,7 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
     if (i < wanted.size()) {
       bound[i] = true;
       l->cfg = &wanted[i];
+      l->index = static_cast<uint32_t>(i);
       l->tls = i < tls_.size() ? tls_[i].get() : nullptr;
       kept.push_back(std::move(l));
     } else {
@@ -161,7 +190,7 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (bound[i]) continue;
     std::string error;
-    if (bindListener(wanted[i], i < tls_.size() ? tls_[i].get() : nullptr, error))
+    if (bindListener(wanted[i], static_cast<uint32_t>(i), i < tls_.size() ? tls_[i].get() : nullptr, error))
       common::logInfo("listener_added", {{"worker", id_}, {"address", wanted[i].address}});
     else
       common::logError("listener_add_failed", {{"worker", id_}, {"error", error}});
@@ -206,6 +235,7 @@ void Worker::onConnectionCb(uv_stream_t* server, int status) {
     return;
   }
   auto* s = new Session(*l->worker);
+  s->setListener(l->index);
   s->accept(server, l->tls);
 }
 

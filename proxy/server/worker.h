@@ -17,6 +17,8 @@
 
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
+#include "proxy/metrics/access_log.h"
+#include "proxy/metrics/worker_metrics.h"
 #include "proxy/route/router.h"
 #include "proxy/server/generation.h"
 #include "proxy/server/loop_context.h"
@@ -55,6 +57,12 @@ class Worker {
   void release(Generation* g);
   uint64_t generation() const { return current_->number; }
   void addSession(Session* s) { sessions_.pushBack(s); }
+
+  // admin branch: this worker's counters, read by the admin thread at scrape time; the shared
+  // per-server admin state (call before start(); null = every server enabled); the access log
+  // (opened in bind() when configured).
+  const metrics::WorkerMetrics& metrics() const { return *metrics_; }
+  void setAdminStates(const upstream::ServerAdminStates* states) { ctx_.admin_states = states; }
   void removeSession(Session* s);
 
  private:
@@ -63,12 +71,13 @@ class Worker {
     Worker* worker;
     const config::ListenerConfig* cfg;
     const tls::TlsContext* tls;
+    uint32_t index = 0;  // position in config.listeners, for metrics
   };
   static void onConnectionCb(uv_stream_t* server, int status);
   static void onStopAsyncCb(uv_async_t* a);
   static void onReloadAsyncCb(uv_async_t* a);
   static void onCollectTimerCb(uv_timer_t* t);
-  bool bindListener(const config::ListenerConfig& lc, const tls::TlsContext* tls, std::string& error);
+  bool bindListener(const config::ListenerConfig& lc, uint32_t index, const tls::TlsContext* tls, std::string& error);
   void applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls);
   static void onShutdownTimerCb(uv_timer_t* t);
   void beginShutdown();
@@ -82,6 +91,11 @@ class Worker {
   std::vector<std::shared_ptr<const tls::TlsContext>> tls_;
   std::vector<std::unique_ptr<Generation>> generations_;  // current one last
   Generation* current_ = nullptr;
+  // Metrics are laid out by the startup configuration's upstreams and servers (see
+  // Generation::same_shape): a reload that keeps that layout keeps counting into them.
+  std::shared_ptr<const config::Config> metrics_layout_;
+  std::unique_ptr<metrics::WorkerMetrics> metrics_;
+  std::unique_ptr<metrics::AccessLog> access_log_;   // null when off
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Listener>> closed_listeners_;  // kept until the loop ends
   uv_async_t reload_async_;

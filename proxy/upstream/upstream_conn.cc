@@ -2,6 +2,7 @@
 #include "proxy/upstream/upstream_conn.h"
 
 #include "common/log.h"
+#include "proxy/metrics/worker_metrics.h"
 #include "common/stream_write.h"
 #include "common/uv_util.h"
 #include "proxy/upstream/upstream_runtime.h"
@@ -145,6 +146,7 @@ void UpstreamConn::shutdownWrite() {
 void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<UpstreamConn*>(s->data);
   if (nread == 0 || self->closing_) return;
+  if (nread > 0 && self->ctx_.metrics) self->ctx_.metrics->bytes_upstream_rx.add(static_cast<uint64_t>(nread));  // admin branch
   if (self->raw_) {
     if (nread < 0) return self->raw_->onRawEnd(static_cast<int>(nread));
     return self->raw_->onRawData(buf->base, static_cast<size_t>(nread));

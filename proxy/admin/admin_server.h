@@ -1,0 +1,46 @@
+// The admin listener (`admin: {address, token}`): a small HTTP/1.1 server on the main thread's
+// libuv loop, never on a public listener and never on a worker loop, so a slow scrape cannot
+// delay proxied traffic.
+//
+// One AdminConnection per client: bytes go through the same pure llhttp wrapper as the proxy
+// (http/parser.h, 16 KiB head limit, 64 KiB body limit); at the end of each request the route
+// table (admin_routes.h) builds the whole response, which is written with one uv_write, and the
+// next keep-alive request is parsed after it. Idle connections close after 30 s. Admin traffic is
+// rare and small, so this side favours simplicity (a std::string per response) over the data
+// path's zero-copy habits.
+#pragma once
+
+#include <uv.h>
+
+#include <string>
+
+#include "proxy/metrics/scrape_sources.h"
+
+namespace proxy::admin {
+
+class AdminServer {
+ public:
+  AdminServer(uv_loop_t* loop, const config::AdminConfig& cfg, const metrics::ScrapeSources& sources);
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  // Binds and listens. False with a message (address in use...).
+  bool start(std::string& error);
+  // Stops accepting; open admin connections close. The object must outlive the loop's run.
+  void stop();
+
+  const metrics::ScrapeSources& sources() const { return sources_; }
+  const std::string& token() const { return cfg_.token; }
+  uv_loop_t* loop() const { return loop_; }
+
+ private:
+  static void onConnectionCb(uv_stream_t* server, int status);
+
+  uv_loop_t* loop_;
+  config::AdminConfig cfg_;
+  const metrics::ScrapeSources& sources_;
+  uv_tcp_t tcp_;
+  bool listening_ = false;
+};
+
+}  // namespace proxy::admin

@@ -1,0 +1,168 @@
+// renderPrometheus: see exposition.h.
+#include "proxy/metrics/exposition.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace proxy::metrics {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+const prometheus::Histogram::BucketBoundaries& boundaries() {
+  static const prometheus::Histogram::BucketBoundaries b(kDurationBounds.begin(), kDurationBounds.end());
+  return b;
+}
+
+// Sums one histogram over workers into a prometheus-cpp Histogram.
+template <typename Get>
+void fillHistogram(prometheus::Histogram& h, const ScrapeSources& src, Get get) {
+  std::vector<double> buckets(DurationHistogram::kBuckets, 0.0);
+  uint64_t sum_ns = 0;
+  for (const WorkerMetrics* w : src.workers) {
+    const DurationHistogram& d = get(*w);
+    for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += static_cast<double>(d.bucket(i));
+    sum_ns += d.sumNs();
+  }
+  h.ObserveMultiple(buckets, static_cast<double>(sum_ns) / 1e9);
+}
+
+std::string serverLabel(const config::UpstreamConfig& u, size_t s) { return s < u.servers.size() ? u.servers[s].name : "none"; }
+
+}  // namespace
+
+std::string renderPrometheus(const ScrapeSources& src) {
+  const config::Config& cfg = *src.config;
+  prometheus::Registry reg;
+
+  auto& requests = BuildCounter().Name("tether_requests_total")
+                       .Help("Responses sent to clients, by upstream, server and status code (server=\"none\": answered by the proxy)")
+                       .Register(reg);
+  auto& duration = BuildHistogram().Name("tether_request_duration_seconds")
+                       .Help("Time from the request head being parsed to the response being complete (or upgraded), by upstream")
+                       .Register(reg);
+  auto& connect = BuildHistogram().Name("tether_upstream_connect_duration_seconds")
+                      .Help("Time to establish a new upstream connection, by upstream")
+                      .Register(reg);
+  auto& downstream = BuildGauge().Name("tether_downstream_connections")
+                         .Help("Open client connections, by listener")
+                         .Register(reg);
+  auto& upstream_active = BuildGauge().Name("tether_upstream_active_connections")
+                              .Help("Upstream connections attached to an exchange or tunnel, by upstream and server")
+                              .Register(reg);
+  auto& tunnels_active = BuildGauge().Name("tether_tunnels_active")
+                             .Help("Open upgraded (WebSocket) tunnels, by upstream and server")
+                             .Register(reg);
+  auto& tunnels_total = BuildCounter().Name("tether_tunnels_total")
+                            .Help("Upgraded (WebSocket) tunnels opened, by upstream")
+                            .Register(reg);
+  auto& bytes = BuildCounter().Name("tether_bytes_total")
+                    .Help("Bytes read by the proxy, by direction (downstream_rx: from clients, upstream_rx: from servers)")
+                    .Register(reg);
+  auto& server_up = BuildGauge().Name("tether_server_up")
+                        .Help("1 when the server is healthy (health checks), else 0")
+                        .Register(reg);
+  auto& admin_state = BuildGauge().Name("tether_server_admin_state")
+                          .Help("1 for the server's current operator state (enabled, drain, disabled)")
+                          .Register(reg);
+  auto& health = BuildCounter().Name("tether_health_checks_total")
+                     .Help("Health check probes, by upstream, server and result (success, failure)")
+                     .Register(reg);
+  auto& retries = BuildCounter().Name("tether_retries_total")
+                      .Help("Requests sent again to another (or a fresh) connection after a failure, by upstream")
+                      .Register(reg);
+  auto& affinity = BuildCounter().Name("tether_affinity_total")
+                       .Help("Affinity (cookie, sid) lookups, by upstream and result (hit, miss, repinned)")
+                       .Register(reg);
+  auto& reloads = BuildCounter().Name("tether_config_reloads_total")
+                      .Help("Configuration reloads, by result (success, failure)")
+                      .Register(reg);
+  auto& generation = BuildGauge().Name("tether_config_generation")
+                         .Help("Generation of the running configuration (1 at start, +1 per successful reload)")
+                         .Register(reg);
+  auto& build = BuildGauge().Name("tether_build_info").Help("Always 1; the version is a label").Register(reg);
+  auto& workers = BuildGauge().Name("tether_workers").Help("Worker threads").Register(reg);
+  auto& start_time = BuildGauge().Name("tether_start_time_seconds").Help("Start time of the process since the Unix epoch").Register(reg);
+
+  for (size_t ui = 0; ui < cfg.upstreams.size(); ++ui) {
+    const config::UpstreamConfig& u = cfg.upstreams[ui];
+    size_t slots = u.servers.size() + 1;
+    for (size_t s = 0; s < slots; ++s) {
+      std::string server = serverLabel(u, s);
+      for (size_t code = 0; code < kStatusSlots; ++code) {
+        uint64_t n = 0;
+        for (const WorkerMetrics* w : src.workers) n += w->upstreams[ui]->servers[s].responses[code].value();
+        if (n) requests.Add({{"upstream", u.name}, {"server", server}, {"code", std::to_string(code + kMinStatus)}}).Increment(static_cast<double>(n));
+      }
+      if (s == u.servers.size()) continue;  // "none" has no connections
+      int64_t active = 0, tunnels = 0;
+      for (const WorkerMetrics* w : src.workers) {
+        active += w->upstreams[ui]->servers[s].active.value();
+        tunnels += w->upstreams[ui]->servers[s].tunnels_active.value();
+      }
+      prometheus::Labels l{{"upstream", u.name}, {"server", server}};
+      upstream_active.Add(l).Set(static_cast<double>(active));
+      tunnels_active.Add(l).Set(static_cast<double>(tunnels));
+      server_up.Add(l).Set(1);  // TODO(health): read the health state once proxy/health lands
+      upstream::AdminState st = src.admin_states ? src.admin_states->get(ui, s) : upstream::AdminState::Enabled;
+      for (auto candidate : {upstream::AdminState::Enabled, upstream::AdminState::Drain, upstream::AdminState::Disabled})
+        admin_state.Add({{"upstream", u.name}, {"server", server}, {"state", upstream::adminStateName(candidate)}}).Set(candidate == st ? 1 : 0);
+      for (bool ok : {true, false}) {
+        uint64_t n = src.process ? src.process->healthChecks(ui, s, ok) : 0;
+        health.Add({{"upstream", u.name}, {"server", server}, {"result", ok ? "success" : "failure"}}).Increment(static_cast<double>(n));
+      }
+    }
+    fillHistogram(duration.Add({{"upstream", u.name}}, boundaries()), src,
+                  [ui](const WorkerMetrics& w) -> const DurationHistogram& { return w.upstreams[ui]->request_duration; });
+    fillHistogram(connect.Add({{"upstream", u.name}}, boundaries()), src,
+                  [ui](const WorkerMetrics& w) -> const DurationHistogram& { return w.upstreams[ui]->connect_duration; });
+    uint64_t r = 0, t = 0;
+    std::array<uint64_t, kAffinityResults> aff{};
+    for (const WorkerMetrics* w : src.workers) {
+      r += w->upstreams[ui]->retries.value();
+      t += w->upstreams[ui]->tunnels_total.value();
+      for (size_t a = 0; a < kAffinityResults; ++a) aff[a] += w->upstreams[ui]->affinity[a].value();
+    }
+    retries.Add({{"upstream", u.name}}).Increment(static_cast<double>(r));
+    tunnels_total.Add({{"upstream", u.name}}).Increment(static_cast<double>(t));
+    for (size_t a = 0; a < kAffinityResults; ++a)
+      affinity.Add({{"upstream", u.name}, {"result", kAffinityResultNames[a]}}).Increment(static_cast<double>(aff[a]));
+  }
+  for (size_t code = 0; code < kStatusSlots; ++code) {
+    uint64_t n = 0;
+    for (const WorkerMetrics* w : src.workers) n += w->unrouted_responses[code].value();
+    if (n) requests.Add({{"upstream", "none"}, {"server", "none"}, {"code", std::to_string(code + kMinStatus)}}).Increment(static_cast<double>(n));
+  }
+  for (size_t li = 0; li < cfg.listeners.size(); ++li) {
+    int64_t n = 0;
+    for (const WorkerMetrics* w : src.workers) n += w->downstream_connections[li]->value();
+    downstream.Add({{"listener", cfg.listeners[li].name}}).Set(static_cast<double>(n));
+  }
+  uint64_t down_rx = 0, up_rx = 0;
+  for (const WorkerMetrics* w : src.workers) {
+    down_rx += w->bytes_downstream_rx.value();
+    up_rx += w->bytes_upstream_rx.value();
+  }
+  bytes.Add({{"direction", "downstream_rx"}}).Increment(static_cast<double>(down_rx));
+  bytes.Add({{"direction", "upstream_rx"}}).Increment(static_cast<double>(up_rx));
+  for (bool ok : {true, false})
+    reloads.Add({{"result", ok ? "success" : "failure"}}).Increment(static_cast<double>(src.process ? src.process->reloads(ok) : 0));
+  generation.Add({}).Set(static_cast<double>(src.process ? src.process->generation() : 1));
+  build.Add({{"version", src.version}}).Set(1);
+  workers.Add({}).Set(static_cast<double>(src.workers.size()));
+  start_time.Add({}).Set(static_cast<double>(src.start_time_unix));
+
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, reg.Collect());
+  return out.str();
+}
+
+}  // namespace proxy::metrics

@@ -1,0 +1,130 @@
+// Session, metrics and access log: the bodies of the metricsXxx() hooks that session.cc and
+// session_exchange.cc call at fixed points of an exchange (see the list in session.h).
+//
+// Everything here increments this worker's WorkerMetrics (single-writer cells, no lock; see
+// metrics/counters.h). Durations use uv_hrtime(): uv_now() has millisecond resolution, and a
+// proxied request on loopback takes a fraction of that. The access log, when on, costs a copy of
+// the URL, User-Agent and Referer per request; when off, nothing but one null check.
+#include <llhttp.h>
+
+#include "proxy/metrics/access_log.h"
+#include "proxy/metrics/worker_metrics.h"
+#include "proxy/server/generation.h"
+#include "proxy/server/session.h"
+#include "proxy/server/worker.h"
+
+namespace proxy::server {
+
+// Per-upstream metrics of the current exchange, or null when its generation's upstreams differ
+// from the startup layout the metrics were built for (see Generation::same_shape).
+static metrics::UpstreamMetrics* upstreamMetrics(LoopContext& ctx, const Generation* gen, uint32_t upstream) {
+  if (!gen || !gen->same_shape || upstream >= ctx.metrics->upstreams.size()) return nullptr;
+  return ctx.metrics->upstreams[upstream].get();
+}
+
+void Session::metricsAccepted() {
+  auto& gauges = worker_.ctx().metrics->downstream_connections;
+  if (listener_ < gauges.size()) gauges[listener_]->add(1);  // listeners added by a reload: not counted
+}
+
+void Session::metricsClosed() {
+  metrics::WorkerMetrics& m = *worker_.ctx().metrics;
+  if (listener_ < m.downstream_connections.size()) m.downstream_connections[listener_]->add(-1);
+  if (tunnel_server_ >= 0) {  // set only when metricsUpgraded counted it
+    m.upstreams[metrics_upstream_]->servers[static_cast<size_t>(tunnel_server_)].tunnels_active.add(-1);
+    tunnel_server_ = -1;
+  }
+}
+
+void Session::metricsRequestHead(http::MessageHead& head) {
+  request_start_ns_ = uv_hrtime();
+  response_body_bytes_ = 0;
+  if (!worker_.ctx().access_log) return;
+  log_method_ = llhttp_method_name(static_cast<llhttp_method_t>(head.method));
+  log_url_.assign(head.url());
+  log_user_agent_.assign(head.find("user-agent"));
+  log_referer_.assign(head.find("referer"));
+}
+
+void Session::metricsAttached(uint32_t server, bool connecting) {
+  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->servers[server].active.add(1);
+  if (connecting) connect_start_ns_ = uv_hrtime();
+}
+
+void Session::metricsReleased(uint32_t server) {
+  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->servers[server].active.add(-1);
+}
+
+void Session::metricsConnected() {
+  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->connect_duration.observeNs(uv_hrtime() - connect_start_ns_);
+}
+
+void Session::metricsRetry() {
+  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->retries.add();
+}
+
+void Session::metricsResponseHead(int status) {
+  response_server_ = up_ ? up_->server() : 0;
+  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_))
+    u->servers[response_server_].responses[metrics::statusSlot(status)].add();
+  log_status_ = status;
+}
+
+void Session::metricsResponseDone() {
+  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  if (worker_.ctx().access_log) writeAccessLog(log_status_, response_server_);
+}
+
+void Session::metricsLocalResponse(int status) {
+  metrics::WorkerMetrics& m = *worker_.ctx().metrics;
+  if (!runtime_) {  // answered before routing (400, 404, 408, 431...)
+    m.unrouted_responses[metrics::statusSlot(status)].add();
+    if (worker_.ctx().access_log) writeAccessLog(status, UINT32_MAX);
+    return;
+  }
+  metrics::UpstreamMetrics* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_);
+  if (!u) return;
+  uint32_t none = static_cast<uint32_t>(u->servers.size() - 1);
+  u->servers[none].responses[metrics::statusSlot(status)].add();
+  u->request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  if (worker_.ctx().access_log) writeAccessLog(status, none);
+}
+
+void Session::metricsUpgraded() {
+  metrics::UpstreamMetrics* up = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_);
+  if (!up) return;
+  metrics::UpstreamMetrics& u = *up;
+  tunnel_server_ = static_cast<int32_t>(response_server_);
+  u.servers[response_server_].tunnels_active.add(1);
+  u.tunnels_total.add();
+  u.request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  if (worker_.ctx().access_log) writeAccessLog(101, response_server_);
+}
+
+// server_slot: a configured server, the upstream's "none" slot, or UINT32_MAX (not routed).
+void Session::writeAccessLog(int status, uint32_t server_slot) {
+  const config::Config& cfg = gen_ ? *gen_->config : *worker_.ctx().config;
+  metrics::AccessEntry e;
+  e.client_ip = std::string_view(client_ip_, client_ip_len_);
+  bool routed = server_slot != UINT32_MAX;
+  bool have_request = routed || state_ != State::Idle;
+  e.method = have_request ? log_method_ : "-";
+  e.url = have_request ? std::string_view(log_url_) : std::string_view("-");
+  e.user_agent = log_user_agent_;
+  e.referer = log_referer_;
+  e.http_minor = client_http10_ ? 0 : 1;
+  e.status = status;
+  e.bytes = response_body_bytes_;
+  e.duration_ns = request_start_ns_ ? uv_hrtime() - request_start_ns_ : 0;
+  if (routed) {
+    const config::UpstreamConfig& u = cfg.upstreams[std::min<size_t>(metrics_upstream_, cfg.upstreams.size() - 1)];
+    e.upstream = u.name;
+    e.server = server_slot < u.servers.size() ? std::string_view(u.servers[server_slot].name) : std::string_view("-");
+  } else {
+    e.upstream = "-";
+    e.server = "-";
+  }
+  worker_.ctx().access_log->append(e);
+}
+
+}  // namespace proxy::server
