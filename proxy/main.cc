@@ -125,7 +125,8 @@ struct MainLoop {
 // SIGHUP: read and validate the file; on any error keep running the old configuration. On
 // success every worker switches at its next loop turn (running exchanges and tunnels stay on the
 // configuration they started with).
-void reload(MainLoop& m) {
+// Returns "" on success, else the error (the running configuration stays).
+std::string reload(MainLoop& m) {
   auto cfg = std::make_shared<proxy::config::Config>();
   proxy::config::LoadResult loaded = proxy::config::loadConfigFile(m.config_path, *cfg);
   TlsContexts tls;
@@ -135,7 +136,7 @@ void reload(MainLoop& m) {
   if (!loaded.ok) {
     ++m.reloads_failed;
     common::logError("reload_failed", {{"error", error}, {"kept_generation", static_cast<long long>(m.generation)}});
-    return;
+    return error;
   }
   if (cfg->workers != m.workers_count)
     common::logWarn("reload_workers_unchanged", {{"configured", cfg->workers}, {"running", m.workers_count}, {"hint", "a restart applies a new worker count"}});
@@ -144,6 +145,7 @@ void reload(MainLoop& m) {
   ++m.reloads_ok;
   ++m.generation;
   common::logInfo("reloaded", {{"generation", static_cast<long long>(m.generation)}, {"config", m.config_path}});
+  return {};
 }
 
 void onHupSignal(uv_signal_t* h, int) { reload(*static_cast<MainLoop*>(h->data)); }
@@ -205,7 +207,9 @@ int main(int argc, char** argv) {
     }
   }
   // admin branch: the admin listener runs on this (main) thread's loop, apart from the workers.
+  MainLoop m;  // before the admin server, whose POST /reload calls reload(m)
   proxy::metrics::ScrapeSources sources;
+  sources.reload = [&m] { return reload(m); };
   sources.config = shared;
   for (auto& w : workers) sources.workers.push_back(&w->metrics());
   sources.process = &process_metrics;
@@ -229,7 +233,6 @@ int main(int argc, char** argv) {
   for (const auto& l : cfg->listeners) common::logInfo("listening", {{"listener", l.name}, {"address", l.address}});
   common::logInfo("started", {{"version", TETHER_VERSION}, {"workers", cfg->workers}, {"config", flags.config}});
 
-  MainLoop m;
   m.workers = &workers;
   m.config_path = flags.config;
   m.workers_count = cfg->workers;

@@ -219,6 +219,13 @@ AdminResponse handleAdminRequest(const AdminRequest& req, const metrics::ScrapeS
     r.body = renderStatusJson(src);
     return r;
   }
+  if (parts.size() == 1 && parts[0] == "reload") {
+    if (req.method != "POST") return text(405, "use POST");
+    if (!src.reload) return text(503, "reload is not available");
+    std::string error = src.reload();
+    if (!error.empty()) return text(400, "reload refused, the running configuration stays: " + error);
+    return text(200, "reloaded");
+  }
   if (parts.size() == 5 && parts[0] == "upstreams" && parts[2] == "servers") {
     if (req.method != "POST") return text(405, "use POST");
     if (!src.admin_states) return text(503, "no admin state");

@@ -5,6 +5,7 @@
 //   GET  /metrics                                Prometheus text (metrics/exposition.h)
 //   GET  /status                                 JSON: upstreams, servers, state, connections
 //   POST /upstreams/{u}/servers/{s}/enable|drain|disable   operator state (server_admin_state.h)
+//   POST /reload                                 same as SIGHUP: 200, or 400 with the config error
 //
 // {s} is the server's name or address, percent-encoded if needed ("[::1]:80" -> %5B%3A%3A1%5D%3A80).
 // When admin.token is set every route needs "Authorization: Bearer <token>" (401 otherwise,

@@ -4,6 +4,7 @@
 // (relaxed atomics, or immutable configuration).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct ScrapeSources {
   upstream::ServerAdminStates* admin_states = nullptr;
   std::string version;
   uint64_t start_time_unix = 0;
+  // POST /reload: runs the same reload as SIGHUP on the main thread; "" on success, else the
+  // error (and the running configuration stays).
+  std::function<std::string()> reload;
 };
 
 }  // namespace proxy::metrics

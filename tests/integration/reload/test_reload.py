@@ -72,6 +72,35 @@ class Reload(unittest.TestCase):
             a.stop()
             b.stop()
 
+    def test_post_reload_on_the_admin_listener(self):
+        a, b = Backend("a").start(), Backend("b").start()
+        port, admin = free_port(), free_port()
+        admin_cfg = f"admin: {{address: '127.0.0.1:{admin}'}}\n"
+        try:
+            with Tether(config(port, [a.address], "127.0.0.1:1") + admin_cfg, [port, admin]) as t:
+                with open(t.config_path, "w") as f:
+                    f.write(config(port, [b.address], "127.0.0.1:1") + admin_cfg)
+                c = http.client.HTTPConnection("127.0.0.1", admin, timeout=5)
+                c.request("POST", "/reload")
+                r = c.getresponse()
+                self.assertEqual((r.status, r.read()), (200, b"reloaded\n"))
+                self.assertTrue(wait_for(lambda: name_via(port) == "b"))
+                with open(t.config_path, "w") as f:
+                    f.write("listeners: [\n")
+                c.request("POST", "/reload")
+                r = c.getresponse()
+                body = r.read()
+                self.assertEqual(r.status, 400)
+                self.assertIn(b"the running configuration stays", body)
+                self.assertEqual(name_via(port), "b")
+                c.request("GET", "/metrics")
+                metrics = c.getresponse().read().decode()
+                self.assertIn('tether_config_reloads_total{result="success"} 1', metrics)
+                self.assertIn('tether_config_reloads_total{result="failure"} 1', metrics)
+        finally:
+            a.stop()
+            b.stop()
+
     def test_listeners_added_and_removed(self):
         a = Backend("a").start()
         port, extra = free_port(), free_port()
