@@ -132,7 +132,10 @@ void Connection::onRead(const char* data, size_t len) {
     if (status == common::ws::Decoder::Status::Error) {
       auto err = decoder_->error();
       common::logDebug("ws_protocol_error", {{"error", common::ws::decodeErrorName(err)}, {"peer", peer_}});
+      // Fail the connection (RFC 6455 7.1.7): send the close frame, close once it is written;
+      // a peer that breaks the protocol is not waited for.
       closeWs(common::ws::closeCodeFor(err), common::ws::decodeErrorName(err));
+      closeAfterWrite_ = true;
     }
     return;
   }
