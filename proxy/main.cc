@@ -191,10 +191,26 @@ int main(int argc, char** argv) {
   raiseFdLimit();
   std::atomic<uint64_t> connections{0};
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
+  // Signals are handled before any listener opens: a SIGHUP or SIGTERM that arrives as soon as
+  // the port accepts must reload or drain, never hit the default action (terminate).
+  MainLoop m;
+  m.workers = &workers;
+  m.config_path = flags.config;
+  m.workers_count = cfg->workers;
+  uv_signal_init(m.loop, &m.sigterm);
+  uv_signal_init(m.loop, &m.sigint);
+  uv_signal_init(m.loop, &m.sighup);
+  m.sigterm.data = m.sigint.data = m.sighup.data = &m;
+  for (auto [h, cb, sig] : {std::tuple{&m.sigterm, &onStopSignal, SIGTERM}, std::tuple{&m.sigint, &onStopSignal, SIGINT},
+                            std::tuple{&m.sighup, &onHupSignal, SIGHUP}}) {
+    int src = uv_signal_start(h, cb, sig);
+    if (src < 0) common::logError("signal_setup_failed", {{"signal", sig}, {"error", common::uvErr(src)}});
+  }
   std::shared_ptr<const proxy::config::Config> shared = cfg;
   // admin branch: process-wide counters and the operator's per-server state, shared with workers.
   proxy::metrics::ProcessMetrics process_metrics(*cfg);
   proxy::upstream::ServerAdminStates admin_states(*cfg);
+  m.process_metrics = &process_metrics;
   for (unsigned i = 0; i < cfg->workers; ++i) {
     workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, tls));
     workers.back()->setAdminStates(&admin_states);
@@ -207,7 +223,6 @@ int main(int argc, char** argv) {
     }
   }
   // admin branch: the admin listener runs on this (main) thread's loop, apart from the workers.
-  MainLoop m;  // before the admin server, whose POST /reload calls reload(m)
   proxy::metrics::ScrapeSources sources;
   sources.reload = [&m] { return reload(m); };
   sources.config = shared;
@@ -229,24 +244,11 @@ int main(int argc, char** argv) {
     }
     common::logInfo("admin_listening", {{"address", cfg->admin.address}, {"token", cfg->admin.token.empty() ? "none" : "required"}});
   }
+  m.admin = admin.get();
   for (auto& w : workers) w->start();
   for (const auto& l : cfg->listeners) common::logInfo("listening", {{"listener", l.name}, {"address", l.address}});
   common::logInfo("started", {{"version", TETHER_VERSION}, {"workers", cfg->workers}, {"config", flags.config}});
 
-  m.workers = &workers;
-  m.config_path = flags.config;
-  m.workers_count = cfg->workers;
-  m.admin = admin.get();
-  m.process_metrics = &process_metrics;
-  uv_signal_init(m.loop, &m.sigterm);
-  uv_signal_init(m.loop, &m.sigint);
-  uv_signal_init(m.loop, &m.sighup);
-  m.sigterm.data = m.sigint.data = m.sighup.data = &m;
-  for (auto [h, cb, sig] : {std::tuple{&m.sigterm, &onStopSignal, SIGTERM}, std::tuple{&m.sigint, &onStopSignal, SIGINT},
-                            std::tuple{&m.sighup, &onHupSignal, SIGHUP}}) {
-    int src = uv_signal_start(h, cb, sig);
-    if (src < 0) common::logError("signal_setup_failed", {{"signal", sig}, {"error", common::uvErr(src)}});
-  }
   uv_run(m.loop, UV_RUN_DEFAULT);
   for (auto& w : workers) w->join();
   common::logInfo("stopped");

@@ -1,0 +1,38 @@
+// tether-chat command line: flags -> a validated Options struct. Pure, no I/O.
+//
+// Durations (--ping-interval, --ping-timeout, --connect-timeout, --drain) take a unit
+// ("25s", "500ms"); a bare number means milliseconds, as the Engine.IO options are written.
+// Sizes (--max-payload, --max-send-queue) take a bare byte count or a unit ("1MiB").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace backend::chat {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 3000;
+  std::string id;  // default hostname:port, filled by main once the port is known
+  std::string path = "/socket.io/";
+  uint64_t pingIntervalMs = 25000;
+  uint64_t pingTimeoutMs = 20000;
+  size_t maxPayload = 1'000'000;
+  size_t maxConnections = 0;  // 0: unlimited
+  uint64_t connectTimeoutMs = 45000;
+  size_t maxSendQueue = 1 << 20;
+  uint64_t drainMs = 10000;
+  std::string app = "chat";   // chat | echo
+  std::string webRoot;        // directory holding index.html and node_modules/
+  std::string logLevel = "info";
+};
+
+// Parses argv (without argv[0]). On error returns nullopt and sets `error`; "--help" sets
+// error to the usage text and `help` to true.
+std::optional<Options> parseOptions(const std::vector<std::string>& args, std::string& error, bool& help);
+
+const char* usage();
+
+}  // namespace backend::chat

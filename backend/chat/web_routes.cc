@@ -1,0 +1,112 @@
+// Page, client library, health and metrics routes; see web_routes.h.
+#include "backend/chat/web_routes.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+
+namespace backend::chat {
+namespace {
+
+bool readFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+void replaceAll(std::string& s, std::string_view from, std::string_view to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+}  // namespace
+
+std::string htmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+WebRoutes::WebRoutes(std::string serverId, const std::string& webRoot) : serverId_(std::move(serverId)) {
+  if (!readFile(webRoot + "/index.html", page_)) {
+    common::logWarn("page_missing", {{"path", webRoot + "/index.html"}});
+    page_ = "<!doctype html><title>tether-chat</title><p>Instance {{SERVER_ID}}</p>";
+  }
+  replaceAll(page_, "{{SERVER_ID}}", htmlEscape(serverId_));
+  std::string js = webRoot + "/node_modules/socket.io-client/dist/socket.io.min.js";
+  if (!readFile(js, clientJs_)) {
+    common::logWarn("client_library_missing", {{"path", js}, {"hint", "run scripts/install-deps"}});
+  }
+}
+
+void WebRoutes::onRequest(http::Connection& conn, http::Request& request) {
+  std::string_view path = request.path();
+  if (request.method != "GET" && request.method != "HEAD") {
+    return conn.respond(405, "text/plain", "method not allowed");
+  }
+  if (path == "/health") {
+    bool draining = engine_ && engine_->draining();
+    return conn.respond(draining ? 503 : 200, "text/plain", draining ? "draining" : "ok");
+  }
+  if (path == "/metrics") return conn.respond(200, "text/plain; version=0.0.4", renderMetrics());
+  if (path == "/" || path == "/index.html") return conn.respond(200, "text/html; charset=utf-8", page_);
+  if (path == "/socket.io.min.js" && !clientJs_.empty()) {
+    return conn.respond(200, "application/javascript", clientJs_);
+  }
+  conn.respond(404, "text/plain", "not found");
+}
+
+std::string WebRoutes::renderMetrics() const {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, uint64_t value,
+                       const char* labels = "") {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    out.append(name).append(labels).append(" ").append(std::to_string(value)).append("\n");
+  };
+  if (engine_) {
+    const auto& c = engine_->counters();
+    metric("tether_chat_connections", "gauge", "Open Engine.IO sessions.", engine_->sessionCount());
+    metric("tether_chat_http_connections", "gauge", "Open TCP connections.", http::Connection::liveCount());
+    metric("tether_chat_sessions_opened_total", "counter", "Engine.IO sessions opened.", c.sessionsOpened);
+    metric("tether_chat_upgrades_total", "counter", "Polling sessions upgraded to WebSocket.", c.upgrades);
+    metric("tether_chat_rejected_total", "counter", "Handshakes refused with 503.",
+           c.rejectedMaxConnections + c.rejectedDraining);
+    metric("tether_chat_dropped_total", "counter", "Volatile messages dropped for slow consumers.", c.droppedVolatile);
+    metric("tether_chat_slow_consumer_disconnects_total", "counter",
+           "Clients disconnected for exceeding the send queue cap.", c.slowConsumerDisconnects);
+    metric("tether_chat_draining", "gauge", "1 after SIGTERM.", engine_->draining() ? 1 : 0);
+  }
+  if (io_) {
+    auto& c = io_->counters();
+    metric("tether_chat_sockets", "gauge", "Connected Socket.IO sockets.", io_->socketCount());
+    metric("tether_chat_rooms", "gauge", "Rooms (including per-socket rooms).", io_->roomCount());
+    metric("tether_chat_packets_in_total", "counter", "Socket.IO packets received.", c.packetsIn);
+    metric("tether_chat_packets_out_total", "counter", "Socket.IO packets sent.", c.packetsOut);
+    metric("tether_chat_invalid_packets_total", "counter", "Invalid Socket.IO packets.", c.invalidPackets);
+  }
+  if (chat_) {
+    const auto& c = chat_->counters();
+    metric("tether_chat_messages_in_total", "counter", "Chat messages accepted.", c.messagesIn);
+    metric("tether_chat_messages_out_total", "counter", "Chat message deliveries.", c.deliveries);
+    metric("tether_chat_rejected_events_total", "counter", "Chat events answered with an error.", c.rejected);
+  }
+  return out;
+}
+
+}  // namespace backend::chat

@@ -1,0 +1,153 @@
+// Engine.IO session: sending, polling flush, heartbeat and closing; see session.h.
+#include "backend/engineio/session.h"
+
+#include "backend/engineio/server.h"
+#include "common/log.h"
+#include "common/uv_util.h"
+
+namespace backend::engineio {
+
+using common::ws::Opcode;
+
+Session::Session(Server* server, std::string id, std::string peer)
+    : server_(server), id_(std::move(id)), peer_(std::move(peer)) {}
+
+bool Session::start(uv_loop_t* loop) {
+  int rc = uv_timer_init(loop, &timer_);
+  if (rc < 0) {
+    common::logError("timer_init_failed", {{"error", common::uvErr(rc)}});
+    return false;
+  }
+  timer_.data = this;
+  armTimer(TimerState::PingInterval, server_->options_.pingInterval);
+  return true;
+}
+
+size_t Session::queuedBytes() const {
+  size_t n = queueBytes_;
+  if (wsConn_ && transport_ == Transport::WebSocket) n += wsConn_->queuedBytes();
+  return n;
+}
+
+SendResult Session::send(const http::SharedBytes& data, bool binary, bool isVolatile) {
+  if (closed_) return SendResult::Dropped;
+  const auto& opt = server_->options_;
+  size_t backlog = queuedBytes();
+  if (isVolatile) {
+    bool writable = transport_ == Transport::WebSocket ? backlog < opt.volatileThreshold
+                                                       : (pollConn_ != nullptr && queue_.empty());
+    if (!writable) {
+      ++server_->counters_.droppedVolatile;
+      return SendResult::Dropped;
+    }
+  }
+  size_t size = data ? data->size() : 0;
+  if (backlog + size > opt.maxSendQueue) {
+    if (timerState_ != TimerState::CloseSoon) {
+      ++server_->counters_.slowConsumerDisconnects;
+      common::logInfo("slow_consumer_disconnect", {{"sid", id_}, {"queued", backlog}});
+      closeSoon("send queue overflow");
+    }
+    return SendResult::Overflow;
+  }
+  sendPacket(PacketType::Message, binary, data);
+  return SendResult::Queued;
+}
+
+void Session::sendPacket(PacketType type, bool binary, const http::SharedBytes& data) {
+  if (transport_ == Transport::WebSocket && wsConn_) {
+    if (binary) {
+      wsConn_->sendWs(Opcode::Binary, {}, data);
+    } else {
+      char prefix = static_cast<char>('0' + static_cast<int>(type));
+      wsConn_->sendWs(Opcode::Text, std::string_view(&prefix, 1), data);
+    }
+    return;
+  }
+  queue_.push_back({type, binary, data});
+  queueBytes_ += (data ? data->size() : 0) + 2;
+  if (pollConn_ && !upgrading_) flushPolling();
+}
+
+void Session::flushPolling() {
+  if (!pollConn_ || queue_.empty()) return;
+  std::string payload;
+  payload.reserve(queueBytes_);
+  for (const auto& o : queue_) {
+    appendToPayload(payload, o.type, o.binary, o.data ? std::string_view(*o.data) : std::string_view());
+  }
+  queue_.clear();
+  queueBytes_ = 0;
+  http::Connection* conn = pollConn_;
+  pollConn_ = nullptr;
+  conn->userData = nullptr;
+  conn->respond(200, "text/plain; charset=UTF-8", std::move(payload));
+}
+
+void Session::flushToWebSocket() {
+  std::deque<Out> pending;
+  pending.swap(queue_);
+  queueBytes_ = 0;
+  for (const auto& o : pending) sendPacket(o.type, o.binary, o.data);
+}
+
+void Session::armTimer(TimerState state, uint64_t ms) {
+  timerState_ = state;
+  int rc = uv_timer_start(&timer_, onTimerCb, ms, 0);
+  if (rc < 0) common::logError("timer_start_failed", {{"error", common::uvErr(rc)}});
+}
+
+void Session::onPong() {
+  if (timerState_ == TimerState::WaitPong) armTimer(TimerState::PingInterval, server_->options_.pingInterval);
+}
+
+void Session::onTimerCb(uv_timer_t* t) {
+  auto* s = static_cast<Session*>(t->data);
+  switch (s->timerState_) {
+    case TimerState::PingInterval:
+      s->sendPacket(PacketType::Ping, false, nullptr);
+      s->armTimer(TimerState::WaitPong, s->server_->options_.pingTimeout);
+      break;
+    case TimerState::WaitPong:
+      s->close("ping timeout");
+      break;
+    case TimerState::CloseSoon:
+      s->close(s->closeReason_);
+      break;
+  }
+}
+
+void Session::closeSoon(std::string_view reason) {
+  if (closed_ || timerState_ == TimerState::CloseSoon) return;
+  closeReason_ = reason;
+  armTimer(TimerState::CloseSoon, 0);
+}
+
+void Session::close(std::string_view reason) {
+  if (closed_) return;
+  closed_ = true;
+  if (reason.data() != closeReason_.data()) closeReason_.assign(reason);
+  common::logDebug("session_closed", {{"sid", id_}, {"reason", reason}});
+  // Tell the client first so it reconnects instead of waiting for a heartbeat to fail.
+  if (wsConn_) {
+    http::Connection* ws = wsConn_;
+    wsConn_ = nullptr;
+    ws->userData = nullptr;
+    if (transport_ == Transport::WebSocket) ws->sendWs(Opcode::Text, "1");
+    ws->closeWs(common::ws::close_code::kNormal, {});
+  }
+  queue_.clear();
+  queueBytes_ = 0;
+  if (pollConn_) {
+    http::Connection* conn = pollConn_;
+    pollConn_ = nullptr;
+    conn->userData = nullptr;
+    conn->respond(200, "text/plain; charset=UTF-8", "1");
+  }
+  server_->sessionClosed(*this);
+  common::closeHandle(&timer_, onTimerCloseCb);
+}
+
+void Session::onTimerCloseCb(uv_handle_t* h) { delete static_cast<Session*>(h->data); }
+
+}  // namespace backend::engineio

@@ -1,0 +1,131 @@
+// One accepted TCP connection: HTTP/1.1 requests (llhttp) that may turn into a WebSocket.
+//
+// Contract with the owner (the Engine.IO server and the page routes):
+//  - Handler::onRequest is called once per complete request. Parsing pauses until the request
+//    is answered with respond() (or the connection is upgraded/closed), so a long-polling GET
+//    can be held open for seconds while the connection keeps reading (to notice the peer
+//    going away). Pipelined bytes that arrive meanwhile are kept, bounded by the body limit.
+//  - upgradeToWebSocket() writes the 101 answer; from then on bytes go through a server-role
+//    ws::Decoder and WsHandler gets messages; pings are answered here, the close handshake is
+//    completed here.
+//  - close() is idempotent and notifies Handler::onClosed synchronously exactly once; the
+//    object itself is freed later in the uv_close callback, so calling close() from inside any
+//    callback is safe. No method may be called after onClosed.
+// Writes are queued with uv_write (header and payload as separate buffers, one writev);
+// queuedBytes() is what the peer has not read yet, which the caller caps.
+#pragma once
+
+#include <uv.h>
+#include <llhttp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "backend/http/request.h"
+#include "common/ws_codec.h"
+
+namespace backend::http {
+
+class Connection;
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void onRequest(Connection& conn, Request& request) = 0;
+  virtual void onClosed(Connection& conn) = 0;
+};
+
+class WsHandler {
+ public:
+  virtual ~WsHandler() = default;
+  virtual void onWsMessage(Connection& conn, common::ws::Opcode opcode, std::string_view payload) = 0;
+  virtual void onWsPong(Connection&) {}
+};
+
+using SharedBytes = std::shared_ptr<const std::string>;
+
+struct Limits {
+  size_t maxBody = 1'000'000;        // larger request bodies get 413
+  size_t maxHeaderBytes = 16 * 1024; // request head larger than this gets 431
+  size_t maxWsMessage = 1'000'000;   // WebSocket messages larger than this close with 1009
+};
+
+class Connection : private common::ws::Sink {
+ public:
+  // Accepts from `server`; returns null (and logs) on failure.
+  static Connection* accept(uv_stream_t* server, Handler* handler, const Limits& limits);
+
+  void respond(int status, std::string_view contentType, std::string body,
+               std::string_view extraHeaders = {});
+  // Writes the 101 Switching Protocols answer for `request` and switches to WebSocket framing.
+  // Returns false (after answering 400) when the request is not a valid WebSocket handshake.
+  bool upgradeToWebSocket(const Request& request, WsHandler* wsHandler);
+  // Sends one unfragmented frame: `prefix` (a few bytes, e.g. the Engine.IO type digit) then
+  // `payload`, without copying the payload.
+  void sendWs(common::ws::Opcode opcode, std::string_view prefix, const SharedBytes& payload);
+  void sendWs(common::ws::Opcode opcode, std::string_view payload);
+  // Sends a close frame and closes once it is written (or after a short grace time).
+  void closeWs(uint16_t code, std::string_view reason);
+  void close();
+  // Closes every live connection of this thread (shutdown).
+  static void closeAll();
+  static size_t liveCount();
+
+  bool isWebSocket() const { return ws_ != nullptr; }
+  bool isClosing() const { return closing_; }
+  size_t queuedBytes() const { return tcp_.write_queue_size; }
+  const std::string& peer() const { return peer_; }
+
+  void* userData = nullptr;  // owner's per-connection state (e.g. the Engine.IO session)
+
+ private:
+  Connection(Handler* handler, const Limits& limits);
+  ~Connection() override;
+
+  void onRead(const char* data, size_t len);
+  void parseHttp(const char* data, size_t len);
+  void resumeHttp();
+  void write(std::string head, SharedBytes payload);
+  void failHttp(int status, std::string_view reason);
+
+  // ws::Sink
+  bool onMessage(common::ws::Opcode op, std::string_view payload) override;
+  bool onPing(std::string_view payload) override;
+  bool onPong(std::string_view payload) override;
+  bool onClose(uint16_t code, std::string_view reason) override;
+
+  static void onAllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onWriteCb(uv_write_t* req, int status);
+  static void onCloseCb(uv_handle_t* h);
+  static void onGraceTimerCb(uv_timer_t* t);
+  static int onUrlCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeadersCompleteCb(llhttp_t* p);
+  static int onBodyCb(llhttp_t* p, const char* at, size_t len);
+  static int onMessageCompleteCb(llhttp_t* p);
+
+  uv_tcp_t tcp_{};
+  uv_timer_t graceTimer_{};
+  int handlesOpen_ = 0;
+  Handler* handler_;
+  WsHandler* ws_ = nullptr;
+  Limits limits_;
+  llhttp_t parser_{};
+  llhttp_settings_t settings_{};
+  Request request_;
+  size_t headBytes_ = 0;
+  bool lastWasValue_ = false;
+  bool requestPending_ = false;  // a complete request waits for respond()
+  int httpError_ = 0;            // status to answer when the parser callbacks reject input
+  std::string leftover_;         // bytes received while a request is pending
+  std::unique_ptr<common::ws::Decoder> decoder_;
+  bool closing_ = false;
+  bool closeSent_ = false;
+  bool closeAfterWrite_ = false;
+  std::string peer_;
+};
+
+}  // namespace backend::http

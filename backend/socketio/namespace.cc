@@ -1,0 +1,77 @@
+// Sockets, rooms and broadcasts; see namespace.h.
+#include "backend/socketio/namespace.h"
+
+#include "backend/socketio/server.h"
+
+namespace backend::socketio {
+
+bool Socket::sendPacket(Packet& p, bool isVolatile) {
+  std::vector<std::string> attachments;
+  auto text = std::make_shared<const std::string>(encode(p, attachments));
+  auto r = session_->send(text, false, isVolatile && attachments.empty());
+  if (r != engineio::SendResult::Queued) return false;
+  ++nsp_->server_->counters().packetsOut;
+  for (auto& a : attachments) session_->send(std::make_shared<const std::string>(std::move(a)), true);
+  return true;
+}
+
+bool Socket::emit(std::string_view event, const json& args, bool isVolatile) {
+  Packet p;
+  p.type = PacketType::Event;
+  p.nsp = nsp_->name_;
+  p.data = json::array();
+  p.data.push_back(std::string(event));
+  if (args.is_array()) {
+    for (const auto& a : args) p.data.push_back(a);
+  }
+  return sendPacket(p, isVolatile);
+}
+
+void Socket::ack(int64_t id, const json& args) {
+  if (id < 0) return;
+  Packet p;
+  p.type = PacketType::Ack;
+  p.nsp = nsp_->name_;
+  p.id = id;
+  p.data = args.is_array() ? args : json::array({args});
+  sendPacket(p, false);
+}
+
+void Socket::join(const std::string& room) {
+  if (rooms_.insert(room).second) nsp_->rooms_[room].insert(this);
+}
+
+void Socket::leave(const std::string& room) {
+  if (rooms_.erase(room) == 0) return;
+  auto it = nsp_->rooms_.find(room);
+  if (it == nsp_->rooms_.end()) return;
+  it->second.erase(this);
+  if (it->second.empty()) nsp_->rooms_.erase(it);
+}
+
+size_t Namespace::emitToRoom(const std::string& room, std::string_view event, const json& args,
+                             const Socket* except, bool isVolatile) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return 0;
+  std::vector<std::string> attachments;
+  auto text = std::make_shared<const std::string>(encodeEvent(name_, event, args, attachments));
+  std::vector<std::shared_ptr<const std::string>> bins;
+  for (auto& a : attachments) bins.push_back(std::make_shared<const std::string>(std::move(a)));
+  size_t delivered = 0;
+  for (Socket* s : it->second) {
+    if (s == except) continue;
+    auto r = s->session_->send(text, false, isVolatile && bins.empty());
+    if (r != engineio::SendResult::Queued) continue;
+    for (auto& b : bins) s->session_->send(b, true);
+    ++delivered;
+  }
+  server_->counters().packetsOut += delivered;
+  return delivered;
+}
+
+size_t Namespace::roomSize(const std::string& room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? 0 : it->second.size();
+}
+
+}  // namespace backend::socketio
