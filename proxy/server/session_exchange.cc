@@ -76,7 +76,6 @@ bool Session::startAttempt() {
   // admin branch: servers the operator drained or disabled take no new request.
   if (attempts_ == 0 && worker_.ctx().admin_states) worker_.ctx().admin_states->excludeNew(metrics_upstream_, tried_);
   for (;;) {
-    if (attempts_ > 0) metricsRetry();
     if (attempts_ > runtime_->config().retries) {
       respondLocal(502);
       return false;
@@ -88,6 +87,7 @@ bool Session::startAttempt() {
       respondLocal(attempts_ == 0 ? 503 : 502);
       return false;
     }
+    if (attempts_ > 0) metricsRetry();  // admin branch: a further server is tried
     tried_.set(static_cast<size_t>(server));
     ++attempts_;
     if (attachTo(static_cast<uint32_t>(server))) return true;
@@ -108,7 +108,10 @@ bool Session::attachTo(uint32_t server) {
   }
   metricsAttached(server, true);
   up_ = runtime_->connectNew(server, this);
-  if (!up_) runtime_->removeActive(server), metricsReleased(server);
+  if (!up_) {
+    runtime_->removeActive(server);
+    metricsReleased(server);
+  }
   state_ = State::Waiting;
   return false;
 }
