@@ -68,7 +68,7 @@ Worker::~Worker() {
 
 bool Worker::bind(std::string& error) {
   if (config_->access_log.enabled && !access_log_) {  // admin branch
-    access_log_ = std::make_unique<metrics::AccessLog>(&loop_, config_->access_log);
+    access_log_ = std::make_unique<metrics::AccessLog>(&loop_, config_->access_log, metrics_->access_log_dropped);
     if (!access_log_->open(error)) return false;
     ctx_.access_log = access_log_.get();
   }
