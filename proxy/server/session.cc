@@ -6,8 +6,8 @@
 #include "common/stream_write.h"
 #include "common/uv_util.h"
 #include "proxy/http/error_response.h"
-#include "proxy/server/worker.h"
 #include "proxy/metrics/worker_metrics.h"
+#include "proxy/server/worker.h"
 #include "proxy/tunnel/tunnel.h"
 
 namespace proxy::server {
