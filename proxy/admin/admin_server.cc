@@ -106,19 +106,19 @@ class AdminConnection final : private http::ParserHandler {
   bool onComplete() override {
     AdminRequest req{method_, target_, authorization_};
     AdminResponse resp = handleAdminRequest(req, server_.sources(), server_.token());
-    if (method_ == "HEAD") resp.body.clear();
-    send(resp);
+    send(resp, method_ == "HEAD");
     return true;  // pause: the next request waits for this response
   }
 
-  void send(const AdminResponse& resp) {
+  // HEAD: the headers GET would send (Content-Length included), no body.
+  void send(const AdminResponse& resp, bool head_only = false) {
     out_ = "HTTP/1.1 " + std::to_string(resp.status) + " " + reasonPhrase(resp.status) + "\r\n";
     out_ += "Content-Type: " + resp.content_type + "\r\n";
     out_ += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n";
     out_ += "Cache-Control: no-store\r\n";
     out_ += resp.extra_headers;
     out_ += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-    out_ += resp.body;
+    if (!head_only) out_ += resp.body;
     uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
     write_req_.data = this;
     int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, &onWriteCb);
