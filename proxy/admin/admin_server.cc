@@ -9,6 +9,7 @@
 #include "proxy/http/parser.h"
 
 namespace proxy::admin {
+
 namespace {
 
 constexpr uint64_t kIdleMs = 30'000;
@@ -27,12 +28,16 @@ const char* reasonPhrase(int status) {
   }
 }
 
+}  // namespace
+
 class AdminConnection final : private http::ParserHandler {
  public:
   explicit AdminConnection(AdminServer& server)
       : server_(server), parser_(HTTP_REQUEST, *this, http::ParserLimits{16 * 1024, 64 * 1024}) {
     tcp_.data = timer_.data = this;
+    server_.connections_.insert(this);
   }
+  ~AdminConnection() override { server_.connections_.erase(this); }
 
   void accept(uv_stream_t* listener) {
     int rc = uv_tcp_init(server_.loop(), &tcp_);
@@ -101,19 +106,19 @@ class AdminConnection final : private http::ParserHandler {
   bool onComplete() override {
     AdminRequest req{method_, target_, authorization_};
     AdminResponse resp = handleAdminRequest(req, server_.sources(), server_.token());
-    if (method_ == "HEAD") resp.body.clear();
-    send(resp);
+    send(resp, method_ == "HEAD");
     return true;  // pause: the next request waits for this response
   }
 
-  void send(const AdminResponse& resp) {
+  // HEAD: the headers GET would send (Content-Length included), no body.
+  void send(const AdminResponse& resp, bool head_only = false) {
     out_ = "HTTP/1.1 " + std::to_string(resp.status) + " " + reasonPhrase(resp.status) + "\r\n";
     out_ += "Content-Type: " + resp.content_type + "\r\n";
     out_ += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n";
     out_ += "Cache-Control: no-store\r\n";
     out_ += resp.extra_headers;
     out_ += keep_alive_ ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-    out_ += resp.body;
+    if (!head_only) out_ += resp.body;
     uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
     write_req_.data = this;
     int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, &onWriteCb);
@@ -130,12 +135,15 @@ class AdminConnection final : private http::ParserHandler {
     self->parsePending();
   }
 
-  void close() {
+ public:
+  void close() {  // also called by AdminServer::stop()
     if (closing_) return;
     closing_ = true;
-    common::closeHandle(&tcp_, &onCloseCb);
-    common::closeHandle(&timer_, &onCloseCb);
+    uint8_t n = open_handles_;  // tcp_ was initialised first, then timer_
+    if (n >= 1) common::closeHandle(&tcp_, &onCloseCb);
+    if (n >= 2) common::closeHandle(&timer_, &onCloseCb);
   }
+ private:
   static void onCloseCb(uv_handle_t* h) {
     auto* self = static_cast<AdminConnection*>(h->data);
     --self->open_handles_;
@@ -160,8 +168,6 @@ class AdminConnection final : private http::ParserHandler {
   bool keep_alive_ = true;
 };
 
-}  // namespace
-
 AdminServer::AdminServer(uv_loop_t* loop, const config::AdminConfig& cfg, const metrics::ScrapeSources& sources)
     : loop_(loop), cfg_(cfg), sources_(sources) {
   tcp_.data = this;
@@ -184,11 +190,9 @@ bool AdminServer::start(std::string& error) {
 void AdminServer::stop() {
   if (listening_) common::closeHandle(&tcp_);
   listening_ = false;
-  // Open admin connections (keep-alive pollers) must not keep the main loop running at
-  // shutdown: unref them; they die with the process.
-  uv_walk(loop_, [](uv_handle_t* h, void*) {
-    if (h->type == UV_TCP || h->type == UV_TIMER) uv_unref(h);
-  }, nullptr);
+  // Open admin connections (keep-alive pollers) must not keep the main loop running.
+  std::unordered_set<AdminConnection*> open = connections_;
+  for (AdminConnection* c : open) c->close();
 }
 
 void AdminServer::onConnectionCb(uv_stream_t* server, int status) {

@@ -13,10 +13,13 @@
 #include <uv.h>
 
 #include <string>
+#include <unordered_set>
 
 #include "proxy/metrics/scrape_sources.h"
 
 namespace proxy::admin {
+
+class AdminConnection;
 
 class AdminServer {
  public:
@@ -26,7 +29,8 @@ class AdminServer {
 
   // Binds and listens. False with a message (address in use...).
   bool start(std::string& error);
-  // Stops accepting; open admin connections close. The object must outlive the loop's run.
+  // Stops accepting and closes open admin connections, so the loop can end. The object must
+  // outlive the loop's run.
   void stop();
 
   const metrics::ScrapeSources& sources() const { return sources_; }
@@ -35,12 +39,14 @@ class AdminServer {
 
  private:
   static void onConnectionCb(uv_stream_t* server, int status);
+  friend class AdminConnection;
 
   uv_loop_t* loop_;
   config::AdminConfig cfg_;
   const metrics::ScrapeSources& sources_;
   uv_tcp_t tcp_;
   bool listening_ = false;
+  std::unordered_set<AdminConnection*> connections_;  // open ones, closed by stop()
 };
 
 }  // namespace proxy::admin

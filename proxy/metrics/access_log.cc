@@ -47,7 +47,8 @@ void appendQuoted(std::string& out, std::string_view s) {
 
 }  // namespace
 
-AccessLog::AccessLog(uv_loop_t* loop, const config::AccessLogConfig& cfg) : loop_(loop), cfg_(cfg) {
+AccessLog::AccessLog(uv_loop_t* loop, const config::AccessLogConfig& cfg, Counter& dropped)
+    : loop_(loop), cfg_(cfg), dropped_(dropped) {
   timer_.data = this;
   req_.data = this;
 }
@@ -128,7 +129,7 @@ const std::string& AccessLog::timestamp() {
 
 void AccessLog::append(const AccessEntry& e) {
   if (filling_.size() >= kMaxBuffered) {
-    ++dropped_;
+    dropped_.add();
     return;
   }
   if (cfg_.format == config::AccessLogConfig::Format::Json) appendJson(e);

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "proxy/config/config.h"
+#include "proxy/metrics/counters.h"
 
 namespace proxy::metrics {
 
@@ -35,7 +36,8 @@ class AccessLog {
   static constexpr size_t kMaxBuffered = 4 * 1024 * 1024;
   static constexpr uint64_t kFlushIntervalMs = 200;
 
-  AccessLog(uv_loop_t* loop, const config::AccessLogConfig& cfg);
+  // `dropped` counts lines given up when the disk falls behind (tether_access_log_dropped_total).
+  AccessLog(uv_loop_t* loop, const config::AccessLogConfig& cfg, Counter& dropped);
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
@@ -43,7 +45,6 @@ class AccessLog {
   // Opens the file and starts the flush timer (start-up, may block). False with a message.
   bool open(std::string& error);
   void append(const AccessEntry& e);
-  uint64_t dropped() const { return dropped_; }
 
  private:
   static void onTimerCb(uv_timer_t* t);
@@ -62,7 +63,7 @@ class AccessLog {
   bool in_flight_ = false;
   std::string filling_;
   std::string writing_;
-  uint64_t dropped_ = 0;
+  Counter& dropped_;
   time_t stamp_second_ = 0;
   std::string stamp_;
 };

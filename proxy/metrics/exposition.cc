@@ -90,6 +90,9 @@ std::string renderPrometheus(const ScrapeSources& src) {
                          .Register(reg);
   auto& build = BuildGauge().Name("tether_build_info").Help("Always 1; the version is a label").Register(reg);
   auto& workers = BuildGauge().Name("tether_workers").Help("Worker threads").Register(reg);
+  auto& log_dropped = BuildCounter().Name("tether_access_log_dropped_total")
+                          .Help("Access log lines dropped because the disk fell behind")
+                          .Register(reg);
   auto& start_time = BuildGauge().Name("tether_start_time_seconds").Help("Start time of the process since the Unix epoch").Register(reg);
 
   for (size_t ui = 0; ui < cfg.upstreams.size(); ++ui) {
@@ -146,11 +149,13 @@ std::string renderPrometheus(const ScrapeSources& src) {
     for (const WorkerMetrics* w : src.workers) n += w->downstream_connections[li]->value();
     downstream.Add({{"listener", cfg.listeners[li].name}}).Set(static_cast<double>(n));
   }
-  uint64_t down_rx = 0, up_rx = 0;
+  uint64_t down_rx = 0, up_rx = 0, dropped = 0;
   for (const WorkerMetrics* w : src.workers) {
     down_rx += w->bytes_downstream_rx.value();
     up_rx += w->bytes_upstream_rx.value();
+    dropped += w->access_log_dropped.value();
   }
+  log_dropped.Add({}).Increment(static_cast<double>(dropped));
   bytes.Add({{"direction", "downstream_rx"}}).Increment(static_cast<double>(down_rx));
   bytes.Add({{"direction", "upstream_rx"}}).Increment(static_cast<double>(up_rx));
   for (bool ok : {true, false})

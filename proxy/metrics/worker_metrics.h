@@ -58,6 +58,7 @@ struct WorkerMetrics {
   std::vector<std::unique_ptr<Gauge>> downstream_connections;  // by listener index
   Counter bytes_downstream_rx;  // read from clients (requests, tunnel client->server)
   Counter bytes_upstream_rx;    // read from upstream servers (responses, tunnel server->client)
+  Counter access_log_dropped;   // access log lines dropped because the disk fell behind
 };
 
 }  // namespace proxy::metrics

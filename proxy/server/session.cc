@@ -8,10 +8,10 @@
 #include "common/stream_write.h"
 #include "common/uv_util.h"
 #include "proxy/http/error_response.h"
+#include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_engine.h"
-#include "proxy/metrics/worker_metrics.h"
 #include "proxy/tunnel/tunnel.h"
 
 namespace proxy::server {

@@ -83,7 +83,6 @@ bool Session::startAttempt(int exhausted_status) {
   if (attempts_ == 0 && worker_.ctx().admin_states && gen_->same_shape)
     worker_.ctx().admin_states->excludeNew(metrics_upstream_, tried_);
   for (;;) {
-    if (attempts_ > 0) metricsRetry();
     if (attempts_ > runtime_->config().retries) {
       respondLocal(exhausted_status);
       return false;
@@ -95,6 +94,7 @@ bool Session::startAttempt(int exhausted_status) {
       respondLocal(attempts_ == 0 ? 503 : 502);
       return false;
     }
+    if (attempts_ > 0) metricsRetry();  // admin branch: a further server is tried
     tried_.set(static_cast<size_t>(server));
     ++attempts_;
     if (attachTo(static_cast<uint32_t>(server))) return true;
@@ -115,7 +115,10 @@ bool Session::attachTo(uint32_t server) {
   }
   metricsAttached(server, true);
   up_ = runtime_->connectNew(server, this);
-  if (!up_) runtime_->removeActive(server), metricsReleased(server);
+  if (!up_) {
+    runtime_->removeActive(server);
+    metricsReleased(server);
+  }
   state_ = State::Waiting;
   return false;
 }

@@ -107,9 +107,8 @@ void Session::writeAccessLog(int status, uint32_t server_slot) {
   metrics::AccessEntry e;
   e.client_ip = std::string_view(client_ip_, client_ip_len_);
   bool routed = server_slot != UINT32_MAX;
-  bool have_request = routed || state_ != State::Idle;
-  e.method = have_request ? log_method_ : "-";
-  e.url = have_request ? std::string_view(log_url_) : std::string_view("-");
+  e.method = log_method_;  // "-" / empty when the head could not be parsed (400, 408, 431)
+  e.url = log_url_.empty() ? std::string_view("-") : std::string_view(log_url_);
   e.user_agent = log_user_agent_;
   e.referer = log_referer_;
   e.http_minor = client_http10_ ? 0 : 1;
@@ -125,6 +124,11 @@ void Session::writeAccessLog(int status, uint32_t server_slot) {
     e.server = "-";
   }
   worker_.ctx().access_log->append(e);
+  // Forget this request's fields: a later unparsable request must not inherit them.
+  log_method_ = "-";
+  log_url_.clear();
+  log_user_agent_.clear();
+  log_referer_.clear();
 }
 
 }  // namespace proxy::server

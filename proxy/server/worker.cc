@@ -121,7 +121,7 @@ bool Worker::bindListener(const config::ListenerConfig& lc, uint32_t index, cons
 bool Worker::bind(std::string& error) {
   const config::Config& cfg = *current_->config;
   if (cfg.access_log.enabled && !access_log_) {  // opened once; a reload keeps it
-    access_log_ = std::make_unique<metrics::AccessLog>(&loop_, cfg.access_log);
+    access_log_ = std::make_unique<metrics::AccessLog>(&loop_, cfg.access_log, metrics_->access_log_dropped);
     if (!access_log_->open(error)) return false;
     ctx_.access_log = access_log_.get();
   }

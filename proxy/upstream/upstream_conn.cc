@@ -2,9 +2,9 @@
 #include "proxy/upstream/upstream_conn.h"
 
 #include "common/log.h"
-#include "proxy/metrics/worker_metrics.h"
 #include "common/stream_write.h"
 #include "common/uv_util.h"
+#include "proxy/metrics/worker_metrics.h"
 #include "proxy/upstream/upstream_runtime.h"
 
 namespace proxy::upstream {

@@ -1,9 +1,9 @@
 // The admin status page in real headless Chromium (playwright-core driving /usr/bin/chromium):
 // it loads with no network access beyond the admin listener, polls /status, shows every server
 // with its state, connections and tunnels, follows a drain, and asks for the token when one is
-// set. Saves docs/status-page.png. Bounded: every step has a timeout; the whole test < 60 s.
+// set. Saves a screenshot (see the end; TETHER_UPDATE_SCREENSHOT=1 refreshes docs/status-page.png). Bounded: every step has a timeout; the whole test < 60 s.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import http from "node:http";
 import net from "node:net";
@@ -146,9 +146,14 @@ try {
   for (let i = 0; i < 6; i++) tunnels.push(await openTunnel(port));
   await page.waitForFunction(() => [...document.querySelectorAll("tr.server .tunnels")].reduce((a, td) => a + Number(td.textContent), 0) === 6, null, { timeout: 8_000 });
 
+  // The screenshot goes to the build directory; docs/status-page.png is (re)written only when it
+  // is missing or TETHER_UPDATE_SCREENSHOT=1, so a test run does not dirty the work tree.
+  const shots = [path.join(process.env.TETHER_BUILD_DIR || os.tmpdir(), "status-page.png")];
+  const docShot = path.join(SOURCE_DIR, "docs", "status-page.png");
+  if (process.env.TETHER_UPDATE_SCREENSHOT === "1" || !existsSync(docShot)) shots.push(docShot);
   mkdirSync(path.join(SOURCE_DIR, "docs"), { recursive: true });
-  await page.screenshot({ path: path.join(SOURCE_DIR, "docs", "status-page.png"), fullPage: true });
-  console.log("status page test: ok (screenshot docs/status-page.png)");
+  for (const shot of shots) await page.screenshot({ path: shot, fullPage: true });
+  console.log("status page test: ok (screenshot " + shots.join(", ") + ")");
 } finally {
   for (const t of tunnels) t.destroy();
   if (browser) await browser.close().catch(() => {});

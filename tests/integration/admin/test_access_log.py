@@ -11,7 +11,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from support.backend import Backend  # noqa: E402
-from support.harness import Tether, free_port, simple_config  # noqa: E402
+from support.harness import Tether, free_port, raw_request, simple_config  # noqa: E402
 
 
 def traffic(port):
@@ -55,6 +55,11 @@ class AccessLog(unittest.TestCase):
                 self.assertEqual(lines[0]["referer"], "http://ref/")
                 self.assertGreaterEqual(lines[0]["duration_ms"], 0)
                 self.assertRegex(lines[0]["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+                # An unparsable request after a good one does not inherit its fields.
+                raw_request(port, b"GET /name HTTP/1.1\r\nHost: x\r\n\r\nBAD REQUEST\r\n\r\n")
+                lines = [json.loads(l) for l in read_lines(path, 5)]
+                self.assertEqual((lines[3]["status"], lines[3]["url"]), (200, "/name"))
+                self.assertEqual((lines[4]["status"], lines[4]["url"], lines[4]["method"], lines[4]["upstream"]), (400, "-", "-", "-"))
         finally:
             b.stop()
 

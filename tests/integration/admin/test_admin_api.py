@@ -2,6 +2,7 @@
 changing where new requests go, the admin section's config validation."""
 import http.client
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,35 @@ class ServerState(unittest.TestCase):
                 t.close()
         finally:
             ws.stop()
+
+
+class AdminHttp(unittest.TestCase):
+    def test_keep_alive_pipelining_and_bad_requests(self):
+        a = Backend("a").start()
+        port, admin = free_port(), free_port()
+        try:
+            with Tether(admin_config(port, admin, [a.address]), [port, admin]):
+                s = socket.create_connection(("127.0.0.1", admin), timeout=5)
+                s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\nHEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                          b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                got = b""
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += d
+                self.assertEqual(got.count(b"HTTP/1.1 200 OK"), 3)
+                self.assertIn(b"application/json", got)
+                self.assertIn(b"# TYPE tether_build_info gauge", got)
+                # HEAD: the GET's Content-Length, no body (so the next response follows at once).
+                head = got.split(b"HTTP/1.1 200 OK")[2]
+                self.assertNotIn(b"Content-Length: 0\r\n", head)
+                self.assertTrue(head.endswith(b"\r\n\r\n"))
+                s = socket.create_connection(("127.0.0.1", admin), timeout=5)
+                s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 400"))
+        finally:
+            a.stop()
 
 
 class ConfigValidation(unittest.TestCase):

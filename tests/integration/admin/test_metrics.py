@@ -27,6 +27,7 @@ REQUIRED = {
     "tether_affinity_total": "counter",
     "tether_config_reloads_total": "counter",
     "tether_build_info": "gauge",
+    "tether_access_log_dropped_total": "counter",
 }
 
 
