@@ -338,24 +338,26 @@ void Session::closeAfterWrites() {
 void Session::startLingering() {
   if (lingering_ || closing_) return;
   lingering_ = true;
-  int rc = shutdownClient([](Session* s) { s->close(); });
+  int rc = shutdownClient([](Session* s, int status) {
+    if (status < 0) s->close();
+  });
   if (rc < 0) return close();
   resumeClientReading();
   startTimer(kLingerMs);
 }
 
-int Session::shutdownClient(void (*on_error)(Session*)) {
+int Session::shutdownClient(void (*done)(Session*, int status)) {
   struct Req {
     uv_shutdown_t req;
     Session* session;
-    void (*on_error)(Session*);
+    void (*done)(Session*, int);
   };
-  auto* pending = new Req{{}, this, on_error};
+  auto* pending = new Req{{}, this, done};
   int rc = uv_shutdown(&pending->req, reinterpret_cast<uv_stream_t*>(&client_), [](uv_shutdown_t* req, int status) {
-    auto* done = reinterpret_cast<Req*>(req);
+    auto* r = reinterpret_cast<Req*>(req);
     // Cancelled means the session is closing: it is still allocated until its close callback.
-    if (status < 0 && status != UV_ECANCELED && !done->session->closing_) done->on_error(done->session);
-    delete done;
+    if (status != UV_ECANCELED && !r->session->closing_) r->done(r->session, status);
+    delete r;
   });
   if (rc < 0) delete pending;
   return rc;

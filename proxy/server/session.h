@@ -83,8 +83,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void closeAfterWrites();
   void startLingering();
   // Half-closes the client side (FIN after queued bytes); allocates the request only when used,
-  // so sessions do not carry one. `on_error` runs when the shutdown fails (not when cancelled).
-  int shutdownClient(void (*on_error)(Session*));
+  // so sessions do not carry one. `done` runs when the shutdown completes or fails (status < 0),
+  // not when it is cancelled because the session closes.
+  int shutdownClient(void (*done)(Session*, int status));
   void onClientEnd();
 
   // Request parser events.

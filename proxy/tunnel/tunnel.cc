@@ -2,6 +2,7 @@
 #include "proxy/tunnel/tunnel.h"
 
 #include "common/log.h"
+#include "common/uv_util.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
 
@@ -11,18 +12,22 @@ Tunnel::Tunnel(server::Session& session, upstream::UpstreamConn& up) : session_(
 
 void Tunnel::start() {
   up_->startRaw(this);
-  up_->resumeReading();
+  // The 101 head (and the bytes behind it) may still be queued to a slow client: the upstream
+  // then stays paused until onClientDrained, as for any other write.
+  if (session_.client_queued_ == 0) up_->resumeReading();
   touch();
   session_.startTimer(static_cast<uint64_t>(session_.worker_.ctx().config->timeouts.tunnel_idle.count()));
-  if (!session_.pending_.empty()) {
-    std::string early;
-    early.swap(session_.pending_);
-    fromClient(early.data(), early.size());
-  }
+  std::string early;
+  early.swap(session_.pending_);
   session_.parse_blocked_ = false;
   session_.releaseHttpBuffers();
   up_->releaseHttpBuffers();
-  session_.resumeClientReading();
+  if (!early.empty()) {
+    server::Session& s = session_;  // fromClient may close the session, which deletes `this`
+    fromClient(early.data(), early.size());
+    if (s.closing_) return;
+  }
+  if (up_->queuedBytes() == 0) session_.resumeClientReading();
 }
 
 void Tunnel::touch() { last_activity_ms_ = uv_now(session_.worker_.ctx().loop); }
@@ -41,23 +46,51 @@ void Tunnel::onRawData(const char* data, size_t len) {
   session_.flushOut();  // pauses the upstream's reading when the client is slow
 }
 
-void Tunnel::onRawDrained() { session_.resumeClientReading(); }
-void Tunnel::onClientDrained() { up_->resumeReading(); }
+// A side that has ended is never read again (its EOF is final).
+void Tunnel::onRawDrained() {
+  if (!client_eof_) session_.resumeClientReading();
+}
+void Tunnel::onClientDrained() {
+  if (!upstream_eof_) up_->resumeReading();
+}
 
+// Ending works as TCP does: each EOF is passed on as a FIN to the other side (after the bytes
+// queued for it), and the tunnel closes once both FINs are out. A reset or an error on either
+// side closes both at once.
 void Tunnel::clientEnded(int status) {
   if (status != UV_EOF) return closeBoth();
   client_eof_ = true;
   session_.pauseClientReading();
-  if (upstream_eof_) return closeBoth();
-  up_->shutdownWrite();
+  int rc = up_->shutdownWrite();  // onRawShutdown follows
+  if (rc < 0) {
+    common::logDebug("tunnel_upstream_shutdown_failed", {{"error", common::uvErr(rc)}});
+    closeBoth();
+  }
+}
+
+void Tunnel::onRawShutdown(int status) {
+  if (status < 0) return closeBoth();
+  upstream_shut_ = true;
+  finishIfBothShut();
 }
 
 void Tunnel::onRawEnd(int status) {
   if (status != UV_EOF) return closeBoth();
   upstream_eof_ = true;
   up_->pauseReading();
-  if (client_eof_) return closeBoth();
-  if (session_.shutdownClient([](server::Session* s) { s->close(); }) < 0) closeBoth();
+  int rc = session_.shutdownClient([](server::Session* s, int st) {
+    if (st < 0 || !s->tunnel_) return s->close();
+    s->tunnel_->client_shut_ = true;
+    s->tunnel_->finishIfBothShut();
+  });
+  if (rc < 0) {
+    common::logDebug("tunnel_client_shutdown_failed", {{"error", common::uvErr(rc)}});
+    closeBoth();
+  }
+}
+
+void Tunnel::finishIfBothShut() {
+  if (client_shut_ && upstream_shut_) closeBoth();
 }
 
 void Tunnel::onIdleTimer() {

@@ -5,7 +5,8 @@
 // at once (try_write, no copy when the kernel takes them); what is left is queued, and the other
 // side's reading stops until the queue drains — so a fast sender and a reader that never reads
 // cost at most one read buffer. An idle tunnel holds no buffer at all. EOF on one side is passed
-// on as a half-close (shutdown of the other side's write); a reset or error closes both. Silence
+// on as a half-close (shutdown of the other side's write) and the tunnel closes once both FINs
+// are out; a reset or error closes both at once. Silence
 // longer than timeouts.tunnel_idle closes both (the timer is lazy: traffic only records the time).
 #pragma once
 
@@ -21,6 +22,7 @@ class Session;
 namespace proxy::tunnel {
 
 class Tunnel final : private upstream::RawSink {
+  friend class server::Session;
  public:
   Tunnel(server::Session& session, upstream::UpstreamConn& up);
   // Sends the client bytes that arrived after the request head, then pumps.
@@ -38,6 +40,8 @@ class Tunnel final : private upstream::RawSink {
   void onRawData(const char* data, size_t len) override;
   void onRawEnd(int status) override;
   void onRawDrained() override;
+  void onRawShutdown(int status) override;
+  void finishIfBothShut();
   void touch();
   void closeBoth();
 
@@ -46,6 +50,8 @@ class Tunnel final : private upstream::RawSink {
   uint64_t last_activity_ms_ = 0;
   bool client_eof_ = false;
   bool upstream_eof_ = false;
+  bool client_shut_ = false;    // our FIN to the client is out
+  bool upstream_shut_ = false;  // our FIN to the upstream is out
 };
 
 }  // namespace proxy::tunnel

@@ -133,14 +133,14 @@ void UpstreamConn::startRaw(RawSink* sink) {
   disarm();
 }
 
-void UpstreamConn::shutdownWrite() {
-  if (closing_) return;
+int UpstreamConn::shutdownWrite() {
+  if (closing_) return UV_ECANCELED;
   shutdown_req_.data = this;
-  int rc = uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* req, int status) {
+  // The result comes back through RawSink::onRawShutdown, never from inside the caller's stack.
+  return uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* req, int status) {
     auto* self = static_cast<UpstreamConn*>(req->data);
-    if (status < 0 && status != UV_ECANCELED && !self->closing_ && self->raw_) self->raw_->onRawEnd(status);
+    if (status != UV_ECANCELED && !self->closing_ && self->raw_) self->raw_->onRawShutdown(status);
   });
-  if (rc < 0 && raw_) raw_->onRawEnd(rc);
 }
 
 void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {

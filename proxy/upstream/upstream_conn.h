@@ -80,8 +80,9 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   void enterIdle();
   void leaveIdle();
   void close();
-  // Sends FIN after the queued bytes (tunnel half-close).
-  void shutdownWrite();
+  // Sends FIN after the queued bytes (tunnel half-close); 0 or a libuv error. Completion is
+  // reported through RawSink::onRawShutdown.
+  int shutdownWrite();
   void releaseHttpBuffers() { parser_.head().release(); }
   // Raw byte mode after a 101: the owner receives onUpstreamRawData for every read.
   void startRaw(class RawSink* sink);
@@ -145,6 +146,7 @@ class RawSink {
   virtual void onRawData(const char* data, size_t len) = 0;
   virtual void onRawEnd(int status) = 0;  // UV_EOF or an error
   virtual void onRawDrained() = 0;
+  virtual void onRawShutdown(int status) = 0;  // our FIN to the upstream went out (or failed)
 
  protected:
   ~RawSink() = default;
