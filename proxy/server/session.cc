@@ -118,6 +118,13 @@ void Session::resumeParsing() {
     data.swap(pending_);
     feedClient(data.data(), data.size());
     if (pending_.empty()) pending_.swap(data), pending_.clear();  // keep the capacity
+  } else {
+    // Nothing waited, but a parser paused inside onHead has not reached the end of a bodyless
+    // message yet (llhttp runs the steps after a callback only when fed again): an empty feed
+    // completes it now, so request_done_ is known before the response (else a GET on a fresh
+    // upstream connection, or a refused upgrade, would be answered with Connection: close).
+    static const char kNothing = 0;
+    feedClient(&kNothing, 0);
   }
   if (!closing_ && !parse_blocked_ && state_ != State::Tunnel) resumeClientReading();
 }
