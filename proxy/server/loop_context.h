@@ -23,6 +23,7 @@ struct LoopContext {
   char* read_buffer = nullptr;         // kReadBufferSize bytes, owned by the worker
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count
+  uint64_t tunnels = 0;                // live upgraded tunnels on this loop (for metrics; sum over workers)
 
   // libuv alloc callback handing out the loop's read buffer; handle->loop->data is the context.
   static void allocCb(uv_handle_t* handle, size_t, uv_buf_t* buf) {

@@ -2,25 +2,37 @@
 #include "proxy/tunnel/tunnel.h"
 
 #include "common/log.h"
+#include "common/uv_util.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
 
 namespace proxy::tunnel {
 
-Tunnel::Tunnel(server::Session& session, upstream::UpstreamConn& up) : session_(session), up_(&up) {}
+Tunnel::Tunnel(server::Session& session, upstream::UpstreamConn& up) : session_(session), up_(&up) {
+  ++session_.worker_.ctx().tunnels;
+}
+
+Tunnel::~Tunnel() { --session_.worker_.ctx().tunnels; }
 
 void Tunnel::start() {
   up_->startRaw(this);
-  up_->resumeReading();
+  // The 101 head (and the bytes behind it) may be queued to a slow client: then the upstream
+  // stays paused until onClientDrained, as for any other write.
+  if (session_.client_queued_ == 0) up_->resumeReading();
   touch();
   session_.startTimer(static_cast<uint64_t>(session_.worker_.ctx().config->timeouts.tunnel_idle.count()));
-  if (!session_.pending_.empty()) {
-    std::string early;
-    early.swap(session_.pending_);
-    fromClient(early.data(), early.size());
-  }
+  // An idle tunnel holds no buffers: drop the heads and the request parser's storage.
+  std::string().swap(session_.up_head_);
+  std::string().swap(session_.down_head_);
+  session_.parser_.head() = http::MessageHead();
+  std::string early;
+  early.swap(session_.pending_);  // pending_ is left without capacity
   session_.parse_blocked_ = false;
-  session_.resumeClientReading();
+  if (!early.empty()) {
+    fromClient(early.data(), early.size());
+    if (session_.closing_) return;
+  }
+  if (up_->queuedBytes() == 0) session_.resumeClientReading();
 }
 
 void Tunnel::touch() { last_activity_ms_ = uv_now(session_.worker_.ctx().loop); }
@@ -39,29 +51,55 @@ void Tunnel::onRawData(const char* data, size_t len) {
   session_.flushOut();  // pauses the upstream's reading when the client is slow
 }
 
-void Tunnel::onRawDrained() { session_.resumeClientReading(); }
-void Tunnel::onClientDrained() { up_->resumeReading(); }
+void Tunnel::onRawDrained() {
+  if (!client_eof_) session_.resumeClientReading();
+}
+
+void Tunnel::onClientDrained() {
+  if (!upstream_eof_) up_->resumeReading();
+}
 
 void Tunnel::clientEnded(int status) {
-  if (status != UV_EOF) return closeBoth();
+  if (status != UV_EOF) return closeBoth();  // reset: the upstream is closed too
   client_eof_ = true;
   session_.pauseClientReading();
-  if (upstream_eof_) return closeBoth();
-  up_->shutdownWrite();
+  int rc = up_->shutdownWrite();  // FIN after the queued bytes; onRawShutdown follows
+  if (rc < 0) {
+    common::logDebug("tunnel_upstream_shutdown_failed", {{"error", common::uvErr(rc)}});
+    closeBoth();
+  }
 }
 
 void Tunnel::onRawEnd(int status) {
   if (status != UV_EOF) return closeBoth();
   upstream_eof_ = true;
   up_->pauseReading();
-  if (client_eof_) return closeBoth();
   uv_shutdown_t* req = &session_.shutdown_req_;
   req->data = &session_;
-  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&session_.client_), [](uv_shutdown_t* r, int st) {
-    auto* s = static_cast<server::Session*>(r->data);
-    if (st < 0 && st != UV_ECANCELED) s->close();
-  });
-  if (rc < 0) closeBoth();
+  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&session_.client_), &Tunnel::onClientShutdownCb);
+  if (rc < 0) {
+    common::logDebug("tunnel_client_shutdown_failed", {{"error", common::uvErr(rc)}});
+    closeBoth();
+  }
+}
+
+void Tunnel::onClientShutdownCb(uv_shutdown_t* req, int status) {
+  auto* s = static_cast<server::Session*>(req->data);
+  if (status == UV_ECANCELED || s->closing_ || !s->tunnel_) return;  // closing anyway
+  if (status < 0) return s->close();
+  s->tunnel_->client_shut_ = true;
+  s->tunnel_->finishIfBothShut();
+}
+
+void Tunnel::onRawShutdown(int status) {
+  if (status < 0) return closeBoth();
+  upstream_shut_ = true;
+  finishIfBothShut();
+}
+
+// Both directions ended and both FINs are out (so every queued byte was written): done.
+void Tunnel::finishIfBothShut() {
+  if (client_shut_ && upstream_shut_) closeBoth();
 }
 
 void Tunnel::onIdleTimer() {

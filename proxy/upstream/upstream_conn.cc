@@ -135,18 +135,18 @@ void UpstreamConn::leaveIdle() {
 void UpstreamConn::startRaw(RawSink* sink) {
   raw_ = sink;
   owner_ = nullptr;
+  parser_.head() = http::MessageHead();
   uv_timer_stop(&timer_);
   timer_mode_ = TimerMode::Off;
 }
 
-void UpstreamConn::shutdownWrite() {
-  if (closing_) return;
+int UpstreamConn::shutdownWrite() {
+  if (closing_) return UV_ECANCELED;
   shutdown_req_.data = this;
-  int rc = uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* req, int status) {
+  return uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* req, int status) {
     auto* self = static_cast<UpstreamConn*>(req->data);
-    if (status < 0 && status != UV_ECANCELED && !self->closing_ && self->raw_) self->raw_->onRawEnd(status);
+    if (status != UV_ECANCELED && !self->closing_ && self->raw_) self->raw_->onRawShutdown(status);
   });
-  if (rc < 0 && raw_) raw_->onRawEnd(rc);
 }
 
 void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {

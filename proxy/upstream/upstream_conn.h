@@ -78,9 +78,11 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   void enterIdle();
   void leaveIdle();
   void close();
-  // Sends FIN after the queued bytes (tunnel half-close).
-  void shutdownWrite();
-  // Raw byte mode after a 101: the owner receives onUpstreamRawData for every read.
+  // Sends FIN after the queued bytes (tunnel half-close). The sink hears onRawShutdown when it is
+  // out (or failed); a libuv error here means it could not even start (nothing will be heard).
+  int shutdownWrite();
+  // Raw byte mode after a 101: the sink receives every read. Frees the response parser's head
+  // buffers (a tunnel never parses again, and an idle tunnel should hold no buffers).
   void startRaw(class RawSink* sink);
 
   uint32_t server() const { return server_; }
@@ -137,6 +139,7 @@ class RawSink {
   virtual void onRawData(const char* data, size_t len) = 0;
   virtual void onRawEnd(int status) = 0;  // UV_EOF or an error
   virtual void onRawDrained() = 0;
+  virtual void onRawShutdown(int status) = 0;  // our FIN went out (0) or failed (< 0)
 
  protected:
   ~RawSink() = default;

@@ -104,8 +104,8 @@ async function startWsServer(onConnection, options = {}) {
 }
 
 // A plain TCP server (for raw byte-level backends).
-async function startTcpServer(onSocket) {
-  const srv = net.createServer(onSocket);
+async function startTcpServer(onSocket, options = {}) {
+  const srv = net.createServer(options, onSocket);
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   const sockets = new Set();
   srv.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
