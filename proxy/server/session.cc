@@ -2,6 +2,8 @@
 // the exchange is in session_exchange.cc. See session.h for the design.
 #include "proxy/server/session.h"
 
+#include <new>
+
 #include "common/log.h"
 #include "common/stream_write.h"
 #include "common/uv_util.h"
@@ -17,6 +19,7 @@ Session::Session(Worker& worker)
               http::ParserLimits{worker.ctx().config->limits.max_header_bytes, worker.ctx().config->limits.max_body_bytes}) {
   client_.data = this;
   timer_.data = this;
+  batch_.reset(new (std::nothrow) OutBatch);
 }
 
 void Session::accept(uv_stream_t* listener) {
@@ -33,6 +36,7 @@ void Session::accept(uv_stream_t* listener) {
   ctx.connections->fetch_add(1, std::memory_order_relaxed);
   worker_.addSession(this);
   if (rc == 0) rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&client_));
+  if (rc == 0 && !batch_) rc = UV_ENOMEM;
   if (rc < 0) {
     common::logWarn("accept_failed", {{"error", common::uvErr(rc)}});
     return close();
@@ -177,9 +181,9 @@ void Session::onTimerCb(uv_timer_t* t) {
 // ---- writing ---------------------------------------------------------------------------------
 
 void Session::addOut(const char* data, size_t len) {
-  if (len == 0) return;
+  if (len == 0 || !batch_) return;  // no batch: tunnel mode, where nothing is batched
   if (out_n_ == kMaxIov) flushOut();
-  out_[out_n_++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  batch_->bufs[out_n_++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
 }
 
 bool Session::flushOut() {
@@ -188,7 +192,7 @@ bool Session::flushOut() {
     chunk_n_ = 0;
     return !closing_;
   }
-  long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&client_), out_, out_n_, this, &Session::onClientWriteDone);
+  long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&client_), batch_->bufs, out_n_, this, &Session::onClientWriteDone);
   out_n_ = 0;
   chunk_n_ = 0;
   if (q < 0) {

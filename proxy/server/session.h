@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
 
 #include "common/intrusive_list.h"
@@ -141,9 +142,15 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   std::string down_head_;    // response head for the client
   size_t client_queued_ = 0;
 
-  uv_buf_t out_[kMaxIov];
+  // The output batch lives in its own block, allocated with the connection and freed when it
+  // becomes a tunnel (a tunnel writes one buffer per read): an idle tunnel does not carry these
+  // 1.7 KiB. Null only in tunnel mode (or when the allocation failed at accept).
+  struct OutBatch {
+    uv_buf_t bufs[kMaxIov];
+    char chunk_lines[kMaxIov][20];
+  };
+  std::unique_ptr<OutBatch> batch_;
   unsigned out_n_ = 0;
-  char chunk_lines_[kMaxIov][20];
   unsigned chunk_n_ = 0;
 
   char client_ip_[48] = {0};

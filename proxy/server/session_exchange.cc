@@ -210,7 +210,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
 void Session::onResponseBody(std::string_view chunk) {
   if (framing_ == http::BodyFraming::Chunked) {
     if (out_n_ + 3 > kMaxIov || chunk_n_ == kMaxIov) flushOut();
-    char* line = chunk_lines_[chunk_n_++];
+    char* line = batch_->chunk_lines[chunk_n_++];
     addOut(line, http::writeChunkHeader(chunk.size(), line));
     addOut(chunk.data(), chunk.size());
     addOut("\r\n", 2);

@@ -2,6 +2,7 @@
 #include "proxy/tunnel/tunnel.h"
 
 #include "common/log.h"
+#include "common/stream_write.h"
 #include "common/uv_util.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
@@ -22,6 +23,7 @@ void Tunnel::start() {
   touch();
   session_.startTimer(static_cast<uint64_t>(session_.worker_.ctx().config->timeouts.tunnel_idle.count()));
   // An idle tunnel holds no buffers: drop the heads and the request parser's storage.
+  session_.batch_.reset();  // tunnel writes go straight through writeOrQueue
   std::string().swap(session_.up_head_);
   std::string().swap(session_.down_head_);
   session_.parser_.head() = http::MessageHead();
@@ -47,8 +49,14 @@ void Tunnel::fromClient(const char* data, size_t len) {
 
 void Tunnel::onRawData(const char* data, size_t len) {
   touch();
-  session_.addOut(data, len);
-  session_.flushOut();  // pauses the upstream's reading when the client is slow
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&session_.client_), &b, 1, &session_,
+                                &server::Session::onClientWriteDone);
+  if (q < 0) return closeBoth();
+  if (q > 0) {
+    session_.client_queued_ += static_cast<size_t>(q);
+    up_->pauseReading();  // until onClientDrained
+  }
 }
 
 void Tunnel::onRawDrained() {
