@@ -28,6 +28,7 @@ struct Options {
   size_t size = 64;             // payload bytes (>= 8: the stamp)
   double duration_s = 10;       // measurement window
   double warmup_s = 2;
+  double hold_s = 0;            // > 0: open the connections, keep them idle this long, no load
 };
 
 constexpr uint64_t kNsPerS = 1'000'000'000ull;
@@ -42,6 +43,8 @@ void usage() {
                "  -s, --size N           payload bytes per message, >= 8 (default 64)\n"
                "  -d, --duration S       measurement window in seconds (default 10, max 600)\n"
                "  -w, --warmup S         seconds of load before measuring (default 2)\n"
+               "      --hold S           idle mode: open all connections, print 'HOLDING n', keep them\n"
+               "                         idle S seconds (for memory measurements), close, exit\n"
                "The target must echo each message (tether-echo). Loopback targets only.\n");
 }
 
@@ -62,6 +65,7 @@ bool parseArgs(int argc, char** argv, Options& o) {
     else if (a == "-s" || a == "--size") o.size = std::strtoul(v, nullptr, 10);
     else if (a == "-d" || a == "--duration") o.duration_s = std::strtod(v, nullptr);
     else if (a == "-w" || a == "--warmup") o.warmup_s = std::strtod(v, nullptr);
+    else if (a == "--hold") o.hold_s = std::strtod(v, nullptr);
     else {
       std::fprintf(stderr, "tether-bench ws: unknown option %s\n", a.c_str());
       return false;
@@ -74,6 +78,7 @@ bool parseArgs(int argc, char** argv, Options& o) {
                     : o.size < 8 || o.size > (16u << 20)           ? "--size must be 8..16 MiB"
                     : !(o.duration_s > 0) || o.duration_s > 600    ? "--duration must be in (0, 600]"
                     : o.warmup_s < 0 || o.warmup_s > 60            ? "--warmup must be 0..60"
+                    : o.hold_s < 0 || o.hold_s > 600               ? "--hold must be 0..600"
                                                                    : nullptr;
   if (bad) std::fprintf(stderr, "tether-bench ws: %s\n", bad);
   return bad == nullptr;
@@ -111,7 +116,7 @@ class Runner final : public ConnOwner {
   }
 
  private:
-  enum class Phase : uint8_t { Connecting, Load, Draining, Done };
+  enum class Phase : uint8_t { Connecting, Hold, Load, Draining, Done };
   static constexpr size_t kReadBuffer = 64 * 1024;
 
   int fatal(const char* what, int rc) {
@@ -124,6 +129,7 @@ class Runner final : public ConnOwner {
   void tick() {
     uint64_t now = uv_hrtime();
     if (phase_ == Phase::Connecting) connectSome(now);
+    if (phase_ == Phase::Hold && now >= hold_until_ns_) finish();
     if (phase_ == Phase::Load) sendDue(now);
     if (phase_ == Phase::Draining && (received_ >= sent_ || now >= drain_until_ns_)) finish();
   }
@@ -143,6 +149,13 @@ class Runner final : public ConnOwner {
         return finish();
       }
       connect_s_ = static_cast<double>(now - start_ns_) / 1e9;
+      if (opt_.hold_s > 0) {
+        std::printf("HOLDING %llu\n", static_cast<unsigned long long>(open_));
+        std::fflush(stdout);
+        phase_ = Phase::Hold;
+        hold_until_ns_ = now + static_cast<uint64_t>(opt_.hold_s * 1e9);
+        return;
+      }
       phase_ = Phase::Load;
       load_from_ns_ = now;
       measure_from_ns_ = now + static_cast<uint64_t>(opt_.warmup_s * 1e9);
@@ -168,7 +181,7 @@ class Runner final : public ConnOwner {
       }
       if (!c) return finish();  // every connection is gone
       c->queueMessage(stamp, opt_.size);
-      if (stamp >= measure_from_ns_) ++sent_measured_;
+      if (stamp >= measure_from_ns_ && stamp < measure_to_ns_) ++sent_measured_;  // as onEcho counts
       ++sent_;
     }
     for (auto& c : conns_) c->flush();
@@ -189,6 +202,11 @@ class Runner final : public ConnOwner {
   }
 
   int report() {
+    if (opt_.hold_s > 0) {
+      std::printf("RESULT mode=ws-hold conns=%llu failed=%llu connect_s=%.2f\n", static_cast<unsigned long long>(open_),
+                  static_cast<unsigned long long>(failed_), connect_s_);
+      return open_ > 0 && failed_ == 0 ? 0 : 1;
+    }
     double window = opt_.duration_s;
     uint64_t echoed = hist_.count();
     double mps = static_cast<double>(echoed) / window;
@@ -222,7 +240,7 @@ class Runner final : public ConnOwner {
   std::vector<std::unique_ptr<Conn>> conns_;
   Phase phase_ = Phase::Connecting;
   Histogram hist_;
-  uint64_t start_ns_ = 0, load_from_ns_ = 0, measure_from_ns_ = 0, measure_to_ns_ = 0, drain_until_ns_ = 0;
+  uint64_t start_ns_ = 0, hold_until_ns_ = 0, load_from_ns_ = 0, measure_from_ns_ = 0, measure_to_ns_ = 0, drain_until_ns_ = 0;
   uint64_t open_ = 0, failed_ = 0, sent_ = 0, sent_measured_ = 0, received_ = 0;
   size_t next_ = 0;
   size_t backlog_at_end_ = 0;
