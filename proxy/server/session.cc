@@ -15,11 +15,10 @@ namespace proxy::server {
 
 Session::Session(Worker& worker)
     : worker_(worker),
-      parser_(HTTP_REQUEST, *this,
-              http::ParserLimits{worker.ctx().config->limits.max_header_bytes, worker.ctx().config->limits.max_body_bytes}) {
+      parser_(new (std::nothrow) http::Parser(HTTP_REQUEST, *this,
+              http::ParserLimits{worker.ctx().config->limits.max_header_bytes, worker.ctx().config->limits.max_body_bytes})) {
   client_.data = this;
   timer_.data = this;
-  batch_.reset(new (std::nothrow) OutBatch);
 }
 
 void Session::accept(uv_stream_t* listener) {
@@ -36,7 +35,7 @@ void Session::accept(uv_stream_t* listener) {
   ctx.connections->fetch_add(1, std::memory_order_relaxed);
   worker_.addSession(this);
   if (rc == 0) rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&client_));
-  if (rc == 0 && !batch_) rc = UV_ENOMEM;
+  if (rc == 0 && !parser_) rc = UV_ENOMEM;
   if (rc < 0) {
     common::logWarn("accept_failed", {{"error", common::uvErr(rc)}});
     return close();
@@ -83,7 +82,7 @@ void Session::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 }
 
 void Session::feedClient(const char* data, size_t len) {
-  http::FeedResult r = parser_.feed(data, len);
+  http::FeedResult r = parser_->feed(data, len);
   if (closing_ || state_ == State::Closing) return;
   switch (r.status) {
     case http::ParseStatus::Ok: return;
@@ -95,9 +94,9 @@ void Session::feedClient(const char* data, size_t len) {
       if (request_done_ && response_done_) finishExchange();
       return;
     case http::ParseStatus::Error: {
-      common::logDebug("bad_request", {{"client", std::string_view(client_ip_, client_ip_len_)}, {"reason", parser_.errorReason()}});
-      int status = parser_.error() == http::ParseError::HeaderTooLarge ? 431
-                   : parser_.error() == http::ParseError::BodyTooLarge ? 413 : 400;
+      common::logDebug("bad_request", {{"client", std::string_view(client_ip_, client_ip_len_)}, {"reason", parser_->errorReason()}});
+      int status = parser_->error() == http::ParseError::HeaderTooLarge ? 431
+                   : parser_->error() == http::ParseError::BodyTooLarge ? 413 : 400;
       if (response_started_ || up_) {  // mid-exchange: the upstream side cannot be saved
         releaseUpstream(false);
         if (response_started_) return close();
@@ -116,7 +115,7 @@ void Session::appendPending(const char* data, size_t len) {
 // Resumes a paused parser over the bytes that waited in pending_.
 void Session::resumeParsing() {
   parse_blocked_ = false;
-  parser_.resume();
+  parser_->resume();
   if (!pending_.empty()) {
     std::string data;
     data.swap(pending_);
@@ -180,8 +179,19 @@ void Session::onTimerCb(uv_timer_t* t) {
 
 // ---- writing ---------------------------------------------------------------------------------
 
+// The batch is allocated at the first response and kept for the connection's life; a connection
+// whose first request upgrades never needs one (onUpstreamUpgraded writes directly).
+bool Session::ensureBatch() {
+  if (batch_) return true;
+  batch_.reset(new (std::nothrow) OutBatch);
+  if (batch_) return true;
+  common::logError("out_of_memory", {{"what", "output batch"}});
+  close();
+  return false;
+}
+
 void Session::addOut(const char* data, size_t len) {
-  if (len == 0 || !batch_) return;  // no batch: tunnel mode, where nothing is batched
+  if (len == 0 || closing_ || !ensureBatch()) return;
   if (out_n_ == kMaxIov) flushOut();
   batch_->bufs[out_n_++] = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
 }

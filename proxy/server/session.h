@@ -100,6 +100,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void onUpstreamUpgraded(std::string_view rest) override;
 
   // Output batch to the client, flushed with one writev.
+  bool ensureBatch();
   void addOut(const char* data, size_t len);
   bool flushOut();
 
@@ -110,7 +111,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   Worker& worker_;
   uv_tcp_t client_;
   uv_timer_t timer_;
-  http::Parser parser_;
+  // Heap-allocated so that a tunnel can free it (an idle tunnel never parses again).
+  std::unique_ptr<http::Parser> parser_;
   State state_ = State::Idle;
   uint8_t open_handles_ = 0;
   bool reading_ = false;
@@ -142,9 +144,10 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   std::string down_head_;    // response head for the client
   size_t client_queued_ = 0;
 
-  // The output batch lives in its own block, allocated with the connection and freed when it
-  // becomes a tunnel (a tunnel writes one buffer per read): an idle tunnel does not carry these
-  // 1.7 KiB. Null only in tunnel mode (or when the allocation failed at accept).
+  // The output batch lives in its own block, allocated at the connection's first response and
+  // kept (no allocation per request), freed when it becomes a tunnel (a tunnel writes one buffer
+  // per read): an idle tunnel does not carry these 1.7 KiB, and a connection that upgrades on its
+  // first request never allocates them.
   struct OutBatch {
     uv_buf_t bufs[kMaxIov];
     char chunk_lines[kMaxIov][20];

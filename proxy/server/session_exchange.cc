@@ -3,7 +3,10 @@
 // See session.h for the design.
 #include <llhttp.h>
 
+#include <new>
+
 #include "common/log.h"
+#include "common/stream_write.h"
 #include "proxy/http/error_response.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
@@ -209,6 +212,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
 
 void Session::onResponseBody(std::string_view chunk) {
   if (framing_ == http::BodyFraming::Chunked) {
+    if (!ensureBatch()) return;
     if (out_n_ + 3 > kMaxIov || chunk_n_ == kMaxIov) flushOut();
     char* line = batch_->chunk_lines[chunk_n_++];
     addOut(line, http::writeChunkHeader(chunk.size(), line));
@@ -263,10 +267,21 @@ void Session::onUpstreamUpgraded(std::string_view rest) {
     releaseUpstream(false);
     return respondLocal(502);
   }
-  addOut(down_head_.data(), down_head_.size());
-  addOut(rest.data(), rest.size());
-  if (!flushOut()) return;
-  tunnel_ = new tunnel::Tunnel(*this, *up_);
+  // Written directly, not batched: a connection that upgrades at once never allocates a batch.
+  uv_buf_t b[2] = {uv_buf_init(down_head_.data(), static_cast<unsigned>(down_head_.size())),
+                   uv_buf_init(const_cast<char*>(rest.data()), static_cast<unsigned>(rest.size()))};
+  long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&client_), b, rest.empty() ? 1 : 2, this, &Session::onClientWriteDone);
+  if (q < 0) {
+    releaseUpstream(false);
+    return close();
+  }
+  client_queued_ += static_cast<size_t>(q);
+  if (q > 0) up_->pauseReading();
+  tunnel_ = new (std::nothrow) tunnel::Tunnel(*this, *up_);
+  if (!tunnel_) {
+    common::logError("out_of_memory", {{"what", "tunnel"}});
+    return close();
+  }
   state_ = State::Tunnel;
   tunnel_->start();
 }

@@ -26,7 +26,7 @@ void Tunnel::start() {
   session_.batch_.reset();  // tunnel writes go straight through writeOrQueue
   std::string().swap(session_.up_head_);
   std::string().swap(session_.down_head_);
-  session_.parser_.head() = http::MessageHead();
+  session_.parser_.reset();
   std::string early;
   early.swap(session_.pending_);  // pending_ is left without capacity
   session_.parse_blocked_ = false;

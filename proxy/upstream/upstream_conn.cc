@@ -1,6 +1,8 @@
 // UpstreamConn: see upstream_conn.h.
 #include "proxy/upstream/upstream_conn.h"
 
+#include <new>
+
 #include "common/log.h"
 #include "common/stream_write.h"
 #include "common/uv_util.h"
@@ -20,13 +22,17 @@ const char* upstreamErrorName(UpstreamError e) {
 }
 
 UpstreamConn::UpstreamConn(server::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server)
-    : ctx_(ctx), runtime_(runtime), parser_(HTTP_RESPONSE, *this), server_(server) {
+    : ctx_(ctx), runtime_(runtime), parser_(new (std::nothrow) http::Parser(HTTP_RESPONSE, *this)), server_(server) {
   tcp_.data = this;
   timer_.data = this;
   connect_req_.data = this;
 }
 
 int UpstreamConn::connect(const sockaddr* addr, UpstreamOwner* owner) {
+  if (!parser_) {
+    delete this;
+    return UV_ENOMEM;
+  }
   int rc = uv_tcp_init(ctx_.loop, &tcp_);
   if (rc < 0) {
     delete this;
@@ -92,7 +98,7 @@ void UpstreamConn::onWriteDone(void* owner, int status, size_t bytes) {
 
 void UpstreamConn::expectResponse(bool request_is_head) {
   if (timer_mode_ == TimerMode::Failed) return;  // a write failed: the error is on its way
-  if (response_done_) parser_.resume();
+  if (response_done_) parser_->resume();
   head_request_ = request_is_head;
   awaiting_response_ = true;
   response_done_ = false;
@@ -135,7 +141,7 @@ void UpstreamConn::leaveIdle() {
 void UpstreamConn::startRaw(RawSink* sink) {
   raw_ = sink;
   owner_ = nullptr;
-  parser_.head() = http::MessageHead();
+  parser_.reset();  // a tunnel never parses again (we are not inside feed(): see handleData)
   uv_timer_stop(&timer_);
   timer_mode_ = TimerMode::Off;
 }
@@ -169,7 +175,7 @@ void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
   if (nread < 0) {
     self->reusable_ = false;
     // A response delimited by the connection's end completes here.
-    if (nread == UV_EOF && self->parser_.messageInProgress() && self->parser_.finish()) return owner->onUpstreamReadDone();
+    if (nread == UV_EOF && self->parser_->messageInProgress() && self->parser_->finish()) return owner->onUpstreamReadDone();
     return self->fail(UpstreamError::Closed);
   }
   self->last_read_ms_ = uv_now(self->ctx_.loop);
@@ -178,7 +184,7 @@ void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) 
 }
 
 void UpstreamConn::handleData(const char* data, size_t len) {
-  http::FeedResult r = parser_.feed(data, len);
+  http::FeedResult r = parser_->feed(data, len);
   switch (r.status) {
     case http::ParseStatus::Ok: return;
     case http::ParseStatus::Paused:
@@ -192,7 +198,7 @@ void UpstreamConn::handleData(const char* data, size_t len) {
       if (owner_) owner_->onUpstreamUpgraded({data + r.consumed, len - r.consumed});
       return;
     case http::ParseStatus::Error:
-      common::logDebug("upstream_bad_response", {{"reason", parser_.errorReason()}});
+      common::logDebug("upstream_bad_response", {{"reason", parser_->errorReason()}});
       return fail(UpstreamError::BadResponse);
   }
 }
@@ -211,10 +217,10 @@ void UpstreamConn::onBody(std::string_view chunk) {
 }
 
 bool UpstreamConn::onComplete() {
-  bool final_response = parser_.head().status >= 200 || parser_.head().status == 101;
+  bool final_response = parser_->head().status >= 200 || parser_->head().status == 101;
   if (final_response) {
-    if (!parser_.head().keep_alive) reusable_ = false;
-    if (parser_.head().status == 101) return false;  // llhttp stops with HPE_PAUSED_UPGRADE
+    if (!parser_->head().keep_alive) reusable_ = false;
+    if (parser_->head().status == 101) return false;  // llhttp stops with HPE_PAUSED_UPGRADE
     awaiting_response_ = false;
     response_done_ = true;
     uv_timer_stop(&timer_);

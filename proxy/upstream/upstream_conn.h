@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "common/intrusive_list.h"
@@ -114,7 +115,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   uv_timer_t timer_;
   uv_connect_t connect_req_;
   uv_shutdown_t shutdown_req_;
-  http::Parser parser_;
+  std::unique_ptr<http::Parser> parser_;  // freed in raw (tunnel) mode
   UpstreamOwner* owner_ = nullptr;
   class RawSink* raw_ = nullptr;
   uint64_t last_read_ms_ = 0;
