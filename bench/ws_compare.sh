@@ -4,7 +4,9 @@
 #   1. Idle-tunnel memory: open $IDLE_TUNNELS WebSocket connections through the proxy (one worker
 #      / one thread), keep them idle, and divide the proxy's VmRSS growth by the tunnel count.
 #      For nginx the worker process is measured (the master holds no connections).
-#   2. Throughput/latency: tether-bench ws, $CONNS connections, $SIZE-byte messages, open loop,
+#   2. Many tunnels: $MANY_TUNNELS idle tunnels through tether's one worker must all open (the
+#      count is capped by the fd limit: the proxy needs two descriptors per tunnel).
+#   3. Throughput/latency: tether-bench ws, $CONNS connections, $SIZE-byte messages, open loop,
 #      at a ladder of aggregate rates; per proxy the highest rate that is fully echoed with
 #      p99 <= $P99_SLO_US is its capacity "at equal p99". A direct run (no proxy) shows what the
 #      generator + backend alone can do.
@@ -20,9 +22,10 @@ bench=$build/bench/tether-bench
 echo_bin=$build/bench/tether-echo
 tether_bin=$build/proxy/tether
 IDLE_TUNNELS=${IDLE_TUNNELS:-5000}
+MANY_TUNNELS=${MANY_TUNNELS:-20000}
 CONNS=${CONNS:-1000}
 SIZE=${SIZE:-64}
-RATES=${RATES:-"10000 20000 40000 60000 80000 100000 120000"}
+RATES=${RATES:-"5000 10000 20000 30000 40000 60000 80000 100000"}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 P99_SLO_US=${P99_SLO_US:-10000}
@@ -38,6 +41,10 @@ need_fds=$((IDLE_TUNNELS * 2 + 100))
 if (( $(ulimit -n) < need_fds )); then
   echo "fd limit $(ulimit -n) < $need_fds needed for $IDLE_TUNNELS tunnels; lowering IDLE_TUNNELS" >&2
   IDLE_TUNNELS=$(( ($(ulimit -n) - 100) / 2 ))
+fi
+if (( $(ulimit -n) < MANY_TUNNELS * 2 + 100 )); then
+  echo "fd limit $(ulimit -n) (hard $(ulimit -Hn)) allows $(( ($(ulimit -n) - 100) / 2 )) tunnels through one process, not $MANY_TUNNELS" >&2
+  MANY_TUNNELS=$(( ($(ulimit -n) - 100) / 2 ))
 fi
 
 work=$(mktemp -d /tmp/tether-wscompare.XXXXXX)
@@ -151,6 +158,7 @@ EOF
 }
 
 declare -A MEM CAP P99AT RESULTS
+MANY="not run"
 LOW_RATE=${RATES%% *}
 
 idle_memory() {  # name pid port -> bytes per idle tunnel
@@ -210,6 +218,12 @@ for name in tether nginx haproxy; do
   wait_port "$port"
   echo "-- $name (pid $pid, port $port)"
   idle_memory "$name" "$pid" "$port"
+  if [[ $name == tether ]]; then
+    sleep 1
+    many=$(taskset -c "$OTHER_CPUS" "$bench" ws --url "ws://127.0.0.1:$port/" -c "$MANY_TUNNELS" --connect-rate 5000 --hold 3 2>&1 | grep '^RESULT' || true)
+    MANY="$MANY_TUNNELS requested: ${many#RESULT }, tether VmRSS after: $(rss_kib "$pid") KiB"
+    echo "  tether   many tunnels: $MANY"
+  fi
   sleep 1
   throughput "$name" "$port"
   kill "$pid" 2>/dev/null || true
@@ -227,3 +241,16 @@ printf '%-34s %12s %12s %12s %16s %16s\n' "msg/s at p99 <= ${P99_SLO_US}us" "${C
 printf '%-34s %12s %12s %12s %16s %16s\n' "p99 us at ${LOW_RATE}/s (lower=better)" "${P99AT[tether]}" "${P99AT[nginx]}" "${P99AT[haproxy]}" \
   "$(ratio "${P99AT[tether]}" "${P99AT[nginx]}")" "$(ratio "${P99AT[tether]}" "${P99AT[haproxy]}")"
 echo "direct (no proxy) capacity: ${CAP[direct]} msg/s"
+echo "many tunnels through tether: $MANY"
+echo
+echo "== p99 RTT (us) per offered rate ('-' = not run: an earlier rate already missed the bar)"
+printf '%10s %12s %12s %12s %12s\n' rate direct tether nginx haproxy
+for rate in $RATES; do
+  row=$(printf '%10s' "$rate")
+  for name in direct tether nginx haproxy; do
+    line=${RESULTS[$name,$rate]:-}
+    p99=$(sed -n 's/.* p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+    row+=$(printf ' %12s' "${p99:--}")
+  done
+  echo "$row"
+done
