@@ -219,12 +219,12 @@ for name in tether nginx haproxy; do
   echo "-- $name (pid $pid, port $port)"
   idle_memory "$name" "$pid" "$port"
   if [[ $name == tether ]]; then
-    sleep 1
+    sleep 2
     many=$(taskset -c "$OTHER_CPUS" "$bench" ws --url "ws://127.0.0.1:$port/" -c "$MANY_TUNNELS" --connect-rate 5000 --hold 3 2>&1 | grep '^RESULT' || true)
-    MANY="$MANY_TUNNELS requested: ${many#RESULT }, tether VmRSS after: $(rss_kib "$pid") KiB"
+    MANY="$MANY_TUNNELS requested: ${many#RESULT }, tether VmRSS once they closed: $(rss_kib "$pid") KiB"
     echo "  tether   many tunnels: $MANY"
   fi
-  sleep 1
+  sleep 3  # let the proxy finish closing the idle/many tunnels before measuring latency
   throughput "$name" "$port"
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
