@@ -9,7 +9,8 @@
 #   3. Throughput/latency: tether-bench ws, $CONNS connections, $SIZE-byte messages, open loop,
 #      at a ladder of aggregate rates; per proxy the highest rate that is fully echoed with
 #      p99 <= $P99_SLO_US is its capacity "at equal p99". A direct run (no proxy) shows what the
-#      generator + backend alone can do.
+#      generator + backend alone can do. The proxy's CPU time per message (/proc/PID/stat) is
+#      reported too: unlike latency it does not depend on what else runs on the machine.
 # CPU placement (this box may have few cores): the proxy gets CPU $PROXY_CPU alone, the
 # generator and the backend share the others. Loopback only; every process is started here with
 # its own temp config and prefix (never a system service) and killed on exit.
@@ -157,7 +158,7 @@ EOF
   echo $!
 }
 
-declare -A MEM CAP TOP P99AT RESULTS
+declare -A MEM CAP TOP P99AT RESULTS CPU
 MANY="not run"
 LOW_RATE=${RATES%% *}
 
@@ -182,11 +183,28 @@ idle_memory() {  # name pid port -> bytes per idle tunnel
   printf '  %-8s idle: %s tunnels, VmRSS %s -> %s KiB, %s B/tunnel\n' "$name" "$opened" "$base" "$now" "${MEM[$name]}"
 }
 
-throughput() {  # name port: rate ladder, up while every message is echoed and p99 < 1 s
-  local name=$1 port=$2 rate line best=0 top=0
+# CPU time (utime + stime, in clock ticks) of a proxy's worker process(es).
+proxy_ticks() {
+  local name=$1 pid=$2 total=0 c procs=$2
+  [[ $name == nginx ]] && procs=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
+  for c in $procs; do total=$((total + $(awk '{print $14 + $15}' "/proc/$c/stat"))); done
+  echo "$total"
+}
+
+throughput() {  # name port [pid]: rate ladder, up while every message is echoed and p99 < 1 s
+  local name=$1 port=$2 pid=${3:-} rate line best=0 top=0 t0=0 t1=0
   for rate in $RATES; do
+    [[ -n $pid ]] && t0=$(proxy_ticks "$name" "$pid")
     line=$(taskset -c "$OTHER_CPUS" "$bench" ws --url "ws://127.0.0.1:$port/" -c "$CONNS" --connect-rate 5000 \
              -r "$rate" -s "$SIZE" -d "$DURATION" -w "$WARMUP" 2>/dev/null | grep '^RESULT' || true)
+    if [[ -n $pid ]]; then
+      # Proxy CPU per message relayed (both directions of one echo), over warm-up + window:
+      # robust to other load on the box, unlike latency.
+      t1=$(proxy_ticks "$name" "$pid")
+      CPU[$name,$rate]=$(python3 -c "import os,sys; t,r,d=map(float,sys.argv[1:]); print(round(t/os.sysconf('SC_CLK_TCK')*1e6/(r*d), 2))" \
+        "$((t1 - t0))" "$rate" "$(python3 -c "print($DURATION + $WARMUP)")")
+      line+=" proxy_cpu_us_per_msg=${CPU[$name,$rate]}"
+    fi
     RESULTS[$name,$rate]=$line
     local sent echoed p99 mps
     sent=$(sed -n 's/.* sent=\([0-9]*\).*/\1/p' <<<"$line"); echoed=$(sed -n 's/.* echoed=\([0-9]*\).*/\1/p' <<<"$line")
@@ -227,7 +245,7 @@ for name in tether nginx haproxy; do
     echo "  tether   many tunnels: $MANY"
   fi
   sleep 3  # let the proxy finish closing the idle/many tunnels before measuring latency
-  throughput "$name" "$port"
+  throughput "$name" "$port" "$pid"
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 done
@@ -246,6 +264,13 @@ printf '%-34s %12s %12s %12s %16s %16s\n' "p99 us at ${LOW_RATE}/s (lower=better
   "$(ratio "${P99AT[tether]}" "${P99AT[nginx]}")" "$(ratio "${P99AT[tether]}" "${P99AT[haproxy]}")"
 echo "direct (no proxy): ${CAP[direct]} msg/s at p99 <= ${P99_SLO_US}us, ${TOP[direct]} msg/s echoed with p99 < 1s"
 echo "many tunnels through tether: $MANY"
+echo
+echo "== proxy CPU time per echoed message (us; both directions; lower=better) per offered rate"
+printf '%10s %12s %12s %12s %16s %16s\n' rate tether nginx haproxy "tether/nginx" "tether/haproxy"
+for rate in $RATES; do
+  printf '%10s %12s %12s %12s %16s %16s\n' "$rate" "${CPU[tether,$rate]:--}" "${CPU[nginx,$rate]:--}" "${CPU[haproxy,$rate]:--}" \
+    "$(ratio "${CPU[tether,$rate]:-NA}" "${CPU[nginx,$rate]:-NA}")" "$(ratio "${CPU[tether,$rate]:-NA}" "${CPU[haproxy,$rate]:-NA}")"
+done
 echo
 echo "== p99 RTT (us) per offered rate ('-' = not run: the previous rate saturated)"
 printf '%10s %12s %12s %12s %12s\n' rate direct tether nginx haproxy
