@@ -17,6 +17,7 @@ const TETHER_BIN = process.env.TETHER_BIN ||
   path.join(process.env.TETHER_BUILD_DIR || 'build', 'proxy', 'tether');
 
 const cleanups = [];
+const tempDirs = [];  // removed when the test passes (kept for the logs when it fails)
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -62,6 +63,7 @@ function rssKiB(pid) {
 // tune it. Returns { port, proc, rss(), logs(), stop() }.
 async function startTether(backendPort, { timeouts = {}, extra = '', logLevel = 'info' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-ws-'));
+  tempDirs.push(dir);
   const port = await freePort();
   const t = Object.entries(timeouts).map(([k, v]) => `  ${k}: ${v}\n`).join('');
   const cfg = `workers: 1\nlisteners:\n  - name: web\n    address: 127.0.0.1:${port}\n` +
@@ -159,6 +161,8 @@ function run(fn, { timeoutMs = 60000 } = {}) {
     } finally {
       clearTimeout(timer);
       for (const c of cleanups.reverse()) { try { c(); } catch (_) { /* best effort */ } }
+      if (failed) console.error(`tether logs kept in: ${tempDirs.join(' ')}`);
+      else for (const d of tempDirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch (_) { /* best effort */ } }
       process.exit(failed ? 1 : 0);
     }
   })();
