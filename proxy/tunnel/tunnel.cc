@@ -31,8 +31,9 @@ void Tunnel::start() {
   early.swap(session_.pending_);  // pending_ is left without capacity
   session_.parse_blocked_ = false;
   if (!early.empty()) {
+    server::Session& s = session_;  // fromClient may close the session, which deletes `this`
     fromClient(early.data(), early.size());
-    if (session_.closing_) return;
+    if (s.closing_) return;
   }
   if (up_->queuedBytes() == 0) session_.resumeClientReading();
 }
