@@ -1,12 +1,38 @@
-// tether-bench: load generators and simulations, one subcommand per file.
-//   tether-bench ws ...        WebSocket open-loop load (bench/ws/ws_load.cc)
+// tether-bench: load generators for tether, one subcommand per file set (bench/<name>/).
+// `tether-bench ws ...` is the WebSocket generator; others (affinity, http) plug in here as one
+// table row each. Loopback targets only; every run is bounded in time.
 #include <cstdio>
 #include <cstring>
 
-int runWsBench(int argc, char** argv);
+#include "bench/ws/ws_bench.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*main)(int argc, char** argv);  // argv[0] is the subcommand name
+  const char* summary;
+};
+
+const Subcommand kSubcommands[] = {
+    {"ws", &bench::ws::wsBenchMain, "open-loop WebSocket echo load: messages/s and RTT percentiles"},
+};
+
+void usage() {
+  std::fprintf(stderr, "usage: tether-bench SUBCOMMAND [options]   (SUBCOMMAND --help for its options)\n");
+  for (const auto& s : kSubcommands) std::fprintf(stderr, "  %-10s %s\n", s.name, s.summary);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && !std::strcmp(argv[1], "ws")) return runWsBench(argc - 2, argv + 2);
-  std::fprintf(stderr, "usage: tether-bench ws --url ws://127.0.0.1:PORT/ [options]   (see --help of each subcommand)\n");
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& s : kSubcommands)
+    if (!std::strcmp(argv[1], s.name)) return s.main(argc - 1, argv + 1);
+  std::fprintf(stderr, "tether-bench: unknown subcommand '%s'\n", argv[1]);
+  usage();
   return 2;
 }
