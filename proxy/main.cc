@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/uv_util.h"
 #include "proxy/config/config_loader.h"
+#include "proxy/health/checker.h"
+#include "proxy/health/health_hub.h"
 #include "proxy/server/worker.h"
 
 namespace {
@@ -84,12 +87,14 @@ struct MainLoop {
   uv_loop_t* loop = uv_default_loop();
   uv_signal_t sigterm, sigint;
   std::vector<std::unique_ptr<proxy::server::Worker>>* workers = nullptr;
+  proxy::health::HealthChecker* checker = nullptr;
 };
 
 void onStopSignal(uv_signal_t* h, int signum) {
   auto* m = static_cast<MainLoop*>(h->data);
   common::logInfo("shutdown", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
   for (auto& w : *m->workers) w->requestStop();
+  if (m->checker) m->checker->stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
 }
@@ -116,10 +121,13 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   raiseFdLimit();
   std::atomic<uint64_t> connections{0};
+  // Health: one hub and one checker per process, on this thread's loop; workers follow the hub.
+  // Declared before the workers, which unsubscribe from it when destroyed.
+  proxy::health::HealthHub health_hub(*cfg);
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
   std::shared_ptr<const proxy::config::Config> shared = cfg;
   for (unsigned i = 0; i < cfg->workers; ++i) {
-    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections));
+    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, &health_hub));
     std::string error;
     if (!workers.back()->bind(error)) {
       common::logError("listen_failed", {{"error", error}});
@@ -134,6 +142,12 @@ int main(int argc, char** argv) {
 
   MainLoop m;
   m.workers = &workers;
+  proxy::health::HealthChecker checker(m.loop, shared, health_hub);
+  if (int hrc = checker.start(); hrc < 0) {
+    common::logError("health_checker_failed", {{"error", common::uvErr(hrc)}});
+    checker.stop();
+  }
+  m.checker = &checker;
   uv_signal_init(m.loop, &m.sigterm);
   uv_signal_init(m.loop, &m.sigint);
   m.sigterm.data = m.sigint.data = &m;

@@ -13,6 +13,10 @@
 
 #include "proxy/config/config.h"
 
+namespace proxy::health {
+class HealthHub;
+}
+
 namespace proxy::server {
 
 struct LoopContext {
@@ -23,6 +27,7 @@ struct LoopContext {
   char* read_buffer = nullptr;         // kReadBufferSize bytes, owned by the worker
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count
+  health::HealthHub* health = nullptr;  // health (issue #5): passive failures go up through it; may be null
 
   // libuv alloc callback handing out the loop's read buffer; handle->loop->data is the context.
   static void allocCb(uv_handle_t* handle, size_t, uv_buf_t* buf) {

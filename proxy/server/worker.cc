@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/uv_util.h"
+#include "proxy/health/health_hub.h"
 
 namespace proxy::server {
 namespace {
@@ -38,7 +39,8 @@ int openReusePortSocket(const sockaddr_storage& addr, int& fd_out) {
 
 }  // namespace
 
-Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections)
+Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
+               health::HealthHub* health)
     : id_(id), config_(std::move(cfg)), read_buffer_(new char[LoopContext::kReadBufferSize]) {
   int rc = uv_loop_init(&loop_);
   if (rc < 0) {
@@ -50,15 +52,36 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   ctx_.config = config_.get();
   ctx_.read_buffer = read_buffer_.get();
   ctx_.connections = &connections;
+  ctx_.health = health;
   router_ = std::make_unique<route::Router>(*config_);
   for (const auto& u : config_->upstreams) upstreams_.push_back(std::make_unique<upstream::UpstreamRuntime>(ctx_, u));
   uv_async_init(&loop_, &stop_async_, &Worker::onStopAsyncCb);
   stop_async_.data = this;
   uv_timer_init(&loop_, &shutdown_timer_);
   shutdown_timer_.data = this;
+  // health (issue #5): the hub wakes this async when the checker publishes new server states.
+  rc = uv_async_init(&loop_, &health_async_, &Worker::onHealthAsyncCb);
+  if (rc < 0) {
+    common::logError("health_async_init_failed", {{"error", common::uvErr(rc)}});
+    std::abort();  // start-up only
+  }
+  health_async_.data = this;
+  if (health) {
+    health->subscribe(&health_async_);
+    health_subscribed_ = true;
+  }
+}
+
+// health (issue #5): copy the newest snapshot of every upstream into this loop's runtimes. Picks
+// then read a plain member; in-flight picks finished with the old snapshot before we got here.
+void Worker::onHealthAsyncCb(uv_async_t* a) {
+  auto* w = static_cast<Worker*>(a->data);
+  if (!w->ctx_.health) return;
+  for (size_t i = 0; i < w->upstreams_.size(); ++i) w->upstreams_[i]->setHealth(w->ctx_.health->load(i));
 }
 
 Worker::~Worker() {
+  if (health_subscribed_) ctx_.health->unsubscribe(&health_async_);  // health (issue #5)
   join();
   upstreams_.clear();
   uv_loop_close(&loop_);
@@ -142,6 +165,11 @@ void Worker::finishIfDone() {
   for (auto& u : upstreams_) u->closeIdle();
   common::closeHandle(&stop_async_);
   common::closeHandle(&shutdown_timer_);
+  if (health_subscribed_) {  // health (issue #5): no wake-ups for a closed handle
+    ctx_.health->unsubscribe(&health_async_);
+    health_subscribed_ = false;
+  }
+  common::closeHandle(&health_async_);
 }
 
 }  // namespace proxy::server

@@ -25,7 +25,9 @@ namespace proxy::server {
 
 class Worker {
  public:
-  Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections);
+  // `health` (issue #5, may be null): the process-wide health hub this worker follows.
+  Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
+         health::HealthHub* health = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -51,6 +53,7 @@ class Worker {
   static void onConnectionCb(uv_stream_t* server, int status);
   static void onStopAsyncCb(uv_async_t* a);
   static void onShutdownTimerCb(uv_timer_t* t);
+  static void onHealthAsyncCb(uv_async_t* a);  // health (issue #5): new snapshots published
   void beginShutdown();
   void finishIfDone();
 
@@ -65,6 +68,8 @@ class Worker {
   common::IntrusiveList<Session> sessions_;
   uv_async_t stop_async_;
   uv_timer_t shutdown_timer_;
+  uv_async_t health_async_;        // health (issue #5)
+  bool health_subscribed_ = false;
   bool shutting_down_ = false;
   std::thread thread_;
 };

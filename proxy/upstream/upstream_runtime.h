@@ -13,6 +13,7 @@
 
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
+#include "proxy/health/server_states.h"
 #include "proxy/lb/strategy.h"
 #include "proxy/server/loop_context.h"
 #include "proxy/upstream/upstream_conn.h"
@@ -50,6 +51,13 @@ class UpstreamRuntime {
 
   void setSelector(lb::SelectorPtr s) { selector_ = std::move(s); }
 
+  // health (issue #5). The current health snapshot, swapped in by the worker when the checker
+  // publishes (health_hub.h); pick() excludes its down and draining servers. Null: all up.
+  void setHealth(health::ServerStatesPtr s) { health_ = std::move(s); }
+  const health::ServerStates* health() const { return health_.get(); }
+  // Real traffic to `server` failed (`what`: a static string): feeds passive detection.
+  void noteFailure(uint32_t server, const char* what);
+
  private:
   server::LoopContext& ctx_;
   const config::UpstreamConfig& cfg_;
@@ -58,6 +66,10 @@ class UpstreamRuntime {
   std::vector<uint32_t> active_;
   std::vector<common::IntrusiveList<UpstreamConn>> idle_;  // per server, MRU at front
   size_t idle_count_ = 0;
+  // health (issue #5)
+  health::ServerStatesPtr health_;
+  lb::ServerMask pick_excluded_;   // scratch: the request's tried set plus unavailable servers
+  uint32_t index_ = 0;             // this upstream's position in config.upstreams
 };
 
 }  // namespace proxy::upstream
