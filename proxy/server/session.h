@@ -126,6 +126,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   uint32_t attempts_ = 0;
   bool stale_retry_used_ = false;
   bool request_idempotent_ = false;  // health (issue #5): GET HEAD OPTIONS PUT DELETE
+  uint16_t retry_status_ = 502;      // health (issue #5): the answer when retries run out (502/504)
   bool body_forwarded_ = false;
   bool lingering_ = false;       // answered and half-closed: discard input until EOF
   bool request_done_ = false;

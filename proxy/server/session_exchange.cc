@@ -75,14 +75,14 @@ bool Session::onComplete() {
 bool Session::startAttempt() {
   for (;;) {
     if (attempts_ > runtime_->config().retries) {
-      respondLocal(502);
+      respondLocal(retry_status_);
       return false;
     }
     lb::PickContext pc;
     pc.excluded = &tried_;
     int server = runtime_->pick(pc);
     if (server < 0) {
-      respondLocal(attempts_ == 0 ? 503 : 502);
+      respondLocal(attempts_ == 0 ? 503 : retry_status_);  // 503: every server down or draining (panic)
       return false;
     }
     tried_.set(static_cast<size_t>(server));
@@ -145,6 +145,7 @@ void Session::retryOrFail(int status, bool stale_ok, bool next_ok) {
     return;
   }
   if (replayable && next_ok) {
+    retry_status_ = static_cast<uint16_t>(status);
     if (startAttempt()) upstreamReady();
     return;
   }
@@ -272,6 +273,7 @@ void Session::resetExchange() {
   tried_.clear();
   attempts_ = 0;
   stale_retry_used_ = body_forwarded_ = request_idempotent_ = false;
+  retry_status_ = 502;
   request_done_ = request_has_body_ = request_chunked_ = request_is_head_ = upgrade_ = false;
   response_started_ = response_done_ = false;
   framing_ = http::BodyFraming::None;
