@@ -110,7 +110,8 @@ class Load:
 
 class RawServer:
     """A TCP server that reads one request head per connection, then: 'hang' (never answers),
-    'reset' (RST), or 'partial' (a response head and part of its body, then close)."""
+    'reset' (RST), 'partial' (a response head and part of its body, then close) or 'ok' (a 200
+    with Connection: close). Request heads are kept in `heads`."""
 
     def __init__(self, behaviour):
         self.behaviour = behaviour
@@ -124,6 +125,7 @@ class RawServer:
         self.requests = 0
         self.closed = False
         self.conns = []
+        self.heads = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -145,7 +147,10 @@ class RawServer:
                     return
                 data += chunk
             self.requests += 1
-            if self.behaviour == "hang":
+            self.heads.append(data.split(b"\r\n\r\n")[0].decode("latin-1"))
+            if self.behaviour == "ok":
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            elif self.behaviour == "hang":
                 while c.recv(65536):
                     pass
             elif self.behaviour == "reset":
