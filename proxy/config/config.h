@@ -60,6 +60,7 @@ struct UpstreamConfig {
   HealthCheckConfig health_check;
   uint32_t max_fails = 3;     // 0 disables passive detection
   Millis fail_timeout{10'000};
+  Millis slow_start{0};       // a server coming back up ramps its weight over this time; 0: off
 };
 
 struct ListenerConfig {

@@ -180,7 +180,7 @@ void readHealthCheck(const YAML::Node& node, HealthCheckConfig& h) {
 
 void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u) {
   expectMap(node, "an upstream");
-  checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers", "health_check", "max_fails", "fail_timeout"});
+  checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers", "health_check", "max_fails", "fail_timeout", "slow_start"});
   u.name = name;
   if (node["strategy"]) {
     u.strategy = scalar(node["strategy"], "strategy");
@@ -192,6 +192,7 @@ void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfi
   if (node["health_check"]) readHealthCheck(node["health_check"], u.health_check);
   if (node["max_fails"]) u.max_fails = static_cast<uint32_t>(unsignedValue(node["max_fails"], "max_fails", 0, 1000));
   if (node["fail_timeout"]) u.fail_timeout = durationValue(node["fail_timeout"], "fail_timeout");
+  if (node["slow_start"]) u.slow_start = durationValue(node["slow_start"], "slow_start");
   const YAML::Node servers = node["servers"];
   if (!servers || !servers.IsSequence() || servers.size() == 0) fail(servers ? servers : node, "upstream '" + name + "' needs a non-empty 'servers' list");
   std::set<std::string> names;

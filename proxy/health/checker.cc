@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/log.h"
@@ -119,6 +120,7 @@ HealthChecker::HealthChecker(uv_loop_t* loop, std::shared_ptr<const config::Conf
       uh.engines.emplace_back(hp);
       uh.admin_down.push_back(uc.servers[s].state == config::ServerConfig::AdminState::Down);
       uh.draining.push_back(uc.servers[s].state == config::ServerConfig::AdminState::Drain);
+      uh.up_since.push_back(0);
       if (uc.health_check.enabled) probes_.push_back(std::make_unique<Probe>(Probe{this, u, s, {}, nullptr, false}));
     }
     uh.published = hub_.load(u);
@@ -242,6 +244,9 @@ void HealthChecker::onProbeResult(Probe& p, bool ok, const std::string& detail) 
 void HealthChecker::apply(uint32_t upstream, uint32_t server, const Transition& t) {
   if (!t.changed) return;
   const auto& uc = cfg_->upstreams[upstream];
+  // slow_start: a server that came back ramps its weight from 10% to 100% (see publishIfChanged).
+  if (t.up && uc.slow_start.count() > 0) upstreams_[upstream].up_since[server] = std::max<uint64_t>(uv_now(loop_), 1);
+  if (!t.up) upstreams_[upstream].up_since[server] = 0;
   if (t.up) common::logInfo("server_up", {{"upstream", uc.name}, {"server", uc.servers[server].name}, {"reason", t.reason}});
   else common::logWarn("server_down", {{"upstream", uc.name}, {"server", uc.servers[server].name}, {"reason", t.reason}});
   publishIfChanged(upstream);
@@ -251,9 +256,25 @@ void HealthChecker::publishIfChanged(uint32_t upstream) {
   UpstreamHealth& uh = upstreams_[upstream];
   std::vector<uint8_t> down(uh.engines.size());
   for (size_t i = 0; i < down.size(); ++i) down[i] = uh.admin_down[i] || !uh.engines[i].up();
-  if (uh.published && uh.published->down == down && uh.published->draining == uh.draining) return;
+  // slow_start: weight in tenths, 1 right after recovery, 10 once slow_start has passed.
+  std::vector<uint8_t> steps(down.size(), 10);
+  bool ramping = false;
+  uint64_t slow = static_cast<uint64_t>(cfg_->upstreams[upstream].slow_start.count());
+  uint64_t now = uv_now(loop_);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!uh.up_since[i]) continue;
+    uint64_t elapsed = now - uh.up_since[i];
+    if (elapsed >= slow) {
+      uh.up_since[i] = 0;
+      continue;
+    }
+    steps[i] = static_cast<uint8_t>(std::max<uint64_t>(1, elapsed * 10 / slow));
+    ramping = true;
+  }
+  if (!ramping) steps.clear();
+  if (uh.published && uh.published->down == down && uh.published->draining == uh.draining && uh.published->weight_step == steps) return;
   bool was_all_down = uh.published && uh.published->all_down;
-  uh.published = makeStates(++generation_, std::move(down), uh.draining);
+  uh.published = makeStates(++generation_, std::move(down), uh.draining, std::move(steps));
   if (uh.published->all_down && !was_all_down)
     common::logError("upstream_all_down", {{"upstream", cfg_->upstreams[upstream].name}, {"effect", "answering 503 until a server is back"}});
   else if (!uh.published->all_down && was_all_down)
@@ -264,8 +285,10 @@ void HealthChecker::publishIfChanged(uint32_t upstream) {
 void HealthChecker::onTickCb(uv_timer_t* t) {
   auto* self = static_cast<HealthChecker*>(t->data);
   uint64_t now = uv_now(self->loop_);
-  for (uint32_t u = 0; u < self->upstreams_.size(); ++u)
+  for (uint32_t u = 0; u < self->upstreams_.size(); ++u) {
     for (uint32_t s = 0; s < self->upstreams_[u].engines.size(); ++s) self->apply(u, s, self->upstreams_[u].engines[s].tick(now));
+    if (self->upstreams_[u].published && !self->upstreams_[u].published->weight_step.empty()) self->publishIfChanged(u);  // ramp on
+  }
 }
 
 void HealthChecker::onEventsCb(uv_async_t* a) {

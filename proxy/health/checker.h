@@ -51,6 +51,7 @@ class HealthChecker {
     std::vector<ServerHealth> engines;
     std::vector<uint8_t> admin_down;
     std::vector<uint8_t> draining;
+    std::vector<uint64_t> up_since;  // slow_start: when the server came back (0: not ramping)
     ServerStatesPtr published;
   };
 

@@ -5,8 +5,10 @@
 
 namespace proxy::health {
 
-ServerStatesPtr makeStates(uint64_t generation, std::vector<uint8_t> down, std::vector<uint8_t> draining) {
+ServerStatesPtr makeStates(uint64_t generation, std::vector<uint8_t> down, std::vector<uint8_t> draining,
+                           std::vector<uint8_t> weight_step) {
   auto s = std::make_shared<ServerStates>();
+  s->weight_step = std::move(weight_step);
   s->generation = generation;
   s->down = std::move(down);
   s->draining = std::move(draining);

@@ -69,6 +69,7 @@ class HealthHub {
 };
 
 // Builds a snapshot from per-server flags (fills `unavailable` and `all_down`).
-ServerStatesPtr makeStates(uint64_t generation, std::vector<uint8_t> down, std::vector<uint8_t> draining);
+ServerStatesPtr makeStates(uint64_t generation, std::vector<uint8_t> down, std::vector<uint8_t> draining,
+                           std::vector<uint8_t> weight_step = {});
 
 }  // namespace proxy::health

@@ -24,6 +24,9 @@ struct ServerStates {
   // an affinity layer checks `down` — not `unavailable` — for the pinned server.
   std::vector<uint8_t> draining;
   lb::ServerMask unavailable;     // down | draining: never picked for a new session
+  // slow_start: per server weight in tenths (1..10) while some server ramps up after recovering;
+  // empty when none does. Workers rebuild their selector when this changes (weights x step).
+  std::vector<uint8_t> weight_step;
   bool all_down = false;          // every server (backups included) down: panic, answer 503
 
   bool isDown(size_t i) const { return i < down.size() && down[i]; }

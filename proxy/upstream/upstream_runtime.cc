@@ -20,6 +20,23 @@ UpstreamRuntime::UpstreamRuntime(server::LoopContext& ctx, const config::Upstrea
   if (ctx.health) health_ = ctx.health->load(index_);
 }
 
+void UpstreamRuntime::setHealth(health::ServerStatesPtr s) {
+  health_ = std::move(s);
+  static const std::vector<uint8_t> kNoRamp;
+  const std::vector<uint8_t>& steps = health_ ? health_->weight_step : kNoRamp;
+  if (steps == weight_step_) return;
+  // slow_start: build a new immutable selector with weights x step/10 (x10 for the others, so
+  // even weight-1 servers ramp); picks in flight keep the old one. At most ~10 rebuilds per ramp.
+  weight_step_ = steps;
+  std::vector<lb::ServerSpec> specs;
+  for (size_t i = 0; i < cfg_.servers.size(); ++i) {
+    uint32_t w = cfg_.servers[i].weight;
+    if (i < steps.size()) w *= steps[i];
+    specs.push_back({cfg_.servers[i].name, w, cfg_.servers[i].backup});
+  }
+  selector_ = lb::findStrategy(cfg_.strategy)->build(specs, cfg_);
+}
+
 void UpstreamRuntime::noteFailure(uint32_t server, const char* what) {
   if (ctx_.health) ctx_.health->reportPassiveFailure(index_, server, what);
 }

@@ -53,7 +53,8 @@ class UpstreamRuntime {
 
   // health (issue #5). The current health snapshot, swapped in by the worker when the checker
   // publishes (health_hub.h); pick() excludes its down and draining servers. Null: all up.
-  void setHealth(health::ServerStatesPtr s) { health_ = std::move(s); }
+  // With slow_start, a snapshot may also change weights: the selector is then rebuilt.
+  void setHealth(health::ServerStatesPtr s);
   const health::ServerStates* health() const { return health_.get(); }
   // Real traffic to `server` failed (`what`: a static string): feeds passive detection.
   void noteFailure(uint32_t server, const char* what);
@@ -70,6 +71,7 @@ class UpstreamRuntime {
   health::ServerStatesPtr health_;
   lb::ServerMask pick_excluded_;   // scratch: the request's tried set plus unavailable servers
   uint32_t index_ = 0;             // this upstream's position in config.upstreams
+  std::vector<uint8_t> weight_step_;  // slow_start steps the selector was built with (empty: none)
 };
 
 }  // namespace proxy::upstream

@@ -106,6 +106,7 @@ upstreams:
   a:
     max_fails: 5
     fail_timeout: 30s
+    slow_start: 20s
     health_check: {type: http, path: /hc, host: app.local, interval: 500ms, timeout: 200ms, rise: 3, fall: 4, expect_status: [200-299, 404], initial: down}
     servers:
       - 127.0.0.1:8001
@@ -117,6 +118,7 @@ upstreams:
   const auto& u = c.upstreams[0];
   CHECK(u.max_fails == 5);
   CHECK(u.fail_timeout.count() == 30'000);
+  CHECK(u.slow_start.count() == 20'000);
   CHECK(u.health_check.enabled);
   CHECK(u.health_check.path == "/hc");
   CHECK(u.health_check.host == "app.local");
@@ -136,6 +138,7 @@ upstreams:
   CHECK_FALSE(d.upstreams[0].health_check.enabled);
   CHECK(d.upstreams[0].max_fails == 3);
   CHECK(d.upstreams[0].fail_timeout.count() == 10'000);
+  CHECK(d.upstreams[0].slow_start.count() == 0);
   CHECK(d.upstreams[0].health_check.rise == 2);
   CHECK(d.upstreams[0].health_check.fall == 3);
   CHECK(d.upstreams[0].health_check.interval.count() == 2'000);
