@@ -19,6 +19,7 @@ struct HealthChecker::Probe {
   uv_timer_t timer;
   Attempt* attempt = nullptr;  // the probe in flight, if any
   bool due = false;            // the next probe came due while one was still in flight
+  bool timer_open = false;
 };
 
 // One probe in flight: a connection, a timeout, and for http a request and the status line.
@@ -34,6 +35,7 @@ struct HealthChecker::Attempt {
   std::string response;
   char buf[512];
   int open_handles = 0;
+  bool timer_open = false;
   bool done = false;
 
   static void onCloseCb(uv_handle_t* h) {
@@ -52,7 +54,7 @@ struct HealthChecker::Attempt {
       p->checker->onProbeResult(*p, ok, detail);
     }
     common::closeHandle(&tcp, &Attempt::onCloseCb);
-    common::closeHandle(&timeout, &Attempt::onCloseCb);
+    if (timer_open) common::closeHandle(&timeout, &Attempt::onCloseCb);
   }
 
   static void onTimeoutCb(uv_timer_t* t) { static_cast<Attempt*>(t->data)->finish(false, "timeout"); }
@@ -121,7 +123,7 @@ HealthChecker::HealthChecker(uv_loop_t* loop, std::shared_ptr<const config::Conf
       uh.admin_down.push_back(uc.servers[s].state == config::ServerConfig::AdminState::Down);
       uh.draining.push_back(uc.servers[s].state == config::ServerConfig::AdminState::Drain);
       uh.up_since.push_back(0);
-      if (uc.health_check.enabled) probes_.push_back(std::make_unique<Probe>(Probe{this, u, s, {}, nullptr, false}));
+      if (uc.health_check.enabled) probes_.push_back(std::make_unique<Probe>(Probe{this, u, s, {}, nullptr, false, false}));
     }
     uh.published = hub_.load(u);
     upstreams_.push_back(std::move(uh));
@@ -146,10 +148,11 @@ int HealthChecker::start() {
   int rc = uv_timer_init(loop_, &tick_);
   if (rc < 0) return rc;
   tick_.data = this;
+  started_ = true;  // from here on stop() has handles to close
   rc = uv_async_init(loop_, &events_, &HealthChecker::onEventsCb);
   if (rc < 0) return rc;
   events_.data = this;
-  started_ = true;
+  events_open_ = true;
   // Passive mark-downs expire on this tick (only without active checks; see health_state.h).
   rc = uv_timer_start(&tick_, &HealthChecker::onTickCb, 200, 200);
   if (rc < 0) return rc;
@@ -157,6 +160,7 @@ int HealthChecker::start() {
   for (auto& p : probes_) {
     rc = uv_timer_init(loop_, &p->timer);
     if (rc < 0) return rc;
+    p->timer_open = true;
     p->timer.data = p.get();
     const auto& hc = cfg_->upstreams[p->upstream].health_check;
     rc = uv_timer_start(&p->timer, &HealthChecker::onProbeTimerCb, jittered(static_cast<uint64_t>(hc.interval.count()), true), 0);
@@ -182,10 +186,10 @@ void HealthChecker::stop() {
       p->attempt = nullptr;
       a->finish(false, "stopping");
     }
-    common::closeHandle(&p->timer);
+    if (p->timer_open) common::closeHandle(&p->timer);
   }
   common::closeHandle(&tick_);
-  common::closeHandle(&events_);
+  if (events_open_) common::closeHandle(&events_);
 }
 
 void HealthChecker::onProbeTimerCb(uv_timer_t* t) {
@@ -227,6 +231,7 @@ void HealthChecker::startProbe(Probe& p) {
     return;
   }
   ++a->open_handles;
+  a->timer_open = true;
   p.attempt = a;
   rc = uv_timer_start(&a->timeout, &Attempt::onTimeoutCb, static_cast<uint64_t>(hc.timeout.count()), 0);
   if (rc == 0) rc = uv_tcp_connect(&a->connect_req, &a->tcp, reinterpret_cast<const sockaddr*>(&sc.sockaddr), &Attempt::onConnectCb);

@@ -74,6 +74,7 @@ class HealthChecker {
   std::minstd_rand rng_;
   uint64_t generation_ = 0;
   bool started_ = false;
+  bool events_open_ = false;
   bool stopped_ = false;
 };
 

@@ -81,8 +81,8 @@ void Worker::onHealthAsyncCb(uv_async_t* a) {
 }
 
 Worker::~Worker() {
-  if (health_subscribed_) ctx_.health->unsubscribe(&health_async_);  // health (issue #5)
   join();
+  if (ctx_.health) ctx_.health->unsubscribe(&health_async_);  // health (issue #5); idempotent
   upstreams_.clear();
   uv_loop_close(&loop_);
 }
