@@ -17,6 +17,8 @@
 #include "common/uv_util.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/config/config_loader.h"
+#include "proxy/health/checker.h"
+#include "proxy/health/health_hub.h"
 #include "proxy/metrics/process_metrics.h"
 #include "proxy/metrics/scrape_sources.h"
 #include "proxy/upstream/server_admin_state.h"
@@ -120,6 +122,7 @@ struct MainLoop {
   uint64_t reloads_ok = 0, reloads_failed = 0;
   proxy::admin::AdminServer* admin = nullptr;
   proxy::metrics::ProcessMetrics* process_metrics = nullptr;  // tether_config_reloads_total
+  proxy::health::HealthChecker* checker = nullptr;
 };
 
 // SIGHUP: read and validate the file; on any error keep running the old configuration. On
@@ -155,6 +158,7 @@ void onStopSignal(uv_signal_t* h, int signum) {
   common::logInfo("shutdown", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
   for (auto& w : *m->workers) w->requestStop();
   if (m->admin) m->admin->stop();
+  if (m->checker) m->checker->stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sighup), nullptr);
@@ -190,6 +194,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   raiseFdLimit();
   std::atomic<uint64_t> connections{0};
+  // Health: one hub and one checker per process, on this thread's loop; workers follow the hub.
+  // Declared before the workers, which unsubscribe from it when destroyed.
+  proxy::health::HealthHub health_hub(*cfg);
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
   // Signals are handled before any listener opens: a SIGHUP or SIGTERM that arrives as soon as
   // the port accepts must reload or drain, never hit the default action (terminate).
@@ -212,7 +219,7 @@ int main(int argc, char** argv) {
   proxy::upstream::ServerAdminStates admin_states(*cfg);
   m.process_metrics = &process_metrics;
   for (unsigned i = 0; i < cfg->workers; ++i) {
-    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, tls));
+    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, tls, &health_hub));
     workers.back()->setAdminStates(&admin_states);
     std::string error;
     if (!workers.back()->bind(error)) {
@@ -248,6 +255,12 @@ int main(int argc, char** argv) {
   for (auto& w : workers) w->start();
   for (const auto& l : cfg->listeners) common::logInfo("listening", {{"listener", l.name}, {"address", l.address}});
   common::logInfo("started", {{"version", TETHER_VERSION}, {"workers", cfg->workers}, {"config", flags.config}});
+  proxy::health::HealthChecker checker(m.loop, shared, health_hub);
+  if (int hrc = checker.start(); hrc < 0) {
+    common::logError("health_checker_failed", {{"error", common::uvErr(hrc)}});
+    checker.stop();
+  }
+  m.checker = &checker;
 
   uv_run(m.loop, UV_RUN_DEFAULT);
   for (auto& w : workers) w->join();

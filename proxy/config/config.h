@@ -25,6 +25,29 @@ struct ServerConfig {
   sockaddr_storage sockaddr{};
   uint32_t weight = 1;        // 1..256
   bool backup = false;
+  // health (issue #5): administrative state from `state: up|drain|down`. A drained server gets
+  // no new sessions (pinned ones stay); a down one gets nothing until changed.
+  enum class AdminState : uint8_t { Up, Drain, Down };
+  AdminState state = AdminState::Up;
+};
+
+// health (issue #5): the active check of an upstream's servers (`health_check:`). Probes run
+// once per process (proxy/health/checker.h), not once per worker.
+struct HealthCheckConfig {
+  enum class Type : uint8_t { Http, Tcp };
+  bool enabled = false;       // true when the upstream has a health_check section
+  Type type = Type::Http;
+  std::string path = "/health";
+  std::string host;           // Host header; empty: the server's address
+  Millis interval{2'000};
+  Millis timeout{1'000};
+  uint32_t rise = 2;          // consecutive successes to become up
+  uint32_t fall = 3;          // consecutive failures to become down
+  struct StatusRange {
+    uint16_t lo, hi;
+  };
+  std::vector<StatusRange> expect_status{{200, 399}};
+  bool initial_up = true;     // `initial: up|down`
 };
 
 struct UpstreamConfig {
@@ -33,6 +56,11 @@ struct UpstreamConfig {
   uint32_t keepalive = 64;    // idle connections kept per worker
   uint32_t retries = 1;       // further servers tried when connecting fails
   std::vector<ServerConfig> servers;
+  // health (issue #5): active checks and passive detection (nginx's max_fails/fail_timeout).
+  HealthCheckConfig health_check;
+  uint32_t max_fails = 3;     // 0 disables passive detection
+  Millis fail_timeout{10'000};
+  Millis slow_start{0};       // a server coming back up ramps its weight over this time; 0: off
 };
 
 struct TlsSniConfig {

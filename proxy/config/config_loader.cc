@@ -100,18 +100,87 @@ void readServer(const YAML::Node& node, ServerConfig& s) {
     return;
   }
   expectMap(node, "a server");
-  checkKeys(node, "server", {"address", "name", "weight", "backup"});
+  checkKeys(node, "server", {"address", "name", "weight", "backup", "state"});
   if (!node["address"]) fail(node, "server needs an 'address'");
   s.address = scalar(node["address"], "address");
   s.sockaddr = addressValue(node["address"], "server address");
   s.name = node["name"] ? scalar(node["name"], "name") : s.address;
   if (node["weight"]) s.weight = static_cast<uint32_t>(unsignedValue(node["weight"], "weight", 1, 256));
   if (node["backup"]) s.backup = boolValue(node["backup"], "backup");
+  if (node["state"]) {  // health (issue #5)
+    std::string st = scalar(node["state"], "state");
+    if (st == "up") s.state = ServerConfig::AdminState::Up;
+    else if (st == "drain") s.state = ServerConfig::AdminState::Drain;
+    else if (st == "down") s.state = ServerConfig::AdminState::Down;
+    else fail(node["state"], "state must be up, drain or down, got '" + st + "'");
+  }
+}
+
+// health (issue #5): `expect_status: [200-399, 404]` -> ranges.
+HealthCheckConfig::StatusRange statusRange(const YAML::Node& node) {
+  std::string s = scalar(node, "expect_status entry");
+  auto num = [&](std::string_view t) {
+    unsigned v = 0;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (ec != std::errc() || ptr != t.data() + t.size() || v < 100 || v > 599)
+      fail(node, "expect_status entries must be a status (100..599) or a range like 200-399, got '" + s + "'");
+    return static_cast<uint16_t>(v);
+  };
+  size_t dash = s.find('-');
+  if (dash == std::string::npos) {
+    uint16_t v = num(s);
+    return {v, v};
+  }
+  HealthCheckConfig::StatusRange r{num(std::string_view(s).substr(0, dash)), num(std::string_view(s).substr(dash + 1))};
+  if (r.lo > r.hi) fail(node, "expect_status range '" + s + "' is empty");
+  return r;
+}
+
+// health (issue #5): the `health_check:` section of an upstream.
+void readHealthCheck(const YAML::Node& node, HealthCheckConfig& h) {
+  expectMap(node, "health_check");
+  checkKeys(node, "health_check", {"type", "path", "host", "interval", "timeout", "rise", "fall", "expect_status", "initial"});
+  h.enabled = true;
+  if (node["type"]) {
+    std::string t = scalar(node["type"], "health_check.type");
+    if (t == "http") h.type = HealthCheckConfig::Type::Http;
+    else if (t == "tcp") h.type = HealthCheckConfig::Type::Tcp;
+    else fail(node["type"], "health_check.type must be http or tcp, got '" + t + "'");
+  }
+  if (node["path"]) {
+    h.path = scalar(node["path"], "health_check.path");
+    if (h.path.empty() || h.path[0] != '/' || h.path.find_first_of(" \r\n") != std::string::npos)
+      fail(node["path"], "health_check.path must start with '/' and contain no spaces");
+  }
+  if (node["host"]) {
+    h.host = scalar(node["host"], "health_check.host");
+    if (h.host.find_first_of(" \r\n") != std::string::npos) fail(node["host"], "health_check.host must not contain spaces");
+  }
+  if (node["interval"]) h.interval = durationValue(node["interval"], "health_check.interval");
+  if (node["timeout"]) h.timeout = durationValue(node["timeout"], "health_check.timeout");
+  if (h.interval.count() < 10) fail(node["interval"] ? node["interval"] : node, "health_check.interval must be at least 10ms");
+  if (h.timeout.count() < 1) fail(node["timeout"] ? node["timeout"] : node, "health_check.timeout must be at least 1ms");
+  if (node["rise"]) h.rise = static_cast<uint32_t>(unsignedValue(node["rise"], "health_check.rise", 1, 100));
+  if (node["fall"]) h.fall = static_cast<uint32_t>(unsignedValue(node["fall"], "health_check.fall", 1, 100));
+  if (node["expect_status"]) {
+    const YAML::Node es = node["expect_status"];
+    h.expect_status.clear();
+    if (es.IsScalar()) h.expect_status.push_back(statusRange(es));
+    else if (es.IsSequence() && es.size() > 0)
+      for (const auto& e : es) h.expect_status.push_back(statusRange(e));
+    else fail(es, "health_check.expect_status must be a status, a range like 200-399, or a list of them");
+  }
+  if (node["initial"]) {
+    std::string i = scalar(node["initial"], "health_check.initial");
+    if (i == "up") h.initial_up = true;
+    else if (i == "down") h.initial_up = false;
+    else fail(node["initial"], "health_check.initial must be up or down, got '" + i + "'");
+  }
 }
 
 void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u) {
   expectMap(node, "an upstream");
-  checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers"});
+  checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers", "health_check", "max_fails", "fail_timeout", "slow_start"});
   u.name = name;
   if (node["strategy"]) {
     u.strategy = scalar(node["strategy"], "strategy");
@@ -119,6 +188,11 @@ void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfi
   }
   if (node["keepalive"]) u.keepalive = static_cast<uint32_t>(unsignedValue(node["keepalive"], "keepalive", 0, 100000));
   if (node["retries"]) u.retries = static_cast<uint32_t>(unsignedValue(node["retries"], "retries", 0, 100));
+  // health (issue #5)
+  if (node["health_check"]) readHealthCheck(node["health_check"], u.health_check);
+  if (node["max_fails"]) u.max_fails = static_cast<uint32_t>(unsignedValue(node["max_fails"], "max_fails", 0, 1000));
+  if (node["fail_timeout"]) u.fail_timeout = durationValue(node["fail_timeout"], "fail_timeout");
+  if (node["slow_start"]) u.slow_start = durationValue(node["slow_start"], "slow_start");
   const YAML::Node servers = node["servers"];
   if (!servers || !servers.IsSequence() || servers.size() == 0) fail(servers ? servers : node, "upstream '" + name + "' needs a non-empty 'servers' list");
   std::set<std::string> names;

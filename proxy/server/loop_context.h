@@ -20,6 +20,9 @@ class AccessLog;
 namespace proxy::upstream {
 class ServerAdminStates;
 }
+namespace proxy::health {
+class HealthHub;
+}
 
 namespace proxy::server {
 
@@ -52,6 +55,7 @@ struct LoopContext {
   metrics::WorkerMetrics* metrics = nullptr;
   const upstream::ServerAdminStates* admin_states = nullptr;
   metrics::AccessLog* access_log = nullptr;
+  health::HealthHub* health = nullptr;  // health (issue #5): passive failures go up through it; may be null
 
   // libuv alloc callback handing out the loop's read buffer; handle->loop->data is the context.
   static void allocCb(uv_handle_t* handle, size_t, uv_buf_t* buf) {

@@ -98,7 +98,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   bool attachTo(uint32_t server);
   void upstreamReady();         // a connection became ready after the parser paused
   bool sendRequestHead();
-  void retryOrFail(int status);
+  // health (issue #5): `stale_ok` allows the one replay on the same server after a stale pooled
+  // connection; `next_ok` allows moving on to another server (see session_exchange.cc).
+  void retryOrFail(int status, bool stale_ok = true, bool next_ok = true);
   void releaseUpstream(bool reusable);
   void finishExchange();
   void resetExchange();
@@ -156,6 +158,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   lb::ServerMask tried_;
   uint32_t attempts_ = 0;
   bool stale_retry_used_ = false;
+  bool request_idempotent_ = false;  // health (issue #5): GET HEAD OPTIONS PUT DELETE
+  uint16_t retry_status_ = 502;      // health (issue #5): the answer when retries run out (502/504)
   bool body_forwarded_ = false;
   bool lingering_ = false;       // answered and half-closed: discard input until EOF
   bool request_done_ = false;

@@ -24,6 +24,9 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   client_http10_ = head.version_major == 1 && head.version_minor == 0;
   client_keep_alive_ = head.keep_alive && !ctx.draining;
   request_is_head_ = head.method == HTTP_HEAD;
+  // health (issue #5): these may be replayed on another server after a reset or a timeout.
+  request_idempotent_ = head.method == HTTP_GET || head.method == HTTP_HEAD || head.method == HTTP_OPTIONS ||
+                        head.method == HTTP_PUT || head.method == HTTP_DELETE;
   request_chunked_ = head.chunked;
   request_has_body_ = head.chunked || (head.has_content_length && head.content_length > 0);
   upgrade_ = head.upgrade;
@@ -91,7 +94,7 @@ bool Session::startAttempt(int exhausted_status) {
     pc.excluded = &tried_;
     int server = runtime_->pick(pc);
     if (server < 0) {
-      respondLocal(attempts_ == 0 ? 503 : 502);
+      respondLocal(attempts_ == 0 ? 503 : retry_status_);  // 503: every server down or draining (panic)
       return false;
     }
     if (attempts_ > 0) metricsRetry();  // admin branch: a further server is tried
@@ -144,10 +147,12 @@ bool Session::sendRequestHead() {
 }
 
 // The connection failed before a response started. A request can be replayed while none of its
-// body has been forwarded: on a reused keep-alive connection the server had closed, once and to
-// the same server (nginx does the same); otherwise on the next server, within `retries`.
-void Session::retryOrFail(int status) {
-  bool stale = up_ && up_->reused() && !up_->responseStarted();
+// body has been forwarded and no response byte went to the client: on a reused keep-alive
+// connection the server had closed, once and to the same server (nginx does the same; `stale_ok`);
+// otherwise on a server not tried yet, within `retries` (`next_ok`: always for connect failures,
+// only for idempotent requests after a reset or a timeout — issue #5).
+void Session::retryOrFail(int status, bool stale_ok, bool next_ok) {
+  bool stale = stale_ok && up_ && up_->reused() && !up_->responseStarted();
   uint32_t server = up_ ? up_->server() : 0;
   releaseUpstream(false);
   if (closing_) return;
@@ -159,7 +164,8 @@ void Session::retryOrFail(int status) {
     else if (!up_) retryOrFail(status);
     return;
   }
-  if (replayable) {
+  if (replayable && next_ok) {
+    retry_status_ = static_cast<uint16_t>(status);
     if (startAttempt(status)) upstreamReady();
     return;
   }
@@ -170,15 +176,28 @@ void Session::retryOrFail(int status) {
 void Session::onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamError error) {
   const auto& srv = runtime_->config().servers[conn.server()];
   common::logDebug("upstream_error", {{"upstream", runtime_->config().name}, {"server", srv.name}, {"error", upstream::upstreamErrorName(error)}});
+  // health (issue #5): failures of live traffic feed passive detection. A reused connection that
+  // closed before answering is the ordinary keep-alive race, not a sign of a dead server.
+  switch (error) {
+    case upstream::UpstreamError::ConnectFailed: runtime_->noteFailure(conn.server(), "connect_failed"); break;
+    case upstream::UpstreamError::ConnectTimeout: runtime_->noteFailure(conn.server(), "connect_timeout"); break;
+    case upstream::UpstreamError::ResponseTimeout: runtime_->noteFailure(conn.server(), "response_timeout"); break;
+    case upstream::UpstreamError::Closed:
+      if (!conn.reused()) runtime_->noteFailure(conn.server(), "reset");
+      break;
+    case upstream::UpstreamError::BadResponse: break;
+  }
   switch (error) {
     case upstream::UpstreamError::ConnectFailed: return retryOrFail(502);
     case upstream::UpstreamError::ConnectTimeout: return retryOrFail(504);
     case upstream::UpstreamError::ResponseTimeout:
+      // health (issue #5): an idempotent request whose response has not started moves on.
+      if (!response_started_ && request_idempotent_) return retryOrFail(504, false, true);
       releaseUpstream(false);
       if (response_started_) return close();
       return respondLocal(504);
     case upstream::UpstreamError::Closed:
-      if (!conn.responseStarted() && !response_started_) return retryOrFail(502);
+      if (!conn.responseStarted() && !response_started_) return retryOrFail(502, true, request_idempotent_);
       [[fallthrough]];
     case upstream::UpstreamError::BadResponse:
       releaseUpstream(false);
@@ -218,6 +237,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
     }
     return http::HeadAction::NoBody;
   }
+  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");  // health (issue #5)
   if (!request_done_) client_keep_alive_ = false;  // answered before the body ended: close after
   if (worker_.ctx().draining) client_keep_alive_ = false;
   framing_ = http::responseFraming(head, request_is_head_, !client_http10_);
@@ -279,7 +299,8 @@ void Session::resetExchange() {
   if (gen_) worker_.release(std::exchange(gen_, nullptr));
   tried_.clear();
   attempts_ = 0;
-  stale_retry_used_ = body_forwarded_ = false;
+  stale_retry_used_ = body_forwarded_ = request_idempotent_ = false;
+  retry_status_ = 502;
   request_done_ = request_has_body_ = request_chunked_ = request_is_head_ = upgrade_ = false;
   response_started_ = response_done_ = false;
   framing_ = http::BodyFraming::None;

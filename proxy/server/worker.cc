@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/uv_util.h"
+#include "proxy/health/health_hub.h"
 #include "proxy/tls/tls_context.h"
 
 namespace proxy::server {
@@ -54,7 +55,7 @@ bool sameShape(const config::Config& a, const config::Config& b) {
 }  // namespace
 
 Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
-               std::vector<std::shared_ptr<const tls::TlsContext>> tls)
+               std::vector<std::shared_ptr<const tls::TlsContext>> tls, health::HealthHub* health)
     : id_(id), read_buffer_(new char[LoopContext::kReadBufferSize]), tls_(std::move(tls)) {
   int rc = uv_loop_init(&loop_);
   if (rc < 0) {
@@ -65,6 +66,7 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   ctx_.loop = &loop_;
   ctx_.read_buffer = read_buffer_.get();
   ctx_.connections = &connections;
+  ctx_.health = health;
   metrics_layout_ = cfg;
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), 1));
   current_ = generations_.back().get();
@@ -79,10 +81,36 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   shutdown_timer_.data = this;
   uv_timer_init(&loop_, &collect_timer_);
   collect_timer_.data = this;
+  // Health: the hub wakes this async when the checker publishes new server states.
+  rc = uv_async_init(&loop_, &health_async_, &Worker::onHealthAsyncCb);
+  if (rc < 0) {
+    common::logError("health_async_init_failed", {{"error", common::uvErr(rc)}});
+    std::abort();  // start-up only
+  }
+  health_async_.data = this;
+  if (health) {
+    health->subscribe(&health_async_);
+    health_subscribed_ = true;
+  }
+}
+
+// Health: copy the newest snapshot of every upstream into this loop's runtimes. Picks then read a
+// plain member; in-flight picks finished with the old snapshot before we got here. The hub and its
+// checker follow the startup layout of upstreams and servers, so only generations with that
+// layout take its snapshots (see Generation::same_shape).
+void Worker::onHealthAsyncCb(uv_async_t* a) {
+  auto* w = static_cast<Worker*>(a->data);
+  for (auto& g : w->generations_) w->applyHealth(*g);
+}
+
+void Worker::applyHealth(Generation& g) {
+  if (!ctx_.health || !g.same_shape) return;
+  for (size_t i = 0; i < g.upstreams.size(); ++i) g.upstreams[i]->setHealth(ctx_.health->load(i));
 }
 
 Worker::~Worker() {
   join();
+  if (ctx_.health) ctx_.health->unsubscribe(&health_async_);  // idempotent
   generations_.clear();
   uv_loop_close(&loop_);
 }
@@ -160,6 +188,7 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), old->number + 1));
   current_ = generations_.back().get();
   current_->same_shape = sameShape(*metrics_layout_, *current_->config);
+  applyHealth(*current_);
   if (!current_->same_shape && id_ == 0)
     common::logWarn("reload_metrics_layout_changed",
                     {{"effect", "per-server metrics and admin states keep the startup upstreams and servers until a restart"}});
@@ -274,6 +303,11 @@ void Worker::finishIfDone() {
   common::closeHandle(&reload_async_);
   common::closeHandle(&shutdown_timer_);
   common::closeHandle(&collect_timer_);
+  if (health_subscribed_) {  // health (issue #5): no wake-ups for a closed handle
+    ctx_.health->unsubscribe(&health_async_);
+    health_subscribed_ = false;
+  }
+  common::closeHandle(&health_async_);
 }
 
 }  // namespace proxy::server

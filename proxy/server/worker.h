@@ -33,9 +33,10 @@ namespace proxy::server {
 
 class Worker {
  public:
-  // `tls` has one entry per configured listener (null for plain ones), shared by all workers.
+  // `tls` has one entry per configured listener (null for plain ones), shared by all workers;
+  // `health` (may be null) is the process-wide health hub this worker follows.
   Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
-         std::vector<std::shared_ptr<const tls::TlsContext>> tls = {});
+         std::vector<std::shared_ptr<const tls::TlsContext>> tls = {}, health::HealthHub* health = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -80,6 +81,8 @@ class Worker {
   bool bindListener(const config::ListenerConfig& lc, uint32_t index, const tls::TlsContext* tls, std::string& error);
   void applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls);
   static void onShutdownTimerCb(uv_timer_t* t);
+  static void onHealthAsyncCb(uv_async_t* a);  // new health snapshots published
+  void applyHealth(Generation& g);
   void beginShutdown();
   void finishIfDone();
 
@@ -106,6 +109,8 @@ class Worker {
   common::IntrusiveList<Session> sessions_;
   uv_async_t stop_async_;
   uv_timer_t shutdown_timer_;
+  uv_async_t health_async_;        // health (issue #5)
+  bool health_subscribed_ = false;
   bool shutting_down_ = false;
   std::thread thread_;
 };

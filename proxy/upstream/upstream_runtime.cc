@@ -3,6 +3,7 @@
 
 #include "common/log.h"
 #include "common/uv_util.h"
+#include "proxy/health/health_hub.h"
 #include "proxy/lb/registry.h"
 
 namespace proxy::upstream {
@@ -13,13 +14,46 @@ UpstreamRuntime::UpstreamRuntime(server::LoopContext& ctx, const config::Upstrea
   for (const auto& s : cfg.servers) specs.push_back({s.name, s.weight, s.backup});
   const lb::Strategy* strategy = lb::findStrategy(cfg.strategy);
   selector_ = strategy->build(specs, cfg);  // the loader has validated the name
+  // health (issue #5): locate this upstream for passive reports and take the starting snapshot.
+  if (ctx.config && &cfg >= ctx.config->upstreams.data() && &cfg < ctx.config->upstreams.data() + ctx.config->upstreams.size())
+    index_ = static_cast<uint32_t>(&cfg - ctx.config->upstreams.data());
+  if (ctx.health) health_ = ctx.health->load(index_);
+}
+
+void UpstreamRuntime::setHealth(health::ServerStatesPtr s) {
+  health_ = std::move(s);
+  static const std::vector<uint8_t> kNoRamp;
+  const std::vector<uint8_t>& steps = health_ ? health_->weight_step : kNoRamp;
+  if (steps == weight_step_) return;
+  // slow_start: build a new immutable selector with weights x step/10 (x10 for the others, so
+  // even weight-1 servers ramp); picks in flight keep the old one. At most ~10 rebuilds per ramp.
+  weight_step_ = steps;
+  std::vector<lb::ServerSpec> specs;
+  for (size_t i = 0; i < cfg_.servers.size(); ++i) {
+    uint32_t w = cfg_.servers[i].weight;
+    if (i < steps.size()) w *= steps[i];
+    specs.push_back({cfg_.servers[i].name, w, cfg_.servers[i].backup});
+  }
+  selector_ = lb::findStrategy(cfg_.strategy)->build(specs, cfg_);
+}
+
+void UpstreamRuntime::noteFailure(uint32_t server, const char* what) {
+  if (ctx_.health) ctx_.health->reportPassiveFailure(index_, server, what);
 }
 
 UpstreamRuntime::~UpstreamRuntime() { closeIdle(); }
 
 int UpstreamRuntime::pick(lb::PickContext& pc) {
   pc.active = active_;
-  return selector_->pick(pc, pick_state_);
+  if (!health_) return selector_->pick(pc, pick_state_);
+  // health (issue #5): down and draining servers join the excluded mask (no selector rebuild:
+  // indices stay stable and every strategy's backup handling applies).
+  const lb::ServerMask* tried = pc.excluded;
+  health::mergeExcluded(tried, health_.get(), serverCount(), pick_excluded_);
+  pc.excluded = &pick_excluded_;
+  int server = selector_->pick(pc, pick_state_);
+  pc.excluded = tried;
+  return server;
 }
 
 UpstreamConn* UpstreamRuntime::takeIdle(uint32_t server) {

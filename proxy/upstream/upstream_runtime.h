@@ -13,6 +13,7 @@
 
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
+#include "proxy/health/server_states.h"
 #include "proxy/lb/strategy.h"
 #include "proxy/server/loop_context.h"
 #include "proxy/upstream/upstream_conn.h"
@@ -50,6 +51,14 @@ class UpstreamRuntime {
 
   void setSelector(lb::SelectorPtr s) { selector_ = std::move(s); }
 
+  // health (issue #5). The current health snapshot, swapped in by the worker when the checker
+  // publishes (health_hub.h); pick() excludes its down and draining servers. Null: all up.
+  // With slow_start, a snapshot may also change weights: the selector is then rebuilt.
+  void setHealth(health::ServerStatesPtr s);
+  const health::ServerStates* health() const { return health_.get(); }
+  // Real traffic to `server` failed (`what`: a static string): feeds passive detection.
+  void noteFailure(uint32_t server, const char* what);
+
  private:
   server::LoopContext& ctx_;
   const config::UpstreamConfig& cfg_;
@@ -58,6 +67,11 @@ class UpstreamRuntime {
   std::vector<uint32_t> active_;
   std::vector<common::IntrusiveList<UpstreamConn>> idle_;  // per server, MRU at front
   size_t idle_count_ = 0;
+  // health (issue #5)
+  health::ServerStatesPtr health_;
+  lb::ServerMask pick_excluded_;   // scratch: the request's tried set plus unavailable servers
+  uint32_t index_ = 0;             // this upstream's position in config.upstreams
+  std::vector<uint8_t> weight_step_;  // slow_start steps the selector was built with (empty: none)
 };
 
 }  // namespace proxy::upstream

@@ -13,7 +13,7 @@ where the proxy sent a request. Paths:
   /close-delimited   body without length, ends by closing the connection
   /malformed         a response that is not HTTP
   /reset             closes the connection without answering
-  /health            200 ok (or 500 when the backend is set unhealthy)
+  /health            200 ok (or 500 when the backend is set unhealthy; waits server.health_delay s)
 """
 import json
 import socket
@@ -141,6 +141,13 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
             return
         if path == "/health":
+            if self.server.health_delay:  # a hung health endpoint (health tests)
+                time.sleep(self.server.health_delay)
+                self.close_connection = True
+                try:
+                    return self._send(200 if self.server.healthy else 500, b"late")
+                except OSError:  # the checker gave up and closed
+                    return
             return self._send(200 if self.server.healthy else 500, b"ok" if self.server.healthy else b"sick")
         return self._send(200, self.server.name.encode())
 
@@ -160,6 +167,7 @@ class Backend:
         self.server.connections = 0
         self.server.active = set()
         self.server.healthy = True
+        self.server.health_delay = 0  # seconds /health waits before answering
         self.name = name
         self.port = self.server.server_address[1]
         self.address = f"{host}:{self.port}"
