@@ -45,7 +45,7 @@ UpstreamRuntime::~UpstreamRuntime() { closeIdle(); }
 
 int UpstreamRuntime::pick(lb::PickContext& pc) {
   pc.active = active_;
-  if (!health_) return selector_->pick(pc, pick_state_);
+  if (!health_ || health_->unavailable.empty()) return selector_->pick(pc, pick_state_);  // all up: no merge
   // health (issue #5): down and draining servers join the excluded mask (no selector rebuild:
   // indices stay stable and every strategy's backup handling applies).
   const lb::ServerMask* tried = pc.excluded;

@@ -27,10 +27,12 @@ class KillDuringLoad(unittest.TestCase):
         port = free_port()
         cfg = simple_config(port, [f"127.0.0.1:{port_a}", b.address, c.address], retries=2,
                             extra_upstream=health_upstream(rise=RISE, fall=FALL, max_fails=1))
+        # Two workers: a passive report from one must take the server out of both.
+        cfg = cfg.replace("workers: 1", "workers: 2")
         load = None
         try:
             with Tether(cfg, [port]) as t:
-                load = Load(port, clients=4).start()
+                load = Load(port, clients=6).start()
                 time.sleep(1.0)
                 self.assertGreater(load.by_backend.get("a", 0), 0, "a served before the kill")
                 killed = time.time()
