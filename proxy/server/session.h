@@ -24,6 +24,7 @@
 #include "common/intrusive_list.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/rewrite.h"
+#include "proxy/lb/affinity/policy.h"
 #include "proxy/lb/strategy.h"
 #include "proxy/upstream/upstream_conn.h"
 
@@ -98,6 +99,10 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void onUpstreamDrained() override;
   void onUpstreamUpgraded(std::string_view rest) override;
 
+  // Affinity hooks (issue #4, lb/affinity/policy.h); see session_exchange.cc.
+  std::string_view affinityClientIp(const http::MessageHead& head);
+  void addAffinityHeaders(unsigned status);
+
   // Output batch to the client, flushed with one writev.
   void addOut(const char* data, size_t len);
   bool flushOut();
@@ -149,6 +154,12 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   char client_ip_[48] = {0};
   size_t client_ip_len_ = 0;
   tunnel::Tunnel* tunnel_ = nullptr;
+
+  // Affinity (issue #4): the upstream's policy and this request's key, pins and sid capture.
+  const lb::AffinityPolicy* policy_ = nullptr;
+  lb::AffinityRequest affinity_;
+  const std::vector<config::Cidr>* trusted_ = nullptr;  // the accepting listener's trusted_proxies
+  bool trusted_known_ = false;
   uv_shutdown_t shutdown_req_;
 
   friend class tunnel::Tunnel;

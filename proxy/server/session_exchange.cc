@@ -3,13 +3,83 @@
 // See session.h for the design.
 #include <llhttp.h>
 
+#include <cstring>
+#include <map>
+
 #include "common/log.h"
+#include "proxy/lb/key_extractor.h"
 #include "proxy/http/error_response.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
 #include "proxy/tunnel/tunnel.h"
 
 namespace proxy::server {
+
+// ---- affinity hooks (issue #4) ----------------------------------------------------------------
+//
+// The whole of affinity in the session is: prepare at the head (onHead), pins-then-strategy in
+// startAttempt, Set-Cookie and sid capture on the response (addAffinityHeaders, onResponseBody).
+// The policy is immutable per upstream config. MERGE NOTE: it belongs next to the selector in
+// UpstreamRuntime; this branch may not touch proxy/upstream, so each worker thread caches one per
+// upstream config here (built on first use, never mutated).
+namespace {
+const lb::AffinityPolicy& affinityPolicyFor(const upstream::UpstreamRuntime& rt) {
+  thread_local std::map<const config::UpstreamConfig*, std::unique_ptr<lb::AffinityPolicy>> cache;
+  auto& slot = cache[&rt.config()];
+  if (!slot) {
+    std::vector<lb::ServerSpec> specs;
+    for (const auto& s : rt.config().servers) specs.push_back({s.name, s.weight, s.backup});
+    slot = std::make_unique<lb::AffinityPolicy>(rt.config(), specs);
+  }
+  return *slot;
+}
+
+bool sameListenAddress(const sockaddr_storage& local, const sockaddr_storage& cfg) {
+  if (local.ss_family != cfg.ss_family) return false;
+  if (local.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&local);
+    auto* b = reinterpret_cast<const sockaddr_in*>(&cfg);
+    return a->sin_port == b->sin_port && (b->sin_addr.s_addr == 0 || a->sin_addr.s_addr == b->sin_addr.s_addr);
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(&local);
+  auto* b = reinterpret_cast<const sockaddr_in6*>(&cfg);
+  return a->sin6_port == b->sin6_port &&
+         (IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr) || std::memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0);
+}
+}  // namespace
+
+// The client address affinity keys use: the TCP peer, or behind the accepting listener's
+// trusted_proxies the right-most untrusted X-Forwarded-For entry. The listener is found once per
+// connection from the socket's local address (only when some listener trusts proxies).
+std::string_view Session::affinityClientIp(const http::MessageHead& head) {
+  std::string_view peer(client_ip_, client_ip_len_);
+  if (!trusted_known_) {
+    trusted_known_ = true;
+    for (const auto& l : worker_.ctx().config->listeners) {
+      if (l.trusted_proxies.empty()) continue;
+      sockaddr_storage local{};
+      int len = sizeof(local);
+      if (uv_tcp_getsockname(&client_, reinterpret_cast<sockaddr*>(&local), &len) != 0) break;
+      if (sameListenAddress(local, l.sockaddr)) {
+        trusted_ = &l.trusted_proxies;
+        break;
+      }
+    }
+  }
+  if (!trusted_) return peer;
+  return lb::clientAddress(head, peer, *trusted_);
+}
+
+// Called right after down_head_ is written: adds Set-Cookie when the cookie layer pins a client
+// to the server that answered, and starts sid capture on a handshake's 200.
+void Session::addAffinityHeaders(unsigned status) {
+  if (!policy_ || !up_) return;
+  policy_->responseStatus(affinity_, status);
+  if (!policy_->wantsCookie(affinity_, up_->server()) || down_head_.size() < 2) return;
+  down_head_.resize(down_head_.size() - 2);  // before the blank line that ends the head
+  policy_->appendSetCookie(up_->server(), down_head_);
+  down_head_ += "\r\n";
+}
 
 // ---- request events --------------------------------------------------------------------------
 
@@ -39,6 +109,8 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   fwd.default_host = runtime_->config().servers[0].address;
   fwd.upgrade = upgrade_;
   http::writeUpstreamRequestHead(head, fwd, up_head_);
+  policy_ = &affinityPolicyFor(*runtime_);  // affinity: key + pins, read by startAttempt()
+  policy_->prepare(head, affinityClientIp(head), uv_now(ctx.loop), affinity_);
   if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
   return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready
 }
@@ -77,7 +149,11 @@ bool Session::startAttempt() {
     }
     lb::PickContext pc;
     pc.excluded = &tried_;
-    int server = runtime_->pick(pc);
+    int server = lb::AffinityPolicy::pinned(affinity_, pc);  // sid / cookie pins first
+    if (server < 0) {
+      lb::AffinityPolicy::fillKey(affinity_, pc);
+      server = runtime_->pick(pc);
+    }
     if (server < 0) {
       respondLocal(attempts_ == 0 ? 503 : 502);
       return false;
@@ -182,6 +258,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
     if (upgrade_) {  // relayed with the tunnel's first bytes by onUpstreamUpgraded
       down_head_.clear();
       http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false, true}, down_head_);
+      addAffinityHeaders(head.status);
       response_started_ = true;
     }
     return http::HeadAction::Continue;
@@ -202,12 +279,14 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
   if (framing_ == http::BodyFraming::UntilClose) client_keep_alive_ = false;
   down_head_.clear();
   http::writeDownstreamResponseHead(head, {framing_, client_keep_alive_, client_http10_}, down_head_);
+  addAffinityHeaders(head.status);
   addOut(down_head_.data(), down_head_.size());
   response_started_ = true;
   return http::HeadAction::Continue;
 }
 
 void Session::onResponseBody(std::string_view chunk) {
+  if (affinity_.capturing && up_) policy_->captureSid(affinity_, chunk, up_->server(), uv_now(worker_.ctx().loop));
   if (framing_ == http::BodyFraming::Chunked) {
     if (out_n_ + 3 > kMaxIov || chunk_n_ == kMaxIov) flushOut();
     char* line = chunk_lines_[chunk_n_++];
@@ -250,6 +329,7 @@ void Session::finishExchange() {
 
 void Session::resetExchange() {
   runtime_ = nullptr;
+  policy_ = nullptr;
   tried_.clear();
   attempts_ = 0;
   stale_retry_used_ = body_forwarded_ = false;
