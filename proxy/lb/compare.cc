@@ -93,7 +93,7 @@ Placement place(const config::UpstreamConfig& u, size_t count, const CompareOpti
     uint64_t k = common::mix64(i * 7919 + 1);
     for (uint32_t s = 0; s < specs.size(); ++s) {
       double r = static_cast<double>(common::mix64(k ^ common::hash64(specs[s].name)) >> 11) / 9007199254740992.0;
-      double score = -specs[s].weight / std::log(std::max(r, 1e-300));
+      double score = -static_cast<double>(specs[s].weight) / std::log(std::max(r, 1e-300));
       if (score > best) best = score, p.server[i] = s;
     }
   }
