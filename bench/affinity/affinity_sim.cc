@@ -160,12 +160,13 @@ double picksPerSecond(const Variant& v, const Fleet& f, size_t iterations) {
   lb::PickState state;
   std::string cookie_header = f.cookie ? "a=1; tether_sid=" + std::string(f.cookie->id(0)) : "";
   auto& table = lb::SidTable::global();
-  if (v.sid) table.learn(7, "bench-sid-0000000000", 0, 60'000, 0);
+  if (v.sid) table.learn(lb::SidTable::keyOf(7, "bench-sid-0000000000"), 0, 60'000, 0);
   uint64_t sink = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < iterations; ++i) {
     if (v.sid) {  // the layer's lookup (shared, sharded, locked) before the strategy
-      sink += static_cast<uint64_t>(table.find(7, "bench-sid-0000000000", 1) + 1);
+      uint64_t key = lb::SidTable::keyOf(7, "bench-sid-0000000000");  // the layer hashes each request's sid
+      sink += static_cast<uint64_t>(table.find(key, 1) + 1);
     }
     if (f.cookie) sink += static_cast<uint64_t>(f.cookie->serverFor(cookie_header) + 1);
     lb::PickContext ctx;

@@ -66,6 +66,25 @@ bool cidrContains(std::span<const config::Cidr> list, std::string_view ip) {
   return false;
 }
 
+const std::vector<config::Cidr>* trustedProxiesFor(const config::Config& cfg, const sockaddr_storage& local) {
+  for (const auto& l : cfg.listeners) {
+    if (l.trusted_proxies.empty() || local.ss_family != l.sockaddr.ss_family) continue;
+    bool match = false;
+    if (local.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<const sockaddr_in*>(&local);
+      auto* b = reinterpret_cast<const sockaddr_in*>(&l.sockaddr);
+      match = a->sin_port == b->sin_port && (b->sin_addr.s_addr == 0 || a->sin_addr.s_addr == b->sin_addr.s_addr);
+    } else if (local.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<const sockaddr_in6*>(&local);
+      auto* b = reinterpret_cast<const sockaddr_in6*>(&l.sockaddr);
+      match = a->sin6_port == b->sin6_port &&
+              (IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr) || std::memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0);
+    }
+    if (match) return &l.trusted_proxies;
+  }
+  return nullptr;
+}
+
 std::string_view clientAddress(const http::MessageHead& head, std::string_view peer,
                                std::span<const config::Cidr> trusted) {
   if (trusted.empty() || !cidrContains(trusted, peer)) return peer;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "proxy/config/config.h"
 #include "proxy/http/message_head.h"
@@ -26,6 +27,10 @@ bool parseCidr(std::string_view text, config::Cidr& out);
 // Parses an IPv4/IPv6 literal into bytes (4 or 16 used); returns the family or 0.
 int parseIp(std::string_view text, uint8_t out[16]);
 bool cidrContains(std::span<const config::Cidr> list, std::string_view ip);
+
+// The trusted_proxies of the listener a connection was accepted on, found from the socket's
+// local address (a wildcard listener matches any address on its port); nullptr when none.
+const std::vector<config::Cidr>* trustedProxiesFor(const config::Config& cfg, const sockaddr_storage& local);
 
 // The client address for affinity (see above). `peer` is the TCP peer's IP text.
 std::string_view clientAddress(const http::MessageHead& head, std::string_view peer,

@@ -3,9 +3,6 @@
 // See session.h for the design.
 #include <llhttp.h>
 
-#include <cstring>
-#include <map>
-
 #include "common/log.h"
 #include "proxy/lb/key_extractor.h"
 #include "proxy/http/error_response.h"
@@ -19,52 +16,19 @@ namespace proxy::server {
 //
 // The whole of affinity in the session is: prepare at the head (onHead), pins-then-strategy in
 // startAttempt, Set-Cookie and sid capture on the response (addAffinityHeaders, onResponseBody).
-// The policy is immutable per upstream config. MERGE NOTE: it belongs next to the selector in
-// UpstreamRuntime; this branch may not touch proxy/upstream, so each worker thread caches one per
-// upstream config here (built on first use, never mutated).
-namespace {
-const lb::AffinityPolicy& affinityPolicyFor(const upstream::UpstreamRuntime& rt) {
-  thread_local std::map<const config::UpstreamConfig*, std::unique_ptr<lb::AffinityPolicy>> cache;
-  auto& slot = cache[&rt.config()];
-  if (!slot) {
-    std::vector<lb::ServerSpec> specs;
-    for (const auto& s : rt.config().servers) specs.push_back({s.name, s.weight, s.backup});
-    slot = std::make_unique<lb::AffinityPolicy>(rt.config(), specs);
-  }
-  return *slot;
-}
-
-bool sameListenAddress(const sockaddr_storage& local, const sockaddr_storage& cfg) {
-  if (local.ss_family != cfg.ss_family) return false;
-  if (local.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(&local);
-    auto* b = reinterpret_cast<const sockaddr_in*>(&cfg);
-    return a->sin_port == b->sin_port && (b->sin_addr.s_addr == 0 || a->sin_addr.s_addr == b->sin_addr.s_addr);
-  }
-  auto* a = reinterpret_cast<const sockaddr_in6*>(&local);
-  auto* b = reinterpret_cast<const sockaddr_in6*>(&cfg);
-  return a->sin6_port == b->sin6_port &&
-         (IN6_IS_ADDR_UNSPECIFIED(&b->sin6_addr) || std::memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0);
-}
-}  // namespace
+// Everything else lives in proxy/lb (policy.h, key_extractor.h).
 
 // The client address affinity keys use: the TCP peer, or behind the accepting listener's
 // trusted_proxies the right-most untrusted X-Forwarded-For entry. The listener is found once per
 // connection from the socket's local address (only when some listener trusts proxies).
 std::string_view Session::affinityClientIp(const http::MessageHead& head) {
   std::string_view peer(client_ip_, client_ip_len_);
-  if (!trusted_known_) {
+  if (!trusted_known_) {  // once per connection
     trusted_known_ = true;
-    for (const auto& l : worker_.ctx().config->listeners) {
-      if (l.trusted_proxies.empty()) continue;
-      sockaddr_storage local{};
-      int len = sizeof(local);
-      if (uv_tcp_getsockname(&client_, reinterpret_cast<sockaddr*>(&local), &len) != 0) break;
-      if (sameListenAddress(local, l.sockaddr)) {
-        trusted_ = &l.trusted_proxies;
-        break;
-      }
-    }
+    sockaddr_storage local{};
+    int len = sizeof(local);
+    if (uv_tcp_getsockname(&client_, reinterpret_cast<sockaddr*>(&local), &len) == 0)
+      trusted_ = lb::trustedProxiesFor(*worker_.ctx().config, local);
   }
   if (!trusted_) return peer;
   return lb::clientAddress(head, peer, *trusted_);
@@ -109,7 +73,7 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   fwd.default_host = runtime_->config().servers[0].address;
   fwd.upgrade = upgrade_;
   http::writeUpstreamRequestHead(head, fwd, up_head_);
-  policy_ = &affinityPolicyFor(*runtime_);  // affinity: key + pins, read by startAttempt()
+  policy_ = &lb::AffinityPolicy::forUpstream(runtime_->config());  // affinity: key + pins, read by startAttempt()
   policy_->prepare(head, affinityClientIp(head), uv_now(ctx.loop), affinity_);
   if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
   return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready

@@ -1,11 +1,24 @@
 // AffinityPolicy: see policy.h.
 #include "proxy/lb/affinity/policy.h"
 
+#include <map>
+
 #include "common/hash.h"
 #include "proxy/lb/affinity/sid.h"
 #include "proxy/lb/key_extractor.h"
 
 namespace proxy::lb {
+
+const AffinityPolicy& AffinityPolicy::forUpstream(const config::UpstreamConfig& cfg) {
+  thread_local std::map<const config::UpstreamConfig*, std::unique_ptr<AffinityPolicy>> cache;
+  auto& slot = cache[&cfg];
+  if (!slot) {
+    std::vector<ServerSpec> specs;
+    for (const auto& s : cfg.servers) specs.push_back({s.name, s.weight, s.backup});
+    slot = std::make_unique<AffinityPolicy>(cfg, specs);
+  }
+  return *slot;
+}
 
 AffinityPolicy::AffinityPolicy(const config::UpstreamConfig& cfg, std::span<const ServerSpec> servers) : cfg_(cfg) {
   if (cfg.strategy == "ip_hash") {
@@ -35,8 +48,12 @@ void AffinityPolicy::prepare(const http::MessageHead& head, std::string_view cli
       bool has_eio = false, has_sid = false;
       findQuery(head.url(), "EIO", has_eio);
       std::string_view sid = findQuery(head.url(), "sid", has_sid);
-      if (has_sid && !sid.empty()) server = SidTable::global().find(upstream_id_, sid, now_ms);
-      else if (has_eio) req.learn_sid = true;
+      if (has_sid && !sid.empty()) {
+        req.sid_key = SidTable::keyOf(upstream_id_, sid);
+        server = SidTable::global().find(req.sid_key, now_ms);
+      } else if (has_eio) {
+        req.learn_sid = true;
+      }
     } else if (cookie_) {
       bool has = false;
       std::string_view cookies = head.find("cookie", &has);
@@ -59,6 +76,11 @@ int AffinityPolicy::pick(const AffinityRequest& req, PickContext& ctx, const Sel
   return selector.pick(ctx, state);
 }
 
+void AffinityPolicy::responseStatus(AffinityRequest& req, unsigned status) const {
+  req.capturing = req.learn_sid && status == 200;
+  if (status == 400 && req.sid_key) SidTable::global().forget(req.sid_key);
+}
+
 void AffinityPolicy::captureSid(AffinityRequest& req, std::string_view chunk, uint32_t server, uint64_t now_ms) const {
   if (!req.capturing) return;
   OpenPacket p;
@@ -71,7 +93,7 @@ void AffinityPolicy::captureSid(AffinityRequest& req, std::string_view chunk, ui
   if (!ok) return;
   uint64_t ttl = p.ping_interval_ms + p.ping_timeout_ms;
   ttl = ttl ? 2 * ttl : static_cast<uint64_t>(cfg_.sid_ttl.count());
-  SidTable::global().learn(upstream_id_, p.sid, server, ttl, now_ms);
+  SidTable::global().learn(SidTable::keyOf(upstream_id_, p.sid), server, ttl, now_ms);
   req.capturing = false;
 }
 

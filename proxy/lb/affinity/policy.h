@@ -32,11 +32,13 @@ struct AffinityRequest {
   int pins[2] = {-1, -1};   // servers named by the layers, in `affinity:` order
   int cookie_server = -1;   // server the request's cookie named
   bool learn_sid = false;   // Engine.IO polling handshake
+  uint64_t sid_key = 0;     // SidTable key of the request's ?sid= (0: none)
   bool capturing = false;   // learn_sid and the response is a 200: watching its body
   std::string capture;      // first body bytes when the open packet spans reads
 
   void reset() {
     has_key = learn_sid = capturing = false;
+    sid_key = 0;
     pins[0] = pins[1] = cookie_server = -1;
     capture.clear();
   }
@@ -44,6 +46,11 @@ struct AffinityRequest {
 
 class AffinityPolicy {
  public:
+  // The calling worker thread's policy for `cfg`, built on first use and kept (immutable) for
+  // the thread's life. MERGE NOTE: belongs next to the selector in UpstreamRuntime; this branch
+  // may not edit proxy/upstream, so the session looks it up here.
+  static const AffinityPolicy& forUpstream(const config::UpstreamConfig& cfg);
+
   AffinityPolicy(const config::UpstreamConfig& cfg, std::span<const ServerSpec> servers);
 
   void prepare(const http::MessageHead& head, std::string_view client_ip, uint64_t now_ms, AffinityRequest& req) const;
@@ -60,8 +67,9 @@ class AffinityPolicy {
   }
   void appendSetCookie(uint32_t server, std::string& out) const { cookie_->appendSetCookie(server, false, out); }
 
-  // At the response head of a handshake: start watching the body if the status is 200.
-  void responseStatus(AffinityRequest& req, unsigned status) const { req.capturing = req.learn_sid && status == 200; }
+  // At the response head: a handshake's 200 starts sid capture; a 400 to a request carrying a
+  // sid ("Session ID unknown") drops the entry.
+  void responseStatus(AffinityRequest& req, unsigned status) const;
   // Feeds response body bytes; learns the sid once the open packet is complete.
   void captureSid(AffinityRequest& req, std::string_view chunk, uint32_t server, uint64_t now_ms) const;
 

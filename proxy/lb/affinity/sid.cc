@@ -43,8 +43,9 @@ SidTable& SidTable::global() {
   return table;
 }
 
-void SidTable::learn(uint64_t upstream_id, std::string_view sid, uint32_t server, uint64_t ttl_ms, uint64_t now_ms) {
-  uint64_t key = common::hash64(sid, upstream_id);
+uint64_t SidTable::keyOf(uint64_t upstream_id, std::string_view sid) { return common::hash64(sid, upstream_id); }
+
+void SidTable::learn(uint64_t key, uint32_t server, uint64_t ttl_ms, uint64_t now_ms) {
   Shard& sh = shards_[key % kShards];
   std::lock_guard<std::mutex> lock(sh.mu);
   if (sh.map.size() >= sh.sweep_at) {
@@ -54,8 +55,7 @@ void SidTable::learn(uint64_t upstream_id, std::string_view sid, uint32_t server
   sh.map[key] = Entry{server, ttl_ms, now_ms + ttl_ms};
 }
 
-int SidTable::find(uint64_t upstream_id, std::string_view sid, uint64_t now_ms) {
-  uint64_t key = common::hash64(sid, upstream_id);
+int SidTable::find(uint64_t key, uint64_t now_ms) {
   Shard& sh = shards_[key % kShards];
   std::lock_guard<std::mutex> lock(sh.mu);
   auto it = sh.map.find(key);
@@ -66,6 +66,12 @@ int SidTable::find(uint64_t upstream_id, std::string_view sid, uint64_t now_ms) 
   }
   it->second.expires_ms = now_ms + it->second.ttl_ms;
   return static_cast<int>(it->second.server);
+}
+
+void SidTable::forget(uint64_t key) {
+  Shard& sh = shards_[key % kShards];
+  std::lock_guard<std::mutex> lock(sh.mu);
+  sh.map.erase(key);
 }
 
 size_t SidTable::size() {

@@ -38,9 +38,13 @@ class SidTable {
  public:
   static SidTable& global();
 
-  void learn(uint64_t upstream_id, std::string_view sid, uint32_t server, uint64_t ttl_ms, uint64_t now_ms);
-  // The server owning `sid` (and extends its life), or -1.
-  int find(uint64_t upstream_id, std::string_view sid, uint64_t now_ms);
+  // Entries are keyed by keyOf(upstream, sid): one hash per request, reused by find and forget.
+  static uint64_t keyOf(uint64_t upstream_id, std::string_view sid);
+  void learn(uint64_t key, uint32_t server, uint64_t ttl_ms, uint64_t now_ms);
+  // The server owning the sid (and extends its life), or -1.
+  int find(uint64_t key, uint64_t now_ms);
+  // The backend no longer knows the session (it answered 400 to a request carrying the sid).
+  void forget(uint64_t key);
   size_t size();
 
  private:

@@ -61,15 +61,19 @@ TEST_CASE("sid: open packet parsing (v4 and v3 framing, split, garbage)") {
 
 TEST_CASE("sid table: learn, find across threads, expiry and refresh") {
   auto& t = lb::SidTable::global();
-  t.learn(1, "s-1", 3, 1000, 10'000);
+  uint64_t k = lb::SidTable::keyOf(1, "s-1");
+  t.learn(k, 3, 1000, 10'000);
   int seen = -2;
-  std::thread other([&] { seen = t.find(1, "s-1", 10'500); });  // another worker
+  std::thread other([&] { seen = t.find(k, 10'500); });  // another worker
   other.join();
   CHECK(seen == 3);
-  CHECK(t.find(2, "s-1", 10'500) == -1);   // other upstream
-  CHECK(t.find(1, "s-1", 11'400) == 3);    // refreshed at 10'500 -> lives to 11'500, now to 12'400
-  CHECK(t.find(1, "s-1", 12'300) == 3);
-  CHECK(t.find(1, "s-1", 20'000) == -1);   // expired
+  CHECK(t.find(lb::SidTable::keyOf(2, "s-1"), 10'500) == -1);  // other upstream
+  CHECK(t.find(k, 11'400) == 3);    // refreshed at 10'500 -> lives to 11'500, now to 12'400
+  CHECK(t.find(k, 12'300) == 3);
+  CHECK(t.find(k, 20'000) == -1);   // expired
+  t.learn(k, 1, 1000, 30'000);
+  t.forget(k);
+  CHECK(t.find(k, 30'001) == -1);
 }
 
 TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy, sid capture") {
@@ -110,4 +114,9 @@ TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy
   CHECK(pol.pick(req, ctx, *sel, st) == 0);  // both failed: the strategy
   CHECK(pol.wantsCookie(req, 0));
   CHECK_FALSE(pol.wantsCookie(req, 2));
+
+  // The backend forgot the session ("Session ID unknown"): the entry goes.
+  pol.responseStatus(req, 400);
+  pol.prepare(head("/socket.io/?EIO=4&transport=polling&sid=abcdefghijk"), "127.0.0.1", 3000, req);
+  CHECK(req.pins[0] == -1);
 }
