@@ -175,6 +175,8 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
     if (!cookie_strategy && !lb::findStrategy(u.strategy))
       fail(node["strategy"], "unknown strategy '" + u.strategy + "' (known: " + lb::strategyNames() + ", cookie)");
   }
+  if (node["cookie"]) readCookie(node["cookie"], u.cookie);
+  if (cookie_strategy) u.strategy = u.cookie.fallback;  // `strategy: cookie` = cookie layer + fallback
   if (node["hash_key"]) {
     const YAML::Node hk = node["hash_key"];
     if (hk.IsSequence()) {
@@ -200,7 +202,6 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
     if (ih["ipv4_prefix"]) u.ipv4_prefix = static_cast<uint32_t>(unsignedValue(ih["ipv4_prefix"], "ip_hash.ipv4_prefix", 1, 32));
     if (ih["ipv6_prefix"]) u.ipv6_prefix = static_cast<uint32_t>(unsignedValue(ih["ipv6_prefix"], "ip_hash.ipv6_prefix", 1, 128));
   }
-  if (node["cookie"]) readCookie(node["cookie"], u.cookie);
   if (node["affinity"]) {
     const YAML::Node af = node["affinity"];
     if (!af.IsSequence()) fail(af, "affinity must be a list of layers: [sid, cookie]");
@@ -216,8 +217,7 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
     }
   }
   if (node["sid_ttl"]) u.sid_ttl = durationValue(node["sid_ttl"], "sid_ttl");
-  if (cookie_strategy) {  // `strategy: cookie` = the cookie layer in front of cookie.fallback
-    u.strategy = u.cookie.fallback;
+  if (cookie_strategy) {  // ... and the cookie layer goes in front of it
     bool has = false;
     for (AffinityLayer l : u.affinity) has = has || l == AffinityLayer::Cookie;
     if (!has) u.affinity.push_back(AffinityLayer::Cookie);

@@ -41,6 +41,11 @@ TEST_CASE("config: strategy cookie = cookie layer + fallback strategy") {
   CHECK(c.upstreams[0].strategy == "consistent_hash");
   REQUIRE(c.upstreams[0].affinity.size() == 1);
   CHECK(c.upstreams[0].affinity[0] == config::AffinityLayer::Cookie);
+  config::Config e;
+  auto re = loadText("    strategy: cookie\n    hash_key: header:x-user\n    balance_factor: 1.5\n"
+                     "    cookie: {fallback: consistent_hash}\n", e);
+  REQUIRE_MESSAGE(re.ok, re.error);  // hash keys apply to the fallback
+  CHECK(e.upstreams[0].hash_key.size() == 1);
   config::Config d;
   REQUIRE(loadText("    strategy: cookie\n", d).ok);
   CHECK(d.upstreams[0].strategy == "least_conn");

@@ -1,6 +1,7 @@
 // Key extraction: cookies, query, path, header lists, trusted X-Forwarded-For, CIDRs.
 #include <doctest/doctest.h>
 
+#include "common/uv_util.h"
 #include "proxy/lb/key_extractor.h"
 #include "tests/unit/lb/lb_test_util.h"
 
@@ -74,4 +75,19 @@ TEST_CASE("clientAddress: right-most untrusted X-Forwarded-For entry, only from 
   CHECK(lb::clientAddress(none, "10.0.0.2", trusted) == "10.0.0.2");
   auto garbage = head("/", {{"X-Forwarded-For", "junk, 10.0.0.5"}});
   CHECK(lb::clientAddress(garbage, "10.0.0.2", trusted) == "10.0.0.5");
+}
+
+TEST_CASE("trustedProxiesFor: the accepting listener by local address, wildcard listeners included") {
+  config::Config cfg;
+  cfg.listeners.resize(2);
+  std::string err;
+  REQUIRE(common::parseSockAddr("127.0.0.1:8080", cfg.listeners[0].sockaddr, err));
+  REQUIRE(common::parseSockAddr("0.0.0.0:9090", cfg.listeners[1].sockaddr, err));
+  cfg.listeners[1].trusted_proxies.resize(1);
+  lb::parseCidr("10.0.0.0/8", cfg.listeners[1].trusted_proxies[0]);
+  sockaddr_storage local;
+  REQUIRE(common::parseSockAddr("127.0.0.1:8080", local, err));
+  CHECK(lb::trustedProxiesFor(cfg, local) == nullptr);
+  REQUIRE(common::parseSockAddr("192.168.1.5:9090", local, err));
+  CHECK(lb::trustedProxiesFor(cfg, local) == &cfg.listeners[1].trusted_proxies);
 }
