@@ -193,9 +193,13 @@ std::vector<StrategyResult> runSimulation(const SimConfig& cfg) {
   std::vector<StrategyResult> out;
   for (const Variant& v : kVariants) {
     std::vector<Client> clients(cfg.clients);
-    for (size_t i = 0; i < cfg.clients; ++i)
-      clients[i].key = v.key == Key::NatAddress ? lb::hashAddress(natAddress(i % cfg.nat_groups), 32, 128)
-                                                : lb::hashKeyValue("user-" + std::to_string(i));
+    for (size_t i = 0; i < cfg.clients; ++i) {
+      bool hot = cfg.hot_share > 0 && static_cast<double>(common::mix64(i) % 1'000'000) < cfg.hot_share * 1e6;
+      size_t id = hot ? common::mix64(i + 77) % cfg.hot_keys : i;  // hot clients share a few keys
+      size_t group = hot ? id : cfg.hot_keys + i % cfg.nat_groups;
+      clients[i].key = v.key == Key::NatAddress ? lb::hashAddress(natAddress(group), 32, 128)
+                                                : lb::hashKeyValue((hot ? "hot-" : "user-") + std::to_string(id));
+    }
     StrategyResult r;
     r.name = v.name;
     Fleet f1 = buildFleet(v, names, cfg.balance_factor);
@@ -221,9 +225,9 @@ std::string formatTable(const SimConfig& cfg, const std::vector<StrategyResult>&
   char line[256];
   std::snprintf(line, sizeof(line),
                 "tether-bench affinity: %zu clients, %zu NAT groups, %zu servers (remove srv-%zu, add srv-%zu), "
-                "%zu polls + upgrade, waves of %zu, balance_factor %.2f\n",
+                "%zu polls + upgrade, waves of %zu, balance_factor %.2f, hot keys: %.0f%% of clients on %zu keys\n",
                 cfg.clients, cfg.nat_groups, cfg.servers, cfg.servers / 2, cfg.servers, cfg.polls, cfg.wave,
-                cfg.balance_factor);
+                cfg.balance_factor, cfg.hot_share * 100, cfg.hot_share > 0 ? cfg.hot_keys : 0);
   out += line;
   std::snprintf(line, sizeof(line), "%-28s %8s %8s %10s %10s %9s %9s %12s\n", "strategy", "max/mean", "stddev",
                 "remap-rm%", "remap-add%", "broken%", "max/mean+", "picks/s");
@@ -248,8 +252,8 @@ std::string toCsv(const std::vector<StrategyResult>& results) {
   return out;
 }
 
-std::string gnuplotScript(const std::string& csv, const std::string& png) {
-  return "set terminal pngcairo size 1400,900 font 'Sans,10' noenhanced\n"
+std::string gnuplotScript(const std::string& csv, const std::string& skewed_csv, const std::string& png) {
+  return "set terminal pngcairo size 1400,1300 font 'Sans,10' noenhanced\n"
          "set output '" + png + "'\n"
          "set datafile separator ','\n"
          "set key autotitle columnhead\n"
@@ -258,7 +262,7 @@ std::string gnuplotScript(const std::string& csv, const std::string& png) {
          "set style fill solid 0.8 border -1\n"
          "set xtics rotate by -30 scale 0\n"
          "set grid ytics\n"
-         "set multiplot layout 2,1 title 'tether-bench affinity (simulation)'\n"
+         "set multiplot layout 3,1 title 'tether-bench affinity (simulation)'\n"
          "set title 'Sessions: % remapped on remove / add, % broken while healthy'\n"
          "set ylabel '%'\n"
          "set yrange [0:105]\n"
@@ -266,7 +270,12 @@ std::string gnuplotScript(const std::string& csv, const std::string& png) {
          "set title 'Load spread: sessions placed per server (max/mean; 1.0 = perfect)'\n"
          "set ylabel 'max/mean'\n"
          "set yrange [0.9:*]\n"
-         "plot '" + csv + "' using 2:xtic(1) title 'healthy', '' using 7 title 'after add'\n"
+         "plot '" + csv + "' using 2:xtic(1) title 'uniform keys', '' using 7 title 'uniform, after add', '" +
+         skewed_csv + "' using 2 title 'skewed keys'\n"
+         "set title 'Skewed keys: % sessions broken while healthy (bounded loads re-place hot keys per request)'\n"
+         "set ylabel '%'\n"
+         "set yrange [0:105]\n"
+         "plot '" + skewed_csv + "' using 6:xtic(1) title 'broken (skewed)'\n"
          "unset multiplot\n";
 }
 

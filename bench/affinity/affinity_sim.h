@@ -16,6 +16,7 @@
 // for bounded loads the live counts they read are the same sessions), % clients
 // whose new session lands on another server than in the previous phase (remap on remove /
 // add), % sessions broken in (1), and picks per second of one core over a key stream.
+// With hot_share > 0 a share of the clients shares a few keys (skewed run).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,10 @@ struct SimConfig {
   size_t wave = 1'000;
   double balance_factor = 1.25;
   size_t pick_iterations = 10'000'000;
+  // Skew: this share of clients uses one of `hot_keys` keys (one big NAT, one shared user id),
+  // the case bounded loads exist for. 0 = uniform keys.
+  double hot_share = 0;
+  size_t hot_keys = 4;
 };
 
 struct StrategyResult {
@@ -47,7 +52,7 @@ struct StrategyResult {
 std::vector<StrategyResult> runSimulation(const SimConfig& cfg);
 std::string formatTable(const SimConfig& cfg, const std::vector<StrategyResult>& results);
 std::string toCsv(const std::vector<StrategyResult>& results);
-// gnuplot script reading `csv` and writing `png`.
-std::string gnuplotScript(const std::string& csv, const std::string& png);
+// gnuplot script reading the uniform and skewed CSVs and writing `png`.
+std::string gnuplotScript(const std::string& csv, const std::string& skewed_csv, const std::string& png);
 
 }  // namespace bench::affinity
