@@ -37,8 +37,13 @@ int parseIp(std::string_view text, uint8_t out[16]) {
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = 0;
   if (inet_pton(AF_INET, buf, out) == 1) return AF_INET;
-  if (inet_pton(AF_INET6, buf, out) == 1) return AF_INET6;
-  return 0;
+  if (inet_pton(AF_INET6, buf, out) != 1) return 0;
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(out, kMapped, 12) == 0) {  // ::ffff:a.b.c.d (dual-stack listener) is IPv4
+    std::memmove(out, out + 12, 4);
+    return AF_INET;
+  }
+  return AF_INET6;
 }
 
 bool parseCidr(std::string_view text, config::Cidr& out) {

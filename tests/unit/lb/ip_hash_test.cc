@@ -23,6 +23,7 @@ TEST_CASE("ip_hash: ipv4_prefix 24 groups a /24 like nginx; default hashes the w
   CHECK(lb::hashAddress("2001:db8::1", 32, 64) == lb::hashAddress("2001:db8::2", 32, 64));
   CHECK(lb::hashAddress("2001:db8::1", 32, 128) != lb::hashAddress("2001:db8::2", 32, 128));
   CHECK(lb::hashAddress("[2001:db8::1]", 32, 128) == lb::hashAddress("2001:db8::1", 32, 128));
+  CHECK(lb::hashAddress("::ffff:192.0.2.1", 24, 128) == lb::hashAddress("192.0.2.9", 24, 128));  // dual stack
 }
 
 TEST_CASE("ip_hash: same address, same server; spread over many addresses; removal moves only its clients") {

@@ -59,6 +59,7 @@ TEST_CASE("CIDR parsing and matching") {
   lb::parseCidr("2001:db8::/32", list[1]);
   CHECK(lb::cidrContains(list, "10.200.1.1"));
   CHECK_FALSE(lb::cidrContains(list, "11.0.0.1"));
+  CHECK(lb::cidrContains(list, "::ffff:10.1.2.3"));
   CHECK(lb::cidrContains(list, "2001:db8:1::5"));
 }
 
