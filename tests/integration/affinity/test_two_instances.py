@@ -1,6 +1,6 @@
-"""Two tether instances with the same config route every key to the same server
-(consistent_hash on a header, ip_hash-like remote_addr is trivially the same on loopback) and
-honour each other's cookies."""
+"""Two tether instances with the same config route every key to the same server (consistent_hash
+on a header, with bounded loads), walk on to the same next server when one refuses connections
+while every other key stays put, and honour each other's cookies."""
 from affinity_support import *  # noqa: F403
 
 
@@ -24,14 +24,32 @@ def main():
             c = get(p2, headers={"Cookie": f"uid=user-{i}"})[2]
             check(c == a, "cookie:uid and header:x-user keys should hash alike")
         check(len(used) == 5, f"keys do not cover the fleet: {used}")
-    with Tether(config(p3, backends, "cookie", ""), [p3]), Tether(config(p4, backends, "cookie", ""), [p4]):
+        # One server refuses connections: its keys walk on the ring to the same next server on
+        # both instances; every other key stays where it was.
+        before = {i: get(p1, headers={"X-User": f"user-{i}"})[2] for i in range(100)}
+        dead = backends[2]
+        dead.stop()
+        moved = 0
+        for i in range(100):
+            a = get(p1, headers={"X-User": f"user-{i}"})[2]
+            b = get(p2, headers={"X-User": f"user-{i}"})[2]
+            check(a == b, f"instances disagree after a failure on user-{i}: {a} {b}")
+            check(a != dead.name.encode(), "dead server chosen")
+            if before[i] != dead.name.encode():
+                check(a == before[i], f"user-{i} moved although its server is alive")
+            else:
+                moved += 1
+        check(moved > 0, "no key lived on the stopped server")
+    alive = [b for b in backends if b is not dead]
+    with Tether(config(p3, alive, "cookie", ""), [p3]), Tether(config(p4, alive, "cookie", ""), [p4]):
         for _ in range(5):
             s, h, body = get(p3)
             value = cookie_value(h["set-cookie"])
             s, h2, body2 = get(p4, headers={"Cookie": f"tether_sid={value}"})
             check(body2 == body and "set-cookie" not in h2, "instance B ignored instance A's cookie")
     for b in backends:
-        b.stop()
+        if b is not dead:
+            b.stop()
     print("ok")
 
 
