@@ -15,8 +15,8 @@ const { Server } = require("socket.io");
 const { io } = require("socket.io-client");
 
 const TETHER_BIN = process.env.TETHER_BIN || path.join(process.env.TETHER_BUILD_DIR || "build", "proxy", "tether");
-const CLIENTS = 24;
-const BATCH = 8;
+const CLIENTS = Number(process.env.AFFINITY_CLIENTS || 24);  // override for a bigger manual run
+const BATCH = Number(process.env.AFFINITY_BATCH || 8);
 
 function freePort() {
   return new Promise((resolve) => {
