@@ -7,6 +7,7 @@
 #include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "proxy/metrics/process_metrics.h"
 #include "proxy/metrics/scrape_sources.h"
 #include "proxy/upstream/server_admin_state.h"
+#include "proxy/lb/compare.h"
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
 
@@ -31,6 +33,8 @@ constexpr const char* kUsage =
     "usage: tether -c FILE [-t] [--log-level LEVEL]\n"
     "  -c, --config FILE   configuration file (YAML)\n"
     "  -t, --test          check the configuration and exit (0 valid, 1 invalid)\n"
+    "      --compare-with OLD  with -t: preview affinity changes (keys moved, load spread) from OLD\n"
+    "      --keys FILE     with --compare-with: one key (or address) a line instead of a synthetic sample\n"
     "      --log-level L   debug | info | warn | error (default info)\n"
     "      --version       print the version\n"
     "  -h, --help          this text\n"
@@ -39,6 +43,8 @@ constexpr const char* kUsage =
 struct Flags {
   std::string config;
   bool test = false;
+  std::string compare_with;  // affinity change preview (lb/compare.h)
+  std::string keys_file;
 };
 
 int parseFlags(int argc, char** argv, Flags& f) {
@@ -57,6 +63,10 @@ int parseFlags(int argc, char** argv, Flags& f) {
       f.config = v;
     } else if (a == "-t" || a == "--test") {
       f.test = true;
+    } else if (a == "--compare-with" || a == "--keys") {
+      const char* v = next(a.c_str());
+      if (!v) return 1;
+      (a == "--keys" ? f.keys_file : f.compare_with) = v;
     } else if (a == "--log-level") {
       const char* v = next("--log-level");
       common::LogLevel level;
@@ -75,6 +85,10 @@ int parseFlags(int argc, char** argv, Flags& f) {
       std::fprintf(stderr, "tether: unknown argument '%s'\n%s", a.c_str(), kUsage);
       return 1;
     }
+  }
+  if ((!f.compare_with.empty() || !f.keys_file.empty()) && !f.test) {
+    std::fprintf(stderr, "tether: --compare-with and --keys need -t\n%s", kUsage);
+    return 1;
   }
   if (f.config.empty()) {
     std::fprintf(stderr, "tether: -c FILE is required\n%s", kUsage);
@@ -164,6 +178,29 @@ void onStopSignal(uv_signal_t* h, int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sighup), nullptr);
 }
 
+// -t --compare-with OLD: prints lb::compareConfigs(OLD, new) (affinity change preview).
+int compareWith(const Flags& flags, const proxy::config::Config& now) {
+  proxy::config::Config old;
+  proxy::config::LoadResult r = proxy::config::loadConfigFile(flags.compare_with, old);
+  if (!r.ok) {
+    std::fprintf(stderr, "%s\n", r.error.c_str());
+    return 1;
+  }
+  proxy::lb::CompareOptions opts;
+  if (!flags.keys_file.empty()) {
+    std::ifstream in(flags.keys_file);
+    if (!in) {
+      std::fprintf(stderr, "tether: cannot open keys file %s\n", flags.keys_file.c_str());
+      return 1;
+    }
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) opts.keys.push_back(line);
+  }
+  std::printf("affinity change preview: %s -> %s\n%s", flags.compare_with.c_str(), flags.config.c_str(),
+              proxy::lb::formatComparison(proxy::lb::compareConfigs(old, now, opts)).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,6 +225,7 @@ int main(int argc, char** argv) {
   }
   if (flags.test) {
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());
+    if (!flags.compare_with.empty()) return compareWith(flags, *cfg);
     return 0;
   }
 

@@ -50,9 +50,37 @@ struct HealthCheckConfig {
   bool initial_up = true;     // `initial: up|down`
 };
 
+// ---- affinity (issue #4; see docs/configuration.md "Affinity and hashing") ----
+
+// One source of a hashing key, as written in `hash_key:`.
+struct KeySource {
+  enum class Kind : uint8_t { RemoteAddr, Header, Cookie, Query, Path };
+  Kind kind = Kind::RemoteAddr;
+  std::string name;  // header / cookie / query parameter name (header lower-case)
+};
+
+struct CookieConfig {
+  enum class Secure : uint8_t { Auto, On, Off };
+  std::string name = "tether_sid";
+  uint64_t max_age = 0;              // seconds; 0 = session cookie (no Max-Age)
+  std::string path = "/";
+  Secure secure = Secure::Auto;      // auto: only on TLS listeners (none yet, so off)
+  std::string same_site = "Lax";     // Strict | Lax | None | "" (omitted)
+  std::string fallback = "least_conn";
+};
+
+enum class AffinityLayer : uint8_t { Sid, Cookie };
+
 struct UpstreamConfig {
   std::string name;
-  std::string strategy = "round_robin";
+  std::string strategy = "round_robin";  // `strategy: cookie` is stored as its fallback + Cookie layer
+  std::vector<KeySource> hash_key;       // consistent_hash key sources, first present wins
+  uint32_t ipv4_prefix = 32;             // remote_addr keys: leading bits of an IPv4 address hashed
+  uint32_t ipv6_prefix = 128;
+  double balance_factor = 0;             // consistent_hash bounded loads; 0 = off, else > 1
+  CookieConfig cookie;
+  std::vector<AffinityLayer> affinity;   // layers in front of the strategy, in order
+  Millis sid_ttl{60'000};                // sid entry lifetime when the handshake gives none
   uint32_t keepalive = 64;    // idle connections kept per worker
   uint32_t retries = 1;       // further servers tried when connecting fails
   std::vector<ServerConfig> servers;
@@ -74,12 +102,22 @@ struct TlsConfig {
   std::vector<TlsSniConfig> sni;
 };
 
+// A CIDR block ("10.0.0.0/8", "::1/128"), parsed.
+struct Cidr {
+  int family = 0;          // AF_INET / AF_INET6
+  uint8_t addr[16] = {};
+  uint32_t prefix = 0;
+};
+
 struct ListenerConfig {
   std::string name;
   std::string address;
   sockaddr_storage sockaddr{};
   bool tls_enabled = false;
   TlsConfig tls;
+  // Peers whose X-Forwarded-For is believed: the client address is then the right-most entry
+  // not in this list (affinity keys only).
+  std::vector<Cidr> trusted_proxies;
 };
 
 struct RouteConfig {

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <initializer_list>
 #include <set>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "common/uv_util.h"
+#include "proxy/lb/key_extractor.h"
 #include "proxy/lb/registry.h"
 
 namespace proxy::config {
@@ -82,6 +84,15 @@ uint64_t sizeValue(const YAML::Node& node, std::string_view what) {
   auto v = common::parseSize(s);
   if (!v) fail(node, std::string(what) + " must be a size like 16KiB or 10MiB, got '" + s + "'");
   return *v;
+}
+
+// Seconds: a plain integer, or a duration ("1h", "30m").
+uint64_t durationValueOrSeconds(const YAML::Node& node, std::string_view what) {
+  std::string s = scalar(node, what);
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc() && ptr == s.data() + s.size()) return v;
+  return static_cast<uint64_t>(durationValue(node, what).count() / 1000);
 }
 
 sockaddr_storage addressValue(const YAML::Node& node, std::string_view what) {
@@ -178,14 +189,117 @@ void readHealthCheck(const YAML::Node& node, HealthCheckConfig& h) {
   }
 }
 
-void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u) {
-  expectMap(node, "an upstream");
-  checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers", "health_check", "max_fails", "fail_timeout", "slow_start"});
-  u.name = name;
+// ---- affinity keys (issue #4) ----
+
+KeySource keySourceValue(const YAML::Node& node) {
+  std::string s = scalar(node, "hash_key");
+  KeySource k;
+  auto named = [&](std::string_view prefix, KeySource::Kind kind) {
+    if (s.rfind(prefix, 0) != 0) return false;
+    k.kind = kind;
+    k.name = s.substr(prefix.size());
+    if (k.name.empty()) fail(node, "hash_key '" + s + "' needs a name after '" + std::string(prefix) + "'");
+    return true;
+  };
+  if (s == "remote_addr") k.kind = KeySource::Kind::RemoteAddr;
+  else if (s == "path") k.kind = KeySource::Kind::Path;
+  else if (!named("header:", KeySource::Kind::Header) && !named("cookie:", KeySource::Kind::Cookie) &&
+           !named("query:", KeySource::Kind::Query))
+    fail(node, "hash_key must be remote_addr, path, header:NAME, cookie:NAME or query:NAME, got '" + s + "'");
+  if (k.kind == KeySource::Kind::Header)
+    for (char& c : k.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return k;
+}
+
+void readCookie(const YAML::Node& node, CookieConfig& c) {
+  expectMap(node, "cookie");
+  checkKeys(node, "cookie", {"name", "max_age", "path", "secure", "same_site", "fallback"});
+  if (node["name"]) {
+    c.name = scalar(node["name"], "cookie.name");
+    if (c.name.empty() || c.name.find_first_of("=;, \t\"") != std::string::npos) fail(node["name"], "cookie.name is not a valid cookie name");
+  }
+  if (node["max_age"]) c.max_age = static_cast<uint64_t>(durationValueOrSeconds(node["max_age"], "cookie.max_age"));
+  if (node["path"]) c.path = scalar(node["path"], "cookie.path");
+  if (node["secure"]) {
+    std::string s = scalar(node["secure"], "cookie.secure");
+    if (s == "auto") c.secure = CookieConfig::Secure::Auto;
+    else c.secure = boolValue(node["secure"], "cookie.secure (or auto)") ? CookieConfig::Secure::On : CookieConfig::Secure::Off;
+  }
+  if (node["same_site"]) {
+    c.same_site = scalar(node["same_site"], "cookie.same_site");
+    if (c.same_site != "Strict" && c.same_site != "Lax" && c.same_site != "None" && !c.same_site.empty())
+      fail(node["same_site"], "cookie.same_site must be Strict, Lax or None");
+  }
+  if (node["fallback"]) {
+    c.fallback = scalar(node["fallback"], "cookie.fallback");
+    if (!lb::findStrategy(c.fallback)) fail(node["fallback"], "unknown fallback strategy '" + c.fallback + "' (known: " + lb::strategyNames() + ")");
+  }
+}
+
+void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
+  bool cookie_strategy = false;
   if (node["strategy"]) {
     u.strategy = scalar(node["strategy"], "strategy");
-    if (!lb::findStrategy(u.strategy)) fail(node["strategy"], "unknown strategy '" + u.strategy + "' (known: " + lb::strategyNames() + ")");
+    cookie_strategy = u.strategy == "cookie";
+    if (!cookie_strategy && !lb::findStrategy(u.strategy))
+      fail(node["strategy"], "unknown strategy '" + u.strategy + "' (known: " + lb::strategyNames() + ", cookie)");
   }
+  if (node["cookie"]) readCookie(node["cookie"], u.cookie);
+  if (cookie_strategy) u.strategy = u.cookie.fallback;  // `strategy: cookie` = cookie layer + fallback
+  if (node["hash_key"]) {
+    const YAML::Node hk = node["hash_key"];
+    if (hk.IsSequence()) {
+      if (hk.size() == 0) fail(hk, "hash_key list must not be empty");
+      for (const auto& e : hk) u.hash_key.push_back(keySourceValue(e));
+    } else {
+      u.hash_key.push_back(keySourceValue(hk));
+    }
+    if (u.strategy != "consistent_hash") fail(hk, "hash_key needs strategy: consistent_hash");
+  }
+  if (node["balance_factor"]) {
+    std::string s = scalar(node["balance_factor"], "balance_factor");
+    char* end = nullptr;
+    double f = std::strtod(s.c_str(), &end);
+    if (end != s.c_str() + s.size() || !(f > 1.0 && f <= 100.0)) fail(node["balance_factor"], "balance_factor must be a number > 1 (e.g. 1.25), got '" + s + "'");
+    if (u.strategy != "consistent_hash") fail(node["balance_factor"], "balance_factor needs strategy: consistent_hash");
+    u.balance_factor = f;
+  }
+  if (node["ip_hash"]) {
+    const YAML::Node ih = node["ip_hash"];
+    expectMap(ih, "ip_hash");
+    checkKeys(ih, "ip_hash", {"ipv4_prefix", "ipv6_prefix"});
+    if (ih["ipv4_prefix"]) u.ipv4_prefix = static_cast<uint32_t>(unsignedValue(ih["ipv4_prefix"], "ip_hash.ipv4_prefix", 1, 32));
+    if (ih["ipv6_prefix"]) u.ipv6_prefix = static_cast<uint32_t>(unsignedValue(ih["ipv6_prefix"], "ip_hash.ipv6_prefix", 1, 128));
+  }
+  if (node["affinity"]) {
+    const YAML::Node af = node["affinity"];
+    if (!af.IsSequence()) fail(af, "affinity must be a list of layers: [sid, cookie]");
+    for (const auto& e : af) {
+      std::string s = scalar(e, "affinity layer");
+      AffinityLayer l;
+      if (s == "sid") l = AffinityLayer::Sid;
+      else if (s == "cookie") l = AffinityLayer::Cookie;
+      else fail(e, "unknown affinity layer '" + s + "' (known: sid, cookie)");
+      for (AffinityLayer seen : u.affinity)
+        if (seen == l) fail(e, "affinity layer '" + s + "' listed twice");
+      u.affinity.push_back(l);
+    }
+  }
+  if (node["sid_ttl"]) u.sid_ttl = durationValue(node["sid_ttl"], "sid_ttl");
+  if (cookie_strategy) {  // ... and the cookie layer goes in front of it
+    bool has = false;
+    for (AffinityLayer l : u.affinity) has = has || l == AffinityLayer::Cookie;
+    if (!has) u.affinity.push_back(AffinityLayer::Cookie);
+  }
+}
+
+void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u) {
+  expectMap(node, "an upstream");
+  checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers", "hash_key", "balance_factor",
+                                             "ip_hash", "cookie", "affinity", "sid_ttl", "health_check", "max_fails",
+                                             "fail_timeout", "slow_start"});
+  u.name = name;
+  readAffinityKeys(node, u);
   if (node["keepalive"]) u.keepalive = static_cast<uint32_t>(unsignedValue(node["keepalive"], "keepalive", 0, 100000));
   if (node["retries"]) u.retries = static_cast<uint32_t>(unsignedValue(node["retries"], "retries", 0, 100));
   // health (issue #5)
@@ -242,10 +356,20 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
 
 void readListener(const YAML::Node& node, ListenerConfig& l, size_t index, const std::string& source) {
   expectMap(node, "a listener");
-  checkKeys(node, "listener", {"name", "address", "tls"});
+  checkKeys(node, "listener", {"name", "address", "tls", "trusted_proxies"});
   if (node["tls"]) {
     l.tls_enabled = true;
     readTls(node["tls"], l.tls, source);
+  }
+  if (node["trusted_proxies"]) {
+    const YAML::Node tp = node["trusted_proxies"];
+    if (!tp.IsSequence()) fail(tp, "trusted_proxies must be a list of CIDR blocks");
+    for (const auto& e : tp) {
+      Cidr c;
+      std::string s = scalar(e, "trusted_proxies entry");
+      if (!lb::parseCidr(s, c)) fail(e, "trusted_proxies entry '" + s + "' is not a CIDR block like 10.0.0.0/8");
+      l.trusted_proxies.push_back(c);
+    }
   }
   if (!node["address"]) fail(node, "listener needs an 'address'");
   l.address = scalar(node["address"], "address");

@@ -4,10 +4,16 @@
 namespace proxy::lb {
 
 SelectorPtr buildRoundRobin(std::span<const ServerSpec>, const config::UpstreamConfig&);
+SelectorPtr buildLeastConn(std::span<const ServerSpec>, const config::UpstreamConfig&);
+SelectorPtr buildIpHash(std::span<const ServerSpec>, const config::UpstreamConfig&);
+SelectorPtr buildConsistentHash(std::span<const ServerSpec>, const config::UpstreamConfig&);
 
 namespace {
 constexpr Strategy kStrategies[] = {
     {"round_robin", &buildRoundRobin},
+    {"least_conn", &buildLeastConn},
+    {"ip_hash", &buildIpHash},
+    {"consistent_hash", &buildConsistentHash},
 };
 }  // namespace
 

@@ -22,7 +22,8 @@ namespace proxy::server {
 struct Generation {
   Generation(LoopContext& ctx, std::shared_ptr<const config::Config> cfg, uint64_t n)
       : config(std::move(cfg)), router(*config), number(n) {
-    for (const auto& u : config->upstreams) upstreams.push_back(std::make_unique<upstream::UpstreamRuntime>(ctx, u));
+    for (size_t i = 0; i < config->upstreams.size(); ++i)
+      upstreams.push_back(std::make_unique<upstream::UpstreamRuntime>(ctx, config->upstreams[i], static_cast<uint32_t>(i)));
   }
 
   std::shared_ptr<const config::Config> config;

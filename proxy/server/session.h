@@ -24,6 +24,7 @@
 #include "common/intrusive_list.h"
 #include "proxy/http/parser.h"
 #include "proxy/http/rewrite.h"
+#include "proxy/lb/affinity/policy.h"
 #include "proxy/lb/strategy.h"
 #include "proxy/upstream/upstream_conn.h"
 
@@ -96,6 +97,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   // Upstream selection and exchange.
   bool startAttempt(int exhausted_status = 502);  // true: a connection is ready now
   bool attachTo(uint32_t server);
+  bool pinUsable(uint32_t server) const;
   void upstreamReady();         // a connection became ready after the parser paused
   bool sendRequestHead();
   // health (issue #5): `stale_ok` allows the one replay on the same server after a stale pooled
@@ -129,6 +131,10 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void metricsLocalResponse(int status);           // respondLocal
   void metricsUpgraded();                          // tunnel started
   void writeAccessLog(int status, uint32_t server_slot);
+
+  // Affinity hooks (lb/affinity/policy.h); see session_exchange.cc.
+  std::string_view affinityClientIp(const http::MessageHead& head);
+  void addAffinityHeaders(unsigned status);
 
   // Output batch to the client (the loop's OutBatch), flushed with one writev.
   void addOut(const char* data, size_t len);
@@ -198,6 +204,12 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   int log_status_ = 0;
   std::string log_url_, log_user_agent_, log_referer_;  // only filled when the access log is on
   const char* log_method_ = "-";
+
+  // Affinity (issue #4): the upstream's policy and this request's key, pins and sid capture.
+  const lb::AffinityPolicy* policy_ = nullptr;
+  lb::AffinityRequest affinity_;
+  const std::vector<config::Cidr>* trusted_ = nullptr;  // the accepting listener's trusted_proxies
+  bool trusted_known_ = false;
 
   friend class tunnel::Tunnel;
 };

@@ -6,6 +6,9 @@
 #include <utility>
 
 #include "common/log.h"
+#include "proxy/health/server_states.h"
+#include "proxy/lb/key_extractor.h"
+#include "proxy/upstream/server_admin_state.h"
 #include "proxy/http/error_response.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
@@ -13,6 +16,39 @@
 #include "proxy/upstream/server_admin_state.h"
 
 namespace proxy::server {
+
+// ---- affinity hooks (issue #4) ----------------------------------------------------------------
+//
+// The whole of affinity in the session is: prepare at the head (onHead), pins-then-strategy in
+// startAttempt, Set-Cookie and sid capture on the response (addAffinityHeaders, onResponseBody).
+// Everything else lives in proxy/lb (policy.h, key_extractor.h).
+
+// The client address affinity keys use: the TCP peer, or behind the accepting listener's
+// trusted_proxies the right-most untrusted X-Forwarded-For entry. The listener is found once per
+// connection from the socket's local address (only when some listener trusts proxies).
+std::string_view Session::affinityClientIp(const http::MessageHead& head) {
+  std::string_view peer(client_ip_, client_ip_len_);
+  if (!trusted_known_) {  // once per connection
+    trusted_known_ = true;
+    sockaddr_storage local{};
+    int len = sizeof(local);
+    if (uv_tcp_getsockname(&client_, reinterpret_cast<sockaddr*>(&local), &len) == 0)
+      trusted_ = lb::trustedProxiesFor(*worker_.ctx().config, local);
+  }
+  if (!trusted_) return peer;
+  return lb::clientAddress(head, peer, *trusted_);
+}
+
+// Called right after down_head_ is written: adds Set-Cookie when the cookie layer pins a client
+// to the server that answered, and starts sid capture on a handshake's 200.
+void Session::addAffinityHeaders(unsigned status) {
+  if (!policy_ || !up_) return;
+  policy_->responseStatus(affinity_, status);
+  if (!policy_->wantsCookie(affinity_, up_->server()) || down_head_.size() < 2) return;
+  down_head_.resize(down_head_.size() - 2);  // before the blank line that ends the head
+  policy_->appendSetCookie(up_->server(), tls_ != nullptr, down_head_);
+  down_head_ += "\r\n";
+}
 
 // ---- request events --------------------------------------------------------------------------
 
@@ -49,6 +85,8 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   fwd.default_host = runtime_->config().servers[0].address;
   fwd.upgrade = upgrade_;
   http::writeUpstreamRequestHead(head, fwd, up_head_);
+  policy_ = &runtime_->affinity();  // affinity: key + pins, read by startAttempt()
+  policy_->prepare(head, affinityClientIp(head), uv_now(ctx.loop), affinity_);
   if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
   return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready
 }
@@ -81,10 +119,6 @@ bool Session::onComplete() {
 // now; false when connecting (onUpstreamConnected follows) or when nothing is left (answered with
 // `exhausted_status` once the retries are used up: 502, or 504 after a connect timeout).
 bool Session::startAttempt(int exhausted_status) {
-  // Servers the operator drained or disabled take no new request (admin states follow the
-  // startup layout of upstreams and servers; see Generation::same_shape).
-  if (attempts_ == 0 && worker_.ctx().admin_states && gen_->same_shape)
-    worker_.ctx().admin_states->excludeNew(metrics_upstream_, tried_);
   for (;;) {
     if (attempts_ > runtime_->config().retries) {
       respondLocal(exhausted_status);
@@ -92,17 +126,37 @@ bool Session::startAttempt(int exhausted_status) {
     }
     lb::PickContext pc;
     pc.excluded = &tried_;
-    int server = runtime_->pick(pc);
+    // Affinity pins first (sid, cookie). A pinned client keeps a draining server; it moves only
+    // when its server is down, disabled by the operator, already tried, or gone after a reload.
+    int server = lb::AffinityPolicy::pinned(affinity_, pc);
+    if (server >= 0 && !pinUsable(static_cast<uint32_t>(server))) server = -1;
+    if (server < 0) {
+      // A new pick: health (down, draining) is merged by the runtime; the operator's drain and
+      // disable here (admin states follow the startup layout; see Generation::same_shape).
+      lb::ServerMask excluded = tried_;
+      if (worker_.ctx().admin_states && gen_->same_shape) worker_.ctx().admin_states->excludeNew(metrics_upstream_, excluded);
+      pc.excluded = &excluded;
+      lb::AffinityPolicy::fillKey(affinity_, pc);
+      server = runtime_->pick(pc);
+    }
     if (server < 0) {
       respondLocal(attempts_ == 0 ? 503 : retry_status_);  // 503: every server down or draining (panic)
       return false;
     }
-    if (attempts_ > 0) metricsRetry();  // admin branch: a further server is tried
+    if (attempts_ > 0) metricsRetry();  // a further server is tried
     tried_.set(static_cast<size_t>(server));
     ++attempts_;
     if (attachTo(static_cast<uint32_t>(server))) return true;
     if (up_) return false;  // connecting
   }
+}
+
+bool Session::pinUsable(uint32_t server) const {
+  if (server >= runtime_->serverCount()) return false;  // learned before a reload shrank the list
+  if (const health::ServerStates* h = runtime_->health(); h && h->isDown(server)) return false;
+  if (worker_.ctx().admin_states && gen_->same_shape && !worker_.ctx().admin_states->acceptsPinned(metrics_upstream_, server))
+    return false;
+  return true;
 }
 
 // Attaches an idle connection to `server` (true) or starts a new one (false, up_ set); on a
@@ -222,6 +276,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
     if (upgrade_) {  // relayed with the tunnel's first bytes by onUpstreamUpgraded
       down_head_.clear();
       http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false, true}, down_head_);
+      addAffinityHeaders(head.status);
       response_started_ = true;
       metricsResponseHead(head.status);
     }
@@ -244,6 +299,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
   if (framing_ == http::BodyFraming::UntilClose) client_keep_alive_ = false;
   down_head_.clear();
   http::writeDownstreamResponseHead(head, {framing_, client_keep_alive_, client_http10_}, down_head_);
+  addAffinityHeaders(head.status);
   addOut(down_head_.data(), down_head_.size());
   response_started_ = true;
   metricsResponseHead(head.status);
@@ -252,6 +308,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
 
 void Session::onResponseBody(std::string_view chunk) {
   response_body_bytes_ += chunk.size();
+  if (affinity_.capturing && up_) policy_->captureSid(affinity_, chunk, up_->server(), uv_now(worker_.ctx().loop));
   if (framing_ == http::BodyFraming::Chunked) {
     OutBatch& b = batch();
     if (b.n + 3 > OutBatch::kMaxIov || b.chunks == OutBatch::kMaxIov) flushOut();
@@ -297,6 +354,7 @@ void Session::finishExchange() {
 void Session::resetExchange() {
   runtime_ = nullptr;
   if (gen_) worker_.release(std::exchange(gen_, nullptr));
+  policy_ = nullptr;
   tried_.clear();
   attempts_ = 0;
   stale_retry_used_ = body_forwarded_ = request_idempotent_ = false;

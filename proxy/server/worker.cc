@@ -91,6 +91,7 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   if (health) {
     health->subscribe(&health_async_);
     health_subscribed_ = true;
+    applyHealth(*current_);  // the starting states (initial: up|down)
   }
 }
 
@@ -104,8 +105,11 @@ void Worker::onHealthAsyncCb(uv_async_t* a) {
 }
 
 void Worker::applyHealth(Generation& g) {
-  if (!ctx_.health || !g.same_shape) return;
-  for (size_t i = 0; i < g.upstreams.size(); ++i) g.upstreams[i]->setHealth(ctx_.health->load(i));
+  if (!ctx_.health) return;
+  for (size_t i = 0; i < g.upstreams.size(); ++i) {
+    g.upstreams[i]->enableHealthReports(g.same_shape);
+    if (g.same_shape) g.upstreams[i]->setHealth(ctx_.health->load(i));
+  }
 }
 
 Worker::~Worker() {

@@ -8,16 +8,15 @@
 
 namespace proxy::upstream {
 
-UpstreamRuntime::UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg)
-    : ctx_(ctx), cfg_(cfg), active_(cfg.servers.size(), 0), idle_(cfg.servers.size()) {
+UpstreamRuntime::UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg, uint32_t index)
+    : ctx_(ctx), cfg_(cfg), active_(cfg.servers.size(), 0), idle_(cfg.servers.size()), index_(index) {
   std::vector<lb::ServerSpec> specs;
   for (const auto& s : cfg.servers) specs.push_back({s.name, s.weight, s.backup});
   const lb::Strategy* strategy = lb::findStrategy(cfg.strategy);
   selector_ = strategy->build(specs, cfg);  // the loader has validated the name
-  // health (issue #5): locate this upstream for passive reports and take the starting snapshot.
-  if (ctx.config && &cfg >= ctx.config->upstreams.data() && &cfg < ctx.config->upstreams.data() + ctx.config->upstreams.size())
-    index_ = static_cast<uint32_t>(&cfg - ctx.config->upstreams.data());
-  if (ctx.health) health_ = ctx.health->load(index_);
+  affinity_ = std::make_unique<lb::AffinityPolicy>(cfg, specs);
+  // Health snapshots arrive through the worker (Worker::applyHealth), which also decides whether
+  // this runtime's layout matches the health hub's.
 }
 
 void UpstreamRuntime::setHealth(health::ServerStatesPtr s) {
@@ -38,7 +37,7 @@ void UpstreamRuntime::setHealth(health::ServerStatesPtr s) {
 }
 
 void UpstreamRuntime::noteFailure(uint32_t server, const char* what) {
-  if (ctx_.health) ctx_.health->reportPassiveFailure(index_, server, what);
+  if (ctx_.health && health_enabled_) ctx_.health->reportPassiveFailure(index_, server, what);
 }
 
 UpstreamRuntime::~UpstreamRuntime() { closeIdle(); }

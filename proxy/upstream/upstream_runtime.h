@@ -14,6 +14,7 @@
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
 #include "proxy/health/server_states.h"
+#include "proxy/lb/affinity/policy.h"
 #include "proxy/lb/strategy.h"
 #include "proxy/server/loop_context.h"
 #include "proxy/upstream/upstream_conn.h"
@@ -22,7 +23,8 @@ namespace proxy::upstream {
 
 class UpstreamRuntime {
  public:
-  UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg);
+  // `index`: this upstream's position in its config's upstreams.
+  UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg, uint32_t index);
   ~UpstreamRuntime();
   UpstreamRuntime(const UpstreamRuntime&) = delete;
   UpstreamRuntime& operator=(const UpstreamRuntime&) = delete;
@@ -50,11 +52,15 @@ class UpstreamRuntime {
   const std::vector<uint32_t>& active() const { return active_; }
 
   void setSelector(lb::SelectorPtr s) { selector_ = std::move(s); }
+  // Key extraction and the affinity layers in front of the strategy, built with the selector.
+  const lb::AffinityPolicy& affinity() const { return *affinity_; }
 
   // health (issue #5). The current health snapshot, swapped in by the worker when the checker
   // publishes (health_hub.h); pick() excludes its down and draining servers. Null: all up.
   // With slow_start, a snapshot may also change weights: the selector is then rebuilt.
   void setHealth(health::ServerStatesPtr s);
+  // Whether passive failures are reported to the health hub (its layout matches this config's).
+  void enableHealthReports(bool on) { health_enabled_ = on; }
   const health::ServerStates* health() const { return health_.get(); }
   // Real traffic to `server` failed (`what`: a static string): feeds passive detection.
   void noteFailure(uint32_t server, const char* what);
@@ -63,6 +69,7 @@ class UpstreamRuntime {
   server::LoopContext& ctx_;
   const config::UpstreamConfig& cfg_;
   lb::SelectorPtr selector_;
+  std::unique_ptr<lb::AffinityPolicy> affinity_;
   lb::PickState pick_state_;
   std::vector<uint32_t> active_;
   std::vector<common::IntrusiveList<UpstreamConn>> idle_;  // per server, MRU at front
@@ -71,6 +78,7 @@ class UpstreamRuntime {
   health::ServerStatesPtr health_;
   lb::ServerMask pick_excluded_;   // scratch: the request's tried set plus unavailable servers
   uint32_t index_ = 0;             // this upstream's position in config.upstreams
+  bool health_enabled_ = false;
   std::vector<uint8_t> weight_step_;  // slow_start steps the selector was built with (empty: none)
 };
 

@@ -1,0 +1,122 @@
+// Affinity layers: cookie ids and Set-Cookie, the open-packet parser, the sid table, the policy.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "proxy/lb/affinity/cookie.h"
+#include "proxy/lb/affinity/policy.h"
+#include "proxy/lb/affinity/sid.h"
+#include "tests/unit/lb/lb_test_util.h"
+
+using namespace lbtest;
+
+TEST_CASE("cookie: opaque, stable ids derived from upstream and server names") {
+  Fleet f = fleet(3);
+  auto specs = f.specs();
+  config::CookieConfig cc;
+  lb::CookieAffinity a("app", specs, cc), b("app", specs, cc), other("chat", specs, cc);
+  CHECK(a.id(1) == b.id(1));
+  CHECK(a.id(1) != other.id(1));
+  CHECK(a.id(0) != a.id(1));
+  CHECK(a.id(0).size() == 16);
+  CHECK(a.id(0).find("srv") == std::string_view::npos);
+  CHECK(a.id(2) == lb::CookieAffinity::serverId("app", "srv-2"));
+  CHECK(a.serverFor("x=1; tether_sid=" + std::string(a.id(2))) == 2);
+  CHECK(a.serverFor("tether_sid=0000000000000000") == -1);
+  CHECK(a.serverFor("other=1") == -1);
+  // Reordered servers: same id names the same server.
+  Fleet r = f;
+  std::swap(r.names[0], r.names[2]);
+  auto rs = r.specs();
+  lb::CookieAffinity re("app", rs, cc);
+  CHECK(re.serverFor("tether_sid=" + std::string(a.id(2))) == 0);
+}
+
+TEST_CASE("cookie: Set-Cookie attributes") {
+  Fleet f = fleet(1);
+  auto specs = f.specs();
+  config::CookieConfig cc;
+  cc.max_age = 3600;
+  lb::CookieAffinity a("app", specs, cc);
+  std::string out;
+  a.appendSetCookie(0, false, out);
+  CHECK(out == "Set-Cookie: tether_sid=" + std::string(a.id(0)) + "; Path=/; Max-Age=3600; SameSite=Lax; HttpOnly\r\n");
+  out.clear();
+  a.appendSetCookie(0, true, out);  // secure: auto on TLS
+  CHECK(out.find("; Secure") != std::string::npos);
+}
+
+TEST_CASE("sid: open packet parsing (v4 and v3 framing, split, garbage)") {
+  lb::OpenPacket p;
+  REQUIRE(lb::parseOpenPacket(R"(0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000})", p));
+  CHECK(p.sid == "lv_VI97HAXpY6yYWAAAC");
+  CHECK(p.ping_interval_ms == 25000);
+  CHECK(p.ping_timeout_ms == 20000);
+  REQUIRE(lb::parseOpenPacket(R"(97:0{"sid":"abc","upgrades":[]})", p));
+  CHECK(p.sid == "abc");
+  CHECK_FALSE(lb::parseOpenPacket(R"(0{"sid":"ab)", p));
+  CHECK_FALSE(lb::parseOpenPacket("hello world", p));
+  CHECK_FALSE(lb::parseOpenPacket(R"(4hello {"sid":"x"})", p));
+}
+
+TEST_CASE("sid table: learn, find across threads, expiry and refresh") {
+  auto& t = lb::SidTable::global();
+  uint64_t k = lb::SidTable::keyOf(1, "s-1");
+  t.learn(k, 3, 1000, 10'000);
+  int seen = -2;
+  std::thread other([&] { seen = t.find(k, 10'500); });  // another worker
+  other.join();
+  CHECK(seen == 3);
+  CHECK(t.find(lb::SidTable::keyOf(2, "s-1"), 10'500) == -1);  // other upstream
+  CHECK(t.find(k, 11'400) == 3);    // refreshed at 10'500 -> lives to 11'500, now to 12'400
+  CHECK(t.find(k, 12'300) == 3);
+  CHECK(t.find(k, 20'000) == -1);   // expired
+  t.learn(k, 1, 1000, 30'000);
+  t.forget(k);
+  CHECK(t.find(k, 30'001) == -1);
+}
+
+TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy, sid capture") {
+  Fleet f = fleet(3);
+  config::UpstreamConfig cfg;
+  cfg.name = "policy-test";
+  cfg.strategy = "round_robin";
+  cfg.affinity = {config::AffinityLayer::Sid, config::AffinityLayer::Cookie};
+  auto specs = f.specs();
+  lb::AffinityPolicy pol(cfg, specs);
+  auto sel = lb::findStrategy("round_robin")->build(specs, cfg);
+  lb::PickState st;
+
+  // Handshake: no pin, learns the sid from the 200 body (split over two reads).
+  lb::AffinityRequest req;
+  pol.prepare(head("/socket.io/?EIO=4&transport=polling&t=1"), "127.0.0.1", 1000, req);
+  CHECK(req.learn_sid);
+  CHECK(req.pins[0] == -1);
+  CHECK(pol.wantsCookie(req, 1));
+  pol.responseStatus(req, 200);
+  pol.captureSid(req, R"(0{"sid":"abcdefgh)", 1, 1000);
+  pol.captureSid(req, R"(ijk","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000})", 1, 1000);
+  CHECK_FALSE(req.capturing);
+
+  // Later requests with ?sid= go to server 1, even over a cookie naming server 2.
+  std::string cookie = "tether_sid=" + lb::CookieAffinity::serverId("policy-test", "srv-2");
+  pol.prepare(head("/socket.io/?EIO=4&transport=websocket&sid=abcdefghijk", {{"Cookie", cookie}}), "127.0.0.1", 2000, req);
+  CHECK_FALSE(req.learn_sid);
+  CHECK(req.pins[0] == 1);
+  CHECK(req.pins[1] == 2);
+  lb::PickContext ctx;
+  CHECK(pol.pick(req, ctx, *sel, st) == 1);
+  lb::ServerMask tried;
+  tried.set(1);
+  ctx.excluded = &tried;
+  CHECK(pol.pick(req, ctx, *sel, st) == 2);  // sid's server failed: the cookie's
+  tried.set(2);
+  CHECK(pol.pick(req, ctx, *sel, st) == 0);  // both failed: the strategy
+  CHECK(pol.wantsCookie(req, 0));
+  CHECK_FALSE(pol.wantsCookie(req, 2));
+
+  // The backend forgot the session ("Session ID unknown"): the entry goes.
+  pol.responseStatus(req, 400);
+  pol.prepare(head("/socket.io/?EIO=4&transport=polling&sid=abcdefghijk"), "127.0.0.1", 3000, req);
+  CHECK(req.pins[0] == -1);
+}
