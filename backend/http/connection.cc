@@ -49,15 +49,24 @@ void Connection::closeAll() {
 
 size_t Connection::liveCount() { return tLive.size(); }
 
+const llhttp_settings_t* Connection::settings() {
+  // Shared by every connection (llhttp only reads it): saves ~200 bytes per connection.
+  static const llhttp_settings_t kSettings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_url = onUrlCb;
+    s.on_header_field = onHeaderFieldCb;
+    s.on_header_value = onHeaderValueCb;
+    s.on_headers_complete = onHeadersCompleteCb;
+    s.on_body = onBodyCb;
+    s.on_message_complete = onMessageCompleteCb;
+    return s;
+  }();
+  return &kSettings;
+}
+
 Connection::Connection(Handler* handler, const Limits& limits) : handler_(handler), limits_(limits) {
-  llhttp_settings_init(&settings_);
-  settings_.on_url = onUrlCb;
-  settings_.on_header_field = onHeaderFieldCb;
-  settings_.on_header_value = onHeaderValueCb;
-  settings_.on_headers_complete = onHeadersCompleteCb;
-  settings_.on_body = onBodyCb;
-  settings_.on_message_complete = onMessageCompleteCb;
-  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+  llhttp_init(&parser_, HTTP_REQUEST, settings());
   parser_.data = this;
 }
 
@@ -166,12 +175,11 @@ void Connection::parseHttp(const char* data, size_t len) {
   }
 }
 
-void Connection::resumeHttp() {
+void Connection::resumeHttp() {  // only after a keep-alive response
   requestPending_ = false;
   request_.clear();
   headBytes_ = 0;
   lastWasValue_ = false;
-  if (!request_.keepAlive) return;
   llhttp_resume(&parser_);
   if (!leftover_.empty()) {
     std::string pending;

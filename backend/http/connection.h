@@ -100,6 +100,7 @@ class Connection : private common::ws::Sink {
   static void onWriteCb(uv_write_t* req, int status);
   static void onCloseCb(uv_handle_t* h);
   static void onGraceTimerCb(uv_timer_t* t);
+  static const llhttp_settings_t* settings();
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len);
@@ -114,7 +115,6 @@ class Connection : private common::ws::Sink {
   WsHandler* ws_ = nullptr;
   Limits limits_;
   llhttp_t parser_{};
-  llhttp_settings_t settings_{};
   Request request_;
   size_t headBytes_ = 0;
   bool lastWasValue_ = false;
