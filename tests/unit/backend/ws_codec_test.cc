@@ -206,7 +206,7 @@ TEST_CASE("close frames: code and reason, empty, invalid") {
   CHECK_FALSE(isValidCloseCode(1006));
 }
 
-TEST_CASE("a sink can stop decoding; the rest is decoded on the next call") {
+TEST_CASE("a sink can stop decoding, the rest is decoded on the next call") {
   Decoder d(Role::Server);
   Recorder r;
   r.stopAfter = 1;
