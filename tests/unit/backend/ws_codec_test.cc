@@ -213,6 +213,10 @@ TEST_CASE("a sink can stop decoding, the rest is decoded on the next call") {
   std::string two = masked(Opcode::Text, "a") + masked(Opcode::Text, "b");
   CHECK(d.decode(two, r) == Decoder::Status::Stopped);
   CHECK(r.events.size() == 1);
+  r.stopAfter = -1;
+  CHECK(d.decode(nullptr, 0, r) == Decoder::Status::Ok);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[1].payload == "b");
 }
 
 TEST_CASE("encoder picks the shortest length form") {
