@@ -61,6 +61,7 @@ void onDrainTimerCb(uv_timer_t* t) {
   auto& in = *static_cast<Instance*>(t->data);
   if (in.closed) {
     http::Connection::closeAll();
+    http::Connection::stopFlusher();
     common::closeHandle(&in.drainTimer);
     // Signal handlers stay until here so that a repeated SIGTERM during shutdown is ignored
     // instead of killing the process with the default action.
@@ -159,6 +160,7 @@ int run(Options options) {
   if (rc < 0) common::logError("loop_failed", {{"error", common::uvErr(rc)}});
   // Connections still waiting for a peer's close frame are closed now.
   http::Connection::closeAll();
+  http::Connection::stopFlusher();
   uv_run(in.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(in.loop);
   if (rc < 0) common::logWarn("loop_close_failed", {{"error", common::uvErr(rc)}});
