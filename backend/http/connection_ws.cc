@@ -11,6 +11,10 @@ namespace backend::http {
 
 namespace ws = common::ws;
 
+namespace {
+constexpr size_t kMaxCorked = 64 * 1024;  // corked bytes that trigger an early write
+}  // namespace
+
 bool Connection::upgradeToWebSocket(const Request& request, WsHandler* wsHandler) {
   std::string_view key = request.header("Sec-WebSocket-Key");
   if (request.method != "GET" || !ws::headerHasToken(request.header("Upgrade"), "websocket") ||
@@ -47,7 +51,11 @@ void Connection::sendWs(ws::Opcode opcode, std::string_view prefix, const Shared
   corked_.append(reinterpret_cast<const char*>(header), h);
   corked_.append(prefix);
   if (payload) corked_.append(*payload);
-  if (first && !markDirty()) flush();
+  if (first && !markDirty()) {
+    flush();
+  } else if (corked_.size() >= kMaxCorked) {
+    flush();  // a burst: let the kernel take it now so that only a slow reader builds a backlog
+  }
 }
 
 void Connection::sendWs(ws::Opcode opcode, std::string_view payload) {
