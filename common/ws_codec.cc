@@ -65,7 +65,7 @@ Decoder::Status Decoder::decode(const uint8_t* data, size_t len, Sink& sink) {
   bool stop = false;
   if (!pending_.empty()) {
     // Complete the buffered frame first: append input, decode from the buffer.
-    pending_.append(reinterpret_cast<const char*>(data), len);
+    if (len) pending_.append(reinterpret_cast<const char*>(data), len);
     const auto* begin = reinterpret_cast<const uint8_t*>(pending_.data());
     const uint8_t* p = begin;
     const uint8_t* end = begin + pending_.size();
@@ -88,10 +88,10 @@ Decoder::Status Decoder::decode(const uint8_t* data, size_t len, Sink& sink) {
     if (used == 0) break;
     p += used;
     if (closed_) return Status::Closed;
-    if (stop) return Status::Stopped;
+    if (stop) break;
   }
   if (p < end) pending_.assign(reinterpret_cast<const char*>(p), static_cast<size_t>(end - p));
-  return Status::Ok;
+  return stop ? Status::Stopped : Status::Ok;
 }
 
 size_t Decoder::decodeFrame(const uint8_t* p, const uint8_t* end, Sink& sink, bool& stop) {

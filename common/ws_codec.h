@@ -95,7 +95,8 @@ class Decoder {
  public:
   enum class Status : uint8_t {
     Ok,       // all input consumed (a partial frame may be buffered)
-    Stopped,  // a Sink method returned false; the remaining input was not consumed
+    Stopped,  // a Sink method returned false; the rest of the input is kept and decoded by
+              // the next call (decode(nullptr, 0, sink) resumes without new input)
     Closed,   // a close frame was decoded; later input is ignored
     Error,    // protocol violation: see error(), send closeCodeFor(error()) and close
   };

@@ -34,6 +34,8 @@ struct Instance {
   bool closed = false;
 };
 
+void onDrainTimerCb(uv_timer_t* t);
+
 void finish(Instance& in) {
   if (in.closed) return;
   in.closed = true;
@@ -43,13 +45,30 @@ void finish(Instance& in) {
   // the loop ends once every handle is closed.
   in.listener->stop();
   in.io->stop();
-  common::closeHandle(&in.sigterm);
-  common::closeHandle(&in.sigint);
-  common::closeHandle(&in.drainTimer);
+  // Half a second for the close packets and frames to go out and be answered, then every
+  // connection left (idle keep-alive ones included) is closed and the loop ends.
+  int rc = uv_timer_start(&in.drainTimer, onDrainTimerCb, 500, 0);
+  if (rc < 0) {
+    common::logError("timer_start_failed", {{"error", common::uvErr(rc)}});
+    http::Connection::closeAll();
+    common::closeHandle(&in.drainTimer);
+    common::closeHandle(&in.sigterm);
+    common::closeHandle(&in.sigint);
+  }
 }
 
 void onDrainTimerCb(uv_timer_t* t) {
   auto& in = *static_cast<Instance*>(t->data);
+  if (in.closed) {
+    http::Connection::closeAll();
+    http::Connection::stopFlusher();
+    common::closeHandle(&in.drainTimer);
+    // Signal handlers stay until here so that a repeated SIGTERM during shutdown is ignored
+    // instead of killing the process with the default action.
+    common::closeHandle(&in.sigterm);
+    common::closeHandle(&in.sigint);
+    return;
+  }
   if (in.engine->sessionCount() == 0 || uv_now(in.loop) >= in.drainDeadline) finish(in);
 }
 
@@ -141,6 +160,7 @@ int run(Options options) {
   if (rc < 0) common::logError("loop_failed", {{"error", common::uvErr(rc)}});
   // Connections still waiting for a peer's close frame are closed now.
   http::Connection::closeAll();
+  http::Connection::stopFlusher();
   uv_run(in.loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(in.loop);
   if (rc < 0) common::logWarn("loop_close_failed", {{"error", common::uvErr(rc)}});

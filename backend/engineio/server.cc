@@ -220,9 +220,10 @@ void Server::onClosed(http::Connection& conn) {
     s->closeSoon("poll connection closed prematurely");
   } else if (s->wsConn_ == &conn) {
     s->wsConn_ = nullptr;
-    if (s->upgrading_) {
+    if (s->upgrading_) {  // the probe failed: stay on polling, deliver what waited
       s->upgrading_ = false;
       s->probed_ = false;
+      s->flushPolling();
     } else {
       s->closeSoon("transport close");  // deferred: we may be inside a broadcast
     }

@@ -77,6 +77,7 @@ void Session::flushPolling() {
     appendToPayload(payload, o.type, o.binary, o.data ? std::string_view(*o.data) : std::string_view());
   }
   queue_.clear();
+  if (queue_.capacity() > 64) queue_.shrink_to_fit();  // idle sessions hold no big buffers
   queueBytes_ = 0;
   http::Connection* conn = pollConn_;
   pollConn_ = nullptr;
@@ -85,7 +86,7 @@ void Session::flushPolling() {
 }
 
 void Session::flushToWebSocket() {
-  std::deque<Out> pending;
+  std::vector<Out> pending;
   pending.swap(queue_);
   queueBytes_ = 0;
   for (const auto& o : pending) sendPacket(o.type, o.binary, o.data);

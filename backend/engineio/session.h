@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-#include <deque>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -68,7 +68,7 @@ class Session {
   http::Connection* wsConn_ = nullptr;    // the WebSocket (probing or active)
   bool upgrading_ = false;                // wsConn_ probes, polling still active
   bool probed_ = false;                   // 2probe seen: answer polling GETs with noop
-  std::deque<Out> queue_;                 // polling: packets not yet fetched
+  std::vector<Out> queue_;                 // polling: packets not yet fetched
   size_t queueBytes_ = 0;
   uv_timer_t timer_{};
   TimerState timerState_ = TimerState::PingInterval;

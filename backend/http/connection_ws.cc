@@ -11,6 +11,10 @@ namespace backend::http {
 
 namespace ws = common::ws;
 
+namespace {
+constexpr size_t kMaxCorked = 64 * 1024;  // corked bytes that trigger an early write
+}  // namespace
+
 bool Connection::upgradeToWebSocket(const Request& request, WsHandler* wsHandler) {
   std::string_view key = request.header("Sec-WebSocket-Key");
   if (request.method != "GET" || !ws::headerHasToken(request.header("Upgrade"), "websocket") ||
@@ -42,18 +46,20 @@ void Connection::sendWs(ws::Opcode opcode, std::string_view prefix, const Shared
   size_t len = prefix.size() + (payload ? payload->size() : 0);
   uint8_t header[ws::kMaxHeaderSize];
   size_t h = ws::encodeHeader(header, opcode, len);
-  std::string head(reinterpret_cast<const char*>(header), h);
-  head.append(prefix);
-  write(std::move(head), payload);
+  // Corked: frames queued in one loop turn leave in one write (see flushAll()).
+  bool first = corked_.empty();
+  corked_.append(reinterpret_cast<const char*>(header), h);
+  corked_.append(prefix);
+  if (payload) corked_.append(*payload);
+  if (first && !markDirty()) {
+    flush();
+  } else if (corked_.size() >= kMaxCorked) {
+    flush();  // a burst: let the kernel take it now so that only a slow reader builds a backlog
+  }
 }
 
 void Connection::sendWs(ws::Opcode opcode, std::string_view payload) {
-  if (closing_ || closeSent_ || !ws_) return;
-  uint8_t header[ws::kMaxHeaderSize];
-  size_t h = ws::encodeHeader(header, opcode, payload.size());
-  std::string frame(reinterpret_cast<const char*>(header), h);
-  frame.append(payload);
-  write(std::move(frame), nullptr);
+  sendWs(opcode, {}, std::make_shared<const std::string>(payload));
 }
 
 void Connection::closeWs(uint16_t code, std::string_view reason) {
@@ -63,6 +69,7 @@ void Connection::closeWs(uint16_t code, std::string_view reason) {
     return;
   }
   sendWs(ws::Opcode::Close, ws::closePayload(code, reason));
+  flush();
   closeSent_ = true;
   // Wait for the peer's close frame (then close at once) but not forever.
   int rc = uv_timer_start(&graceTimer_, onGraceTimerCb, 2000, 0);
@@ -96,11 +103,7 @@ bool Connection::onClose(uint16_t code, std::string_view) {
   // Echo the status (RFC 6455 5.5.1) and close once it is written.
   sendWs(ws::Opcode::Close, code == ws::close_code::kNoStatus ? std::string() : ws::closePayload(code));
   closeSent_ = true;
-  closeAfterWrite_ = true;
-  if (tcp_.write_queue_size == 0) {
-    int rc = uv_timer_start(&graceTimer_, onGraceTimerCb, 0, 0);
-    if (rc < 0) close();
-  }
+  closeWhenFlushed();
   return false;
 }
 

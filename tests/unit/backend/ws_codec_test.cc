@@ -206,13 +206,17 @@ TEST_CASE("close frames: code and reason, empty, invalid") {
   CHECK_FALSE(isValidCloseCode(1006));
 }
 
-TEST_CASE("a sink can stop decoding; the rest is decoded on the next call") {
+TEST_CASE("a sink can stop decoding, the rest is decoded on the next call") {
   Decoder d(Role::Server);
   Recorder r;
   r.stopAfter = 1;
   std::string two = masked(Opcode::Text, "a") + masked(Opcode::Text, "b");
   CHECK(d.decode(two, r) == Decoder::Status::Stopped);
   CHECK(r.events.size() == 1);
+  r.stopAfter = -1;
+  CHECK(d.decode(nullptr, 0, r) == Decoder::Status::Ok);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[1].payload == "b");
 }
 
 TEST_CASE("encoder picks the shortest length form") {
