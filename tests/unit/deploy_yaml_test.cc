@@ -47,6 +47,6 @@ TEST_CASE("manifests use the chat server's real flags") {
   auto args = docs.at(0)["spec"]["template"]["spec"]["containers"][0]["args"];
   for (const auto& a : args) {
     std::string s = a.as<std::string>();
-    if (s.rfind("--", 0) == 0) CHECK_MESSAGE((s == "--host" || s == "--port" || s == "--redis" || s == "--drain" || s == "--id"), s);
+    if (s.rfind("--", 0) == 0) CHECK_MESSAGE((s == "--host" || s == "--port" || s == "--drain" || s == "--id" || s == "--web-root"), s);
   }
 }
