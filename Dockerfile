@@ -21,8 +21,7 @@ COPY --from=build /src/build/proxy/tether /usr/local/bin/tether
 COPY --from=build /src/build/backend/tether-chat /usr/local/bin/tether-chat
 COPY --from=build /src/backend/web /usr/share/tether-chat/web
 COPY --from=build /src/conf/tether.yaml /etc/tether/tether.yaml
-# tether-chat serves its page from --web-root (the image keeps it in /usr/share/tether-chat/web).
-ENV TETHER_CHAT_WEB_ROOT=/usr/share/tether-chat/web
+# tether-chat serves its page from --web-root /usr/share/tether-chat/web (see deploy/).
 EXPOSE 8080 8001
 ENTRYPOINT ["/usr/local/bin/tether"]
 CMD ["-c", "/etc/tether/tether.yaml"]
