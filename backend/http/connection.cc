@@ -219,19 +219,31 @@ void Connection::onRead(const char* data, size_t len) {
 }
 
 void Connection::parseHttp(const char* data, size_t len) {
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  if (closing_) return;
-  if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
-    const char* pos = llhttp_get_error_pos(&parser_);
-    size_t used = pos ? static_cast<size_t>(pos - data) : len;
-    if (used < len) leftover_.assign(data + used, len - used);
-    requestPending_ = true;
-    handler_->onRequest(*this, request_);
-    return;
+  // Iterative over pipelined requests: a request answered synchronously (respond() ->
+  // resumeHttp()) continues in this loop instead of recursing, so a burst of thousands of tiny
+  // pipelined requests cannot exhaust the stack.
+  std::string pending;
+  parsing_ = true;
+  for (;;) {
+    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    if (closing_) break;
+    if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+      const char* pos = llhttp_get_error_pos(&parser_);
+      size_t used = pos ? static_cast<size_t>(pos - data) : len;
+      leftover_.assign(data + used, len - used);
+      requestPending_ = true;
+      handler_->onRequest(*this, request_);
+      if (closing_ || requestPending_ || ws_ || leftover_.empty()) break;
+      pending.swap(leftover_);  // answered at once: parse what followed it
+      leftover_.clear();
+      data = pending.data();
+      len = pending.size();
+      continue;
+    }
+    if (err != HPE_OK) failHttp(httpError_ ? httpError_ : 400, llhttp_errno_name(err));
+    break;
   }
-  if (err != HPE_OK) {
-    failHttp(httpError_ ? httpError_ : 400, llhttp_errno_name(err));
-  }
+  parsing_ = false;
 }
 
 void Connection::resumeHttp() {  // only after a keep-alive response
@@ -240,7 +252,7 @@ void Connection::resumeHttp() {  // only after a keep-alive response
   headBytes_ = 0;
   lastWasValue_ = false;
   llhttp_resume(&parser_);
-  if (!leftover_.empty()) {
+  if (!parsing_ && !leftover_.empty()) {  // a held request was answered later
     std::string pending;
     pending.swap(leftover_);
     parseHttp(pending.data(), pending.size());

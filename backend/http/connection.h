@@ -130,6 +130,7 @@ class Connection : private common::ws::Sink {
   size_t headBytes_ = 0;
   bool lastWasValue_ = false;
   bool requestPending_ = false;  // a complete request waits for respond()
+  bool parsing_ = false;         // inside parseHttp(): resumeHttp() lets its loop continue
   int httpError_ = 0;            // status to answer when the parser callbacks reject input
   std::string leftover_;         // bytes received while a request is pending
   std::string corked_;           // WebSocket frames waiting for the end of the loop turn

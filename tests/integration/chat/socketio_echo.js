@@ -1,10 +1,10 @@
 // The conformance echo app (--app echo) with socket.io-client v4: auth echo on "/" and
 // "/custom", message -> message-back, message-with-ack acks, binary arguments both ways,
-// an unknown namespace gets connect_error "Invalid namespace", and a client reconnects by
-// itself after the server restarts.
+// an unknown namespace gets connect_error "Invalid namespace", two namespaces share one
+// session, and a client reconnects by itself after the server restarts.
 "use strict";
 const assert = require("assert");
-const { io } = require("socket.io-client");
+const { io, Manager } = require("socket.io-client");
 const { startServer, stopServer, once, main } = require("./lib");
 
 main(async (track) => {
@@ -45,6 +45,19 @@ main(async (track) => {
     bogus.close();
     s.close();
   }
+
+  // Two namespaces multiplexed over one Engine.IO session: leaving one keeps the other.
+  const manager = new Manager(server.url, { reconnection: false, forceNew: true });
+  const root = manager.socket("/", { auth: { ns: "root" } });
+  const custom = manager.socket("/custom", { auth: { ns: "custom" } });
+  const [[ra], [ca]] = await Promise.all([once(root, "auth"), once(custom, "auth")]);
+  assert.deepStrictEqual([ra, ca], [{ ns: "root" }, { ns: "custom" }]);
+  assert.strictEqual(manager.engine.id, root.io.engine.id);
+  custom.disconnect();
+  const back = once(root, "message-back");
+  root.emit("message", "still here");
+  assert.deepStrictEqual(await back, ["still here"]);
+  root.disconnect();
 
   // Reconnect: the server goes away and comes back on the same port; the client reconnects on
   // its own and is usable again. Heartbeats (300 ms) keep running meanwhile.
