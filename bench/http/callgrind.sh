@@ -17,44 +17,8 @@ cleanup() { [[ -n "$backend_pid" ]] && kill "$backend_pid" 2>/dev/null; wait 2>/
 trap cleanup EXIT
 BACKEND=18811 PORT=18812
 
-mkdir -p "$work/backend" "$work/nginx"
-cat > "$work/backend/nginx.conf" <<CONF
-worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
-events { worker_connections 1024; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$BACKEND; location / { return 200 "hello from the backend\n"; } } }
-CONF
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1; daemon off; master_process off; error_log stderr error; pid $work/nginx/nginx.pid;
-events { worker_connections 1024; }
-http { access_log off; keepalive_requests 1000000;
-  upstream be { server 127.0.0.1:$BACKEND; keepalive 64; }
-  server { listen 127.0.0.1:$PORT;
-    location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
-CONF
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option forwardfor
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$PORT
-  default_backend be
-backend be
-  server s1 127.0.0.1:$BACKEND
-CONF
-cat > "$work/tether.yaml" <<CONF
-workers: 1
-listeners: [{address: "127.0.0.1:$PORT"}]
-upstreams:
-  be: {keepalive: 64, servers: ["127.0.0.1:$BACKEND"]}
-CONF
+source "$root/bench/http/contestants.sh"
+write_contestant_configs "$work" $BACKEND $PORT $PORT $PORT off
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" & backend_pid=$!
 sleep 0.5
 

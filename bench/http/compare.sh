@@ -23,45 +23,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 BACKEND=18801 TETHER_PORT=18802 NGINX_PORT=18803 HAPROXY_PORT=18804
 
-mkdir -p "$work"/{backend,nginx}/logs
-cat > "$work/backend/nginx.conf" <<CONF
-worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$BACKEND reuseport; location / { return 200 "hello from the backend\n"; } } }
-CONF
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1; daemon off; error_log stderr error; pid $work/nginx/nginx.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream be { server 127.0.0.1:$BACKEND; keepalive 64; }
-  server { listen 127.0.0.1:$NGINX_PORT;
-    location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection "";
-                 proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
-CONF
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 5000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option forwardfor
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT
-  default_backend be
-backend be
-  server s1 127.0.0.1:$BACKEND
-CONF
-cat > "$work/tether.yaml" <<CONF
-workers: 1
-listeners: [{name: web, address: "127.0.0.1:$TETHER_PORT"}]
-upstreams:
-  be: {strategy: round_robin, keepalive: 64, servers: ["127.0.0.1:$BACKEND"]}
-CONF
+source "$root/bench/http/contestants.sh"
+write_contestant_configs "$work" $BACKEND $TETHER_PORT $NGINX_PORT $HAPROXY_PORT
 
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
