@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "backend/bus/redis_url.h"
 #include "common/units.h"
 
 namespace backend::chat {
@@ -34,7 +35,11 @@ const char* usage() {
          "  --drain DUR              SIGTERM grace before closing sessions (10s)\n"
          "  --app chat|echo          chat app or the protocol conformance echo app (chat)\n"
          "  --web-root DIR           directory with index.html and node_modules (backend/web)\n"
-         "  --log-level LEVEL        debug|info|warn|error (info)\n";
+         "  --log-level LEVEL        debug|info|warn|error (info)\n"
+         "  --redis URL              redis://[:password@]host[:port][/db]: rooms, presence and\n"
+         "                           history shared by the fleet (standalone without it)\n"
+         "  --redis-password PW      Redis AUTH password (default $TETHER_REDIS_PASSWORD)\n"
+         "  --history N              messages kept per room for recovery (1000)\n";
 }
 
 std::optional<Options> parseOptions(const std::vector<std::string>& args, std::string& error, bool& help) {
@@ -101,6 +106,18 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
       o.webRoot = value;
     } else if (flag == "--log-level") {
       o.logLevel = value;
+    } else if (flag == "--redis") {
+      std::string why;
+      if (!bus::parseRedisUrl(value, why)) {
+        error = "invalid value for --redis: " + why;
+        return std::nullopt;
+      }
+      o.redisUrl = value;
+    } else if (flag == "--redis-password") {
+      o.redisPassword = value;
+    } else if (flag == "--history") {
+      if (!number(n) || n < 1 || n > 1'000'000) return bad();
+      o.history = n;
     } else {
       error = "unknown flag " + flag;
       return std::nullopt;

@@ -3,6 +3,7 @@
 // Durations (--ping-interval, --ping-timeout, --connect-timeout, --drain) take a unit
 // ("25s", "500ms"); a bare number means milliseconds, as the Engine.IO options are written.
 // Sizes (--max-payload, --max-send-queue) take a bare byte count or a unit ("1MiB").
+// --redis is validated here (backend/bus/redis_url.h) so a typo fails at startup.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,10 @@ struct Options {
   std::string app = "chat";   // chat | echo
   std::string webRoot;        // directory holding index.html and node_modules/
   std::string logLevel = "info";
+  // Fleet bus (backend/bus/): empty redisUrl = standalone.
+  std::string redisUrl;       // redis://[:password@]host[:port][/db]
+  std::string redisPassword;  // --redis-password, else $TETHER_REDIS_PASSWORD, else the URL's
+  size_t history = 1000;      // per-room stream length (XADD MAXLEN ~)
 };
 
 // Parses argv (without argv[0]). On error returns nullopt and sets `error`; "--help" sets

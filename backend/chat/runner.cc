@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
+#include "backend/bus/fleet_bus.h"
 #include "backend/chat/chat_app.h"
 #include "backend/chat/echo_app.h"
 #include "backend/chat/web_routes.h"
@@ -24,6 +26,7 @@ struct Instance {
   std::unique_ptr<WebRoutes> routes;
   std::unique_ptr<socketio::Server> io;
   std::unique_ptr<engineio::Server> engine;
+  std::unique_ptr<bus::FleetBus> bus;  // with --redis
   std::unique_ptr<ChatApp> chat;
   std::unique_ptr<http::Listener> listener;
   uv_signal_t sigterm{};
@@ -45,6 +48,8 @@ void finish(Instance& in) {
   // the loop ends once every handle is closed.
   in.listener->stop();
   in.io->stop();
+  // After closeAll: the presence removals of the closed sockets are queued before goodbye.
+  if (in.bus) in.bus->stop();
   // Half a second for the close packets and frames to go out and be answered, then every
   // connection left (idle keep-alive ones included) is closed and the loop ends.
   int rc = uv_timer_start(&in.drainTimer, onDrainTimerCb, 500, 0);
@@ -125,12 +130,32 @@ int run(Options options) {
   if (options.id.empty()) options.id = defaultId(in.listener->port());
   in.routes = std::make_unique<WebRoutes>(options.id, options.webRoot);
   late.target = in.routes.get();
+  if (!options.redisUrl.empty()) {
+    std::string error;
+    auto target = bus::parseRedisUrl(options.redisUrl, error);
+    if (!target) {  // options.cc validated it; kept for callers that build Options by hand
+      common::logError("bad_redis_url", {{"error", error}});
+      return 1;
+    }
+    const char* envPassword = std::getenv("TETHER_REDIS_PASSWORD");
+    if (!options.redisPassword.empty()) {
+      target->password = options.redisPassword;
+    } else if (envPassword && *envPassword) {
+      target->password = envPassword;
+    }
+    bus::FleetBus::Options bo;
+    bo.target = *target;
+    bo.serverId = options.id;
+    bo.history = options.history;
+    in.bus = std::make_unique<bus::FleetBus>(in.loop, bo);
+  }
   if (options.app == "echo") {
     installEchoApp(*in.io);
   } else {
-    in.chat = std::make_unique<ChatApp>(*in.io, options.id);
+    in.chat = std::make_unique<ChatApp>(*in.io, options.id, in.bus.get());
   }
-  in.routes->attach(in.engine.get(), in.io.get(), in.chat.get());
+  if (in.bus && !in.bus->start()) return 1;
+  in.routes->attach(in.engine.get(), in.io.get(), in.chat.get(), in.bus.get());
   if (!in.io->start()) return 1;
 
   for (auto* sig : {&in.sigterm, &in.sigint}) {

@@ -61,7 +61,14 @@ void WebRoutes::onRequest(http::Connection& conn, http::Request& request) {
   }
   if (path == "/health") {
     bool draining = engine_ && engine_->draining();
-    return conn.respond(draining ? 503 : 200, "text/plain", draining ? "draining" : "ok");
+    int status = draining ? 503 : 200;
+    bool detail = false;
+    request.queryParam("detail", &detail);
+    if (detail) {
+      return conn.respond(status, "application/json", healthDetail(draining));
+    }
+    bool redisDown = bus_ && !bus_->up();
+    return conn.respond(status, "text/plain", draining ? "draining" : redisDown ? "ok (redis down)" : "ok");
   }
   if (path == "/metrics") return conn.respond(200, "text/plain; version=0.0.4", renderMetrics());
   if (path == "/" || path == "/index.html") return conn.respond(200, "text/html; charset=utf-8", page_);
@@ -69,6 +76,19 @@ void WebRoutes::onRequest(http::Connection& conn, http::Request& request) {
     return conn.respond(200, "application/javascript", clientJs_);
   }
   conn.respond(404, "text/plain", "not found");
+}
+
+std::string WebRoutes::healthDetail(bool draining) const {
+  nlohmann::json redis = {{"configured", bus_ != nullptr}};
+  if (bus_) {
+    redis["target"] = bus_->target().display();
+    redis["up"] = bus_->up();
+    uint64_t since = bus_->downSinceMs();
+    redis["down_for_ms"] = since && engine_ ? uv_now(engine_->loop()) - since : 0;
+    redis["link_failures"] = bus_->linkFailures();
+    redis["history_reads_in_flight"] = bus_->historyReadsInFlight();
+  }
+  return nlohmann::json{{"status", draining ? "draining" : "ok"}, {"draining", draining}, {"redis", redis}}.dump();
 }
 
 std::string WebRoutes::renderMetrics() const {
@@ -103,8 +123,31 @@ std::string WebRoutes::renderMetrics() const {
   if (chat_) {
     const auto& c = chat_->counters();
     metric("tether_chat_messages_in_total", "counter", "Chat messages accepted.", c.messagesIn);
-    metric("tether_chat_messages_out_total", "counter", "Chat message deliveries.", c.deliveries);
     metric("tether_chat_rejected_events_total", "counter", "Chat events answered with an error.", c.rejected);
+    const auto& f = chat_->feedCounters();
+    metric("tether_chat_messages_out_total", "counter", "Chat message deliveries (live and replayed).", f.deliveries);
+    metric("tether_chat_replayed_total", "counter", "Messages replayed from history.", f.replayed);
+    metric("tether_chat_gaps_total", "counter", "Gap events sent (history no longer holds the range).", f.gaps);
+    metric("tether_chat_local_only_total", "counter", "Messages delivered locally only (Redis down).", f.localOnly);
+    metric("tether_chat_commit_errors_total", "counter", "Sends answered 'retry' (commit outcome unknown).",
+           f.commitErrors);
+  }
+  if (bus_) {
+    const auto& b = bus_->counters();
+    metric("tether_chat_redis_up", "gauge", "1 while both Redis links are up and subscribed.", bus_->up() ? 1 : 0);
+    metric("tether_chat_redis_connects_total", "counter", "Redis connections established (both links).",
+           bus_->linkConnects());
+    metric("tether_chat_redis_failures_total", "counter", "Redis connections lost or failed (both links).",
+           bus_->linkFailures());
+    metric("tether_chat_bus_published_total", "counter", "Room messages committed by this instance.", b.published);
+    metric("tether_chat_bus_duplicates_total", "counter", "Sends recognised as resends by their cid.", b.duplicates);
+    metric("tether_chat_bus_received_total", "counter", "Room messages received from the bus.", b.received);
+    metric("tether_chat_bus_malformed_total", "counter", "Bus payloads or history entries that did not parse.",
+           b.malformed);
+    metric("tether_chat_history_reads_total", "counter", "History reads sent to Redis.", b.historyReads);
+    metric("tether_chat_history_reads_coalesced_total", "counter", "History reads answered by one in flight.",
+           b.historyCoalesced);
+    metric("tether_chat_presence_reads_total", "counter", "Presence reads sent to Redis.", b.presenceReads);
   }
   return out;
 }

@@ -60,6 +60,7 @@ class Server : public http::Handler, public http::WsHandler {
   // Refuse new sessions from now on (503); existing ones keep working.
   void setDraining(bool draining) { draining_ = draining; }
   bool draining() const { return draining_; }
+  uv_loop_t* loop() const { return loop_; }
   // Closes every session with an Engine.IO close.
   void closeAll(std::string_view reason);
   size_t sessionCount() const { return sessions_.size(); }

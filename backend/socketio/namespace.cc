@@ -51,15 +51,29 @@ void Socket::leave(const std::string& room) {
 
 size_t Namespace::emitToRoom(const std::string& room, std::string_view event, const json& args,
                              const Socket* except, bool isVolatile) {
+  return emitTo(room, event, args, isVolatile, [except](Socket& s) { return &s != except; });
+}
+
+size_t Namespace::emitToRoomIf(const std::string& room, std::string_view event, const json& args,
+                               const std::function<bool(Socket&)>& pick) {
+  return emitTo(room, event, args, false, pick);
+}
+
+template <typename Pick>
+size_t Namespace::emitTo(const std::string& room, std::string_view event, const json& args, bool isVolatile,
+                         const Pick& pick) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return 0;
-  std::vector<std::string> attachments;
-  auto text = std::make_shared<const std::string>(encodeEvent(name_, event, args, attachments));
+  std::shared_ptr<const std::string> text;
   std::vector<std::shared_ptr<const std::string>> bins;
-  for (auto& a : attachments) bins.push_back(std::make_shared<const std::string>(std::move(a)));
   size_t delivered = 0;
   for (Socket* s : it->second) {
-    if (s == except) continue;
+    if (!pick(*s)) continue;
+    if (!text) {  // encoded once, and only when someone receives it
+      std::vector<std::string> attachments;
+      text = std::make_shared<const std::string>(encodeEvent(name_, event, args, attachments));
+      for (auto& a : attachments) bins.push_back(std::make_shared<const std::string>(std::move(a)));
+    }
     auto r = s->session_->send(text, false, isVolatile && bins.empty());
     if (r != engineio::SendResult::Queued) continue;
     for (auto& b : bins) s->session_->send(b, true);
@@ -67,6 +81,11 @@ size_t Namespace::emitToRoom(const std::string& room, std::string_view event, co
   }
   server_->counters().packetsOut += delivered;
   return delivered;
+}
+
+const std::unordered_set<Socket*>* Namespace::members(const std::string& room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : &it->second;
 }
 
 size_t Namespace::roomSize(const std::string& room) const {

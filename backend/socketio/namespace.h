@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +40,7 @@ class Socket {
   void leave(const std::string& room);
 
   std::string name;  // application data (the chat nickname)
+  void* appData = nullptr;  // application data (the chat app's per-socket state)
 
  private:
   friend class Namespace;
@@ -71,13 +73,22 @@ class Namespace {
   // Emits to every member of `room` except `except`; returns the number of deliveries.
   size_t emitToRoom(const std::string& room, std::string_view event, const json& args,
                     const Socket* except = nullptr, bool isVolatile = false);
+  // Emits to the members of `room` for which pick(member) is true; the packet is encoded once.
+  // pick may change application state but must not join, leave or close sockets.
+  size_t emitToRoomIf(const std::string& room, std::string_view event, const json& args,
+                      const std::function<bool(Socket&)>& pick);
   size_t roomSize(const std::string& room) const;
+  // The members of `room`, or null when it has none.
+  const std::unordered_set<Socket*>* members(const std::string& room) const;
   size_t roomCount() const { return rooms_.size(); }
   size_t socketCount() const { return sockets_.size(); }
 
  private:
   friend class Socket;
   friend class Server;
+  template <typename Pick>
+  size_t emitTo(const std::string& room, std::string_view event, const json& args, bool isVolatile,
+                const Pick& pick);
   Server* server_;
   std::string name_;
   std::unordered_map<std::string, std::unordered_set<Socket*>> rooms_;
