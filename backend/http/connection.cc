@@ -229,7 +229,7 @@ void Connection::parseHttp(const char* data, size_t len) {
     if (closing_) break;
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
       const char* pos = llhttp_get_error_pos(&parser_);
-      size_t used = pos ? static_cast<size_t>(pos - data) : len;
+      size_t used = pos && pos >= data && pos <= data + len ? static_cast<size_t>(pos - data) : len;
       leftover_.assign(data + used, len - used);
       requestPending_ = true;
       handler_->onRequest(*this, request_);
@@ -251,7 +251,13 @@ void Connection::resumeHttp() {  // only after a keep-alive response
   request_.clear();
   headBytes_ = 0;
   lastWasValue_ = false;
-  llhttp_resume(&parser_);
+  // An upgrade request answered with a plain response (no 101) leaves the parser paused for
+  // the upgrade, which llhttp_resume() does not clear: the connection stays HTTP.
+  if (llhttp_get_errno(&parser_) == HPE_PAUSED_UPGRADE) {
+    llhttp_resume_after_upgrade(&parser_);
+  } else {
+    llhttp_resume(&parser_);
+  }
   if (!parsing_ && !leftover_.empty()) {  // a held request was answered later
     std::string pending;
     pending.swap(leftover_);
