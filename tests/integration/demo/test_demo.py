@@ -3,14 +3,18 @@ a 3-instance tether-chat fleet and tether from $TETHER_BUILD_DIR, prints its URL
 through tether names an instance of the fleet (cookie-sticky, spread without a cookie), Engine.IO
 polling without cookies stays on one instance (sid affinity), every instance's /health and the
 admin /metrics answer; SIGINT stops everything (exit 0, no process left, ports closed, temp dir
-removed). A busy port makes it fail at once.
+removed). Three node socket.io clients through tether (polling, polling->websocket, websocket),
+one per instance, share a room: a message from one reaches the two others (Redis bus). A busy
+port makes it fail at once.
 """
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -62,6 +66,28 @@ def get(url, headers=None, data=None, timeout=5):
     req = urllib.request.Request(url, data=data, headers=headers or {})
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.status, r.read().decode(), r.headers
+
+
+# Three clients (one per transport mix) join one room through tether; the first sends, the others
+# must receive it. Prints the instances and exits 0 on success.
+CROSS_JS = r"""
+const { io } = require("socket.io-client");
+const url = process.argv[2];
+const mk = (tr) => new Promise((res, rej) => {
+  const s = io(url, { transports: tr, forceNew: true, reconnection: false });
+  s.on("connect_error", (e) => rej(e));
+  s.on("disconnect", (r) => { console.log("disconnect", r); process.exit(2); });
+  s.on("hello", (h) => { s.server = h.server; s.emit("join", "demo-test", () => res(s)); });
+});
+(async () => {
+  const a = await mk(["polling"]), b = await mk(["polling", "websocket"]), c = await mk(["websocket"]);
+  console.log("servers", a.server, b.server, c.server);
+  let got = 0;
+  for (const s of [b, c]) s.on("message", (m) => { if (m.text === "hi" && ++got === 2) { console.log("delivered"); process.exit(0); } });
+  setTimeout(() => a.emit("message", { room: "demo-test", text: "hi" }), 300);
+})().catch((e) => { console.log("error", e.message); process.exit(3); });
+setTimeout(() => { console.log("timeout"); process.exit(4); }, 10000);
+"""
 
 
 def instance_id(page):
@@ -159,6 +185,22 @@ class Demo(unittest.TestCase):
                 status, body, _ = get(f"{eio}&sid={sid}")
                 self.assertEqual(status, 200)
                 self.assertTrue(body.startswith("40"), body)
+
+            # Messages cross instances (Redis bus) through tether, for every transport mix.
+            node = shutil.which("node")
+            self.assertIsNotNone(node, "node is needed (scripts/install-deps)")
+            with tempfile.NamedTemporaryFile("w", suffix=".js", delete=False) as f:
+                f.write(CROSS_JS)
+            try:
+                r = subprocess.run([node, f.name, chat_url], capture_output=True, text=True, timeout=20,
+                                   env=dict(os.environ, NODE_PATH=os.environ.get(
+                                       "NODE_PATH", os.path.join(SOURCE, "tests", "node", "node_modules"))))
+            finally:
+                os.unlink(f.name)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("delivered", r.stdout)
+            self.assertGreaterEqual(len(set(r.stdout.split("servers ")[1].split("\n")[0].split())), 2,
+                             f"clients on at least two instances: {r.stdout}")
 
             status, body, _ = get(metrics_url)
             self.assertEqual(status, 200)
