@@ -133,8 +133,8 @@ void RoomFeed::onRead(Read r, const bus::FleetBus::History& h) {
 
 void RoomFeed::ackJoin(Member& m, const Read& r, RoomCursor& c, bool historyOk, bool reset) {
   if (r.ackId < 0) return;
-  json a = {{"room", r.room}, {"members", nsp_.roomSize(r.room)}, {"seq", c.known ? json(c.last) : json(nullptr)},
-            {"replayed", r.replayed}};
+  json a = {{"room", r.room}, {"members", nsp_.roomSize(r.room)}, {"seq", c.known ? json(c.last) : json(nullptr)}};
+  if (r.since >= 0) a["replayed"] = r.replayed;
   if (!historyOk) a["history"] = "unavailable";
   if (reset) a["reset"] = true;
   m.socket->ack(r.ackId, json::array({a}));

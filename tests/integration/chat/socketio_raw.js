@@ -21,7 +21,7 @@ main(async (track) => {
   assert.strictEqual((await request(u)).body, '44/nope,{"message":"Invalid namespace"}');
   // An ack-requesting event works...
   await request(u, { method: "POST", body: '427["join","lobby"]' });
-  assert.strictEqual((await request(u)).body, '437[{"members":1,"room":"lobby"}]');
+  assert.strictEqual((await request(u)).body, '437[{"members":1,"room":"lobby","seq":0}]');
   // ...and an invalid one (EVENT payload must be an array starting with a string) closes it.
   await request(u, { method: "POST", body: '42{"not":"an array"}' });
   assert.strictEqual((await request(u)).status, 400, "session closed after an invalid packet");

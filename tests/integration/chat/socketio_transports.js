@@ -12,7 +12,7 @@ async function chatRoundTrip(url, serverId, opts, label) {
     const [hello] = await once(socket, "hello");
     assert.deepStrictEqual(hello, { server: serverId }, `${label}: hello names the instance`);
     const join = await socket.timeout(3000).emitWithAck("join", `room-${label}`);
-    assert.deepStrictEqual(join, { room: `room-${label}`, members: 1 });
+    assert.deepStrictEqual(join, { room: `room-${label}`, members: 1, seq: 0 }, "a fresh room starts at seq 0");
     const got = once(socket, "message");
     const ack = await socket.timeout(3000).emitWithAck("message", { room: `room-${label}`, text: `hi from ${label} ✓` });
     const [msg] = await got;
