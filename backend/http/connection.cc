@@ -428,7 +428,11 @@ int Connection::onBodyCb(llhttp_t* p, const char* at, size_t len) {
 int Connection::onMessageCompleteCb(llhttp_t* p) {
   auto* c = static_cast<Connection*>(p->data);
   c->request_.keepAlive = llhttp_should_keep_alive(p) != 0;
-  return HPE_PAUSED;
+  // An upgrade request is paused by llhttp itself (HPE_PAUSED_UPGRADE) right after this
+  // callback. Pausing here too would make the next execute after a refused upgrade report that
+  // pause as a second, empty request, and every later response on the connection would answer
+  // the request before it.
+  return p->upgrade ? 0 : HPE_PAUSED;
 }
 
 }  // namespace backend::http
