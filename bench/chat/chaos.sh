@@ -6,7 +6,7 @@
 # Never part of the test run. Loopback only; every process it starts is stopped on exit.
 #
 # Usage: [CLIENTS=200] [ROOMS=20] [ROOMS_PER_CLIENT=1] [DURATION=60] [KILL_EVERY=10] [RATE=100]
-#        [SETTLE=20] [STRATEGY=round_robin|consistent_hash] [INSTANCES=3] [KEEP_LOGS=1]
+#        [SETTLE=20] [STRATEGY=round_robin|consistent_hash] [INSTANCES=3] [KEEP_LOGS=1] [LOG_LEVEL=info]
 #        [TETHER_BUILD_DIR=build] bench/chat/chaos.sh
 # Builds nothing: needs $TETHER_BUILD_DIR/backend/tether-chat and $TETHER_BUILD_DIR/proxy/tether,
 # redis-server and redis-cli on PATH, and tests/node/node_modules.
@@ -93,7 +93,7 @@ redis_pid=$!
 wait_until 10 redis-cli -h 127.0.0.1 -p "$redis_port" ping || { echo "chaos.sh: redis did not start" >&2; exit 2; }
 
 "$chat" fleet --instances "$instances" --base-port "$base_port" --redis "redis://127.0.0.1:$redis_port" \
-  --drain 1s --log-level info >"$tmp/fleet.log" 2>&1 &
+  --drain 1s --log-level "${LOG_LEVEL:-info}" >"$tmp/fleet.log" 2>&1 &
 fleet_pid=$!
 wait_until 15 all_instances_ok || { echo "chaos.sh: fleet did not come up" >&2; tail -20 "$tmp/fleet.log" >&2; exit 2; }
 

@@ -98,6 +98,7 @@ class RoomClient {
     this.disconnectedAt = null;
     this.disconnectReason = null;
     this._generation = 0;   // bumped on every connection; stale join loops stop
+    this._up = false;       // between our "connect" and the next "disconnect"
     this._waiters = [];     // functions called on any state change
     this._cid = 0;
     this._cidPrefix = `${this.name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 32)}.${crypto.randomBytes(3).toString("hex")}`;
@@ -167,6 +168,7 @@ class RoomClient {
 
   _onConnect() {
     const gen = ++this._generation;
+    this._up = true;
     this.joined.clear();
     if (this.connectedAt !== null) this.counters.reconnects++;
     this.connectedAt = Date.now();
@@ -176,9 +178,14 @@ class RoomClient {
   }
 
   _onDisconnect(reason) {
-    this.counters.disconnects++;
+    // socket.io-client also reports "disconnect" when a connection attempt fails before the
+    // CONNECT (e.g. a polling POST error during the handshake): only a connection we had
+    // starts an outage.
+    const had = this._up;
+    this._up = false;
     this.joined.clear();
-    if (this.disconnectedAt === null) {  // the first disconnect of an outage counts
+    if (had) this.counters.disconnects++;
+    if (had && this.disconnectedAt === null) {  // the first disconnect of an outage counts
       this.disconnectedAt = Date.now();
       this.disconnectReason = reason;
     }
