@@ -39,8 +39,12 @@ Server::Server(uv_loop_t* loop, Options options, SessionListener* listener, Rout
 
 Server::~Server() = default;
 
-std::string Server::openPacket(const std::string& sid) const {
-  return "{\"sid\":\"" + sid + "\",\"upgrades\":[\"websocket\"],\"pingInterval\":" +
+std::string Server::openPacket(const std::string& sid, bool websocket) const {
+  // "upgrades" lists the upgrades from the current transport: none from WebSocket. Listing
+  // websocket there makes clients probe a second WebSocket with the sid, which a proxy that
+  // learns sids from polling handshakes cannot route (tether answered it from another server).
+  return "{\"sid\":\"" + sid + (websocket ? "\",\"upgrades\":[]" : "\",\"upgrades\":[\"websocket\"]") +
+         ",\"pingInterval\":" +
          std::to_string(options_.pingInterval) + ",\"pingTimeout\":" + std::to_string(options_.pingTimeout) +
          ",\"maxPayload\":" + std::to_string(options_.maxPayload) + "}";
 }
@@ -86,7 +90,7 @@ void Server::handshake(http::Connection& conn, http::Request& request, bool webs
   }
   sessions_.emplace(sid, s);
   ++counters_.sessionsOpened;
-  std::string open = openPacket(sid);
+  std::string open = openPacket(sid, websocket);
   if (websocket) {
     if (!conn.upgradeToWebSocket(request, this)) {
       s->close("bad handshake");

@@ -82,7 +82,7 @@ class Server : public http::Handler, public http::WsHandler {
   void handleUpgrade(Session& s, http::Connection& conn, http::Request& request);
   void handlePacket(Session& s, Packet& p);
   void sessionClosed(Session& s);
-  std::string openPacket(const std::string& sid) const;
+  std::string openPacket(const std::string& sid, bool websocket) const;
 
   uv_loop_t* loop_;
   Options options_;

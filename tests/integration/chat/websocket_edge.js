@@ -16,7 +16,10 @@ main(async (track) => {
     const open = await ws.next();
     assert.strictEqual(open.opcode, 1);
     assert.strictEqual(open.payload.toString()[0], "0", "open packet first");
-    assert.strictEqual(JSON.parse(open.payload.toString().slice(1)).maxPayload, 1000);
+    const hs = JSON.parse(open.payload.toString().slice(1));
+    assert.strictEqual(hs.maxPayload, 1000);
+    // Nothing to upgrade to from WebSocket: a client told otherwise probes a second WebSocket.
+    assert.deepStrictEqual(hs.upgrades, []);
     return ws;
   };
   const expectClose = async (ws, code, what) => {

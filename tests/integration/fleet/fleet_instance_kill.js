@@ -4,6 +4,9 @@
 // entries vanish within 15 s (its liveness key expires), the live members stay listed.
 "use strict";
 const assert = require("assert");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
 const { startServer, main, sleep } = require("../chat/lib");
 const { Redis, waitFor, startTether, chatUpstreamYaml } = require("./fleet_lib");
 const { RoomClient } = require("./room_client");
@@ -17,12 +20,22 @@ main(async (track) => {
   try {
     const servers = [];
     for (const id of ["k1", "k2", "k3"]) servers.push(track(await startServer(["--id", id, "--redis", redis.url])));
-    tether = await startTether(chatUpstreamYaml(servers.map((s) => s.port)));
+    const accessLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tether-access-")), "access.log");
+    const yaml = chatUpstreamYaml(servers.map((s) => s.port));
+    tether = await startTether((port) => `${yaml(port)}access_log: {path: ${accessLog}, format: json}\n`);
     const clients = Array.from({ length: CLIENTS }, (_, i) => new RoomClient(tether.url, { name: `k${i}`,
       rooms: ["main", i % 2 ? "odd" : "even"], transports: i % 3 ? ["websocket"] : ["polling", "websocket"] }));
     await Promise.all(clients.map((c) => c.ready(10000)));
     const on = (id) => clients.filter((c) => c.server === id);
     assert.ok(servers.every((s) => on(s.id).length > 0), "tether spread the clients over all instances");
+    // Every exchange so far answered 200 or 101: no request reached an instance that does not
+    // know its sid (a WebSocket-only client once probed a second WebSocket tether could not
+    // route; a refused upgrade once shifted the responses of a pooled connection).
+    await sleep(300);  // the access log is buffered
+    const statuses = fs.readFileSync(accessLog, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      .filter((e) => e.url.startsWith("/socket.io/")).map((e) => e.status);
+    assert.ok(statuses.length >= CLIENTS * 2, "the access log saw the sessions");
+    assert.deepStrictEqual(statuses.filter((st) => st !== 200 && st !== 101), [], "no refused Engine.IO request");
 
     // Two senders keep talking to "main" (and their own room) while k2 dies.
     let sending = true;
