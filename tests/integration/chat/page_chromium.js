@@ -51,6 +51,10 @@ main(async (track) => {
     await bob.click("#send");
     const raw = await alice.waitForSelector("#log .line:has-text('<b>bold</b>')");
     assert.strictEqual(await raw.$("b"), null, "message text is not interpreted as HTML");
+    // "Who's here" lists both people with their instance.
+    await bob.click("#who");
+    const who = await bob.waitForSelector("#log .line:has-text('in web:')");
+    assert.match(await who.textContent(), /in web: (alice@s-web, bob@s-web|bob@s-web, alice@s-web)/);
   } finally {
     await browser.close();
   }
