@@ -59,7 +59,8 @@ TEST_CASE("bus payloads: messages carry their seq, typing has none") {
   CHECK(p.seq == 42);
   CHECK(p.json == R"({"room":"r"})");
 
-  REQUIRE(parseBusPayload(encodeTyping(R"({"room":"r"})"), p));
+  std::string typing = encodeTyping(R"({"room":"r"})");  // p.json points into it
+  REQUIRE(parseBusPayload(typing, p));
   CHECK(p.kind == BusPayload::Kind::Typing);
   CHECK(p.json == R"({"room":"r"})");
 
