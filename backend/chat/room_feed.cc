@@ -55,8 +55,9 @@ void RoomFeed::join(Socket& s, const std::string& room, int64_t since, int64_t a
   RoomCursor& c = m->cursors[room];
   if (already && (since < 0 || c.recovering)) {
     // Nothing to replay (or a replay is already under way): answer with what we know.
-    s.ack(ackId, json::array({json{{"room", room}, {"members", nsp_.roomSize(room)},
-                                   {"seq", c.known ? json(c.last) : json(nullptr)}}}));
+    json seq = c.known ? json(c.last) : json(nullptr);
+    if (!bus_) seq = localHead_.count(room) ? localHead_[room] : 0;  // standalone cursors stay at the join
+    s.ack(ackId, json::array({json{{"room", room}, {"members", nsp_.roomSize(room)}, {"seq", seq}}}));
     return;
   }
   c = RoomCursor{};
@@ -194,6 +195,12 @@ void RoomFeed::onBusMessage(const std::string& room, uint64_t seq, std::shared_p
 void RoomFeed::deliverLive(const std::string& room, uint64_t seq, const std::shared_ptr<const json>& msg) {
   json out = *msg;
   out["seq"] = seq;
+  if (!bus_) {
+    // Standalone seqs are assigned here, contiguous, and a join's replay is synchronous, so
+    // no cursor can be behind or recovering: skip the per-member cursor lookups.
+    counters_.deliveries += nsp_.emitToRoom(room, "message", json::array({std::move(out)}));
+    return;
+  }
   std::vector<Member*> needRead;
   size_t n = nsp_.emitToRoomIf(room, "message", json::array({out}), [&](Socket& s) {
     auto* m = static_cast<Member*>(s.appData);

@@ -39,6 +39,19 @@ main(async (track) => {
     assert.ok(s.got.every((m) => m.room === s.room), `client ${k} only sees room ${s.room}`);
   });
 
+  // Standalone seqs: per room, contiguous; a re-join reports the head; a re-join with `since`
+  // gets a gap for what it asks (there is no history without --redis).
+  clients.slice(0, PER_ROOM).forEach((s) => {
+    assert.deepStrictEqual(s.got.map((m) => m.seq).sort((x, y) => x - y), Array.from({ length: PER_ROOM }, (_, k) => k + 1));
+  });
+  const c0 = clients[0];
+  assert.strictEqual((await c0.timeout(3000).emitWithAck("join", c0.room)).seq, PER_ROOM);
+  const gap = once(c0, "gap");
+  const rejoin = await c0.timeout(3000).emitWithAck("join", { room: c0.room, since: PER_ROOM - 2 });
+  assert.deepStrictEqual(rejoin, { room: c0.room, members: PER_ROOM, seq: PER_ROOM, replayed: 0 });
+  assert.deepStrictEqual((await gap)[0], { room: c0.room, from: PER_ROOM - 1, to: PER_ROOM });
+  assert.deepStrictEqual(await c0.timeout(3000).emitWithAck("join", { room: c0.room, since: -1 }), { error: "invalid since" });
+
   // typing: others in the room get it, the sender does not.
   const [a, b] = [clients[0], clients[1]];
   a.emit("typing", { room: a.room });
@@ -66,7 +79,7 @@ main(async (track) => {
   assert.strictEqual(value("tether_chat_connections"), ROOMS * PER_ROOM);
   assert.strictEqual(value("tether_chat_messages_in_total"), clients.length + 1);
   assert.ok(value("tether_chat_messages_out_total") >= clients.length * PER_ROOM);
-  assert.strictEqual(value("tether_chat_rejected_events_total"), 9);
+  assert.strictEqual(value("tether_chat_rejected_events_total"), 10);
 
   clients.forEach((s) => s.close());
   // Closing clients empties the rooms: sessions go away on the server.
