@@ -4,17 +4,22 @@
 // CLIENTS RoomClients (tests/integration/fleet/room_client.js) connect through tether, half
 // with the default transports (polling first, then the upgrade), half WebSocket-only, each in
 // ROOMS_PER_CLIENT of ROOMS rooms. Senders send RATE messages/s in total (random client, one of
-// its rooms, a unique cid, retried until acked with a seq). Every KILL_EVERY seconds one fleet
+// its rooms, a unique cid, retried until acked with a seq; LOST_ACKS of them resend once as if
+// the first ack had been lost). Every KILL_EVERY seconds one fleet
 // instance (a child of --fleet-pid, round-robin over the instances by port) gets SIGKILL; the
 // supervisor restarts it. After DURATION seconds sending stops; the run waits (SETTLE seconds at
 // most) until every client has seen its rooms' final head, then checks, for every client and
 // room: received seqs == [1..head] exactly (in order, none twice, none missing), no gap event,
-// the same message id at each seq as every other client and as the sender's ack, and every acked
-// message present. Prints a JSON summary on stdout; exits 1 on any violation, 2 if the harness
-// could not run (clients never ready, watchdog).
+// the same message id at each seq as every other client and as the sender's ack, every acked
+// message present (with the id its ack named), and no cid at two seqs (a resend committed
+// twice). A duplicate ack whose id is not the delivered message's is only a warning. Prints a
+// JSON summary on stdout; exits 1 on any violation, 2 if the harness could not run (clients
+// never ready, watchdog).
 //
 // Usage: node chaos.js --url http://127.0.0.1:PORT --fleet-pid PID --base-port P --instances N
 // Env: CLIENTS=200 ROOMS=20 ROOMS_PER_CLIENT=1 DURATION=60 KILL_EVERY=10 RATE=100 SETTLE=20
+//      LOST_ACKS=0.02 (fraction of sends that ignore their first ack and resend the same cid, so
+//      the server's de-duplication is exercised under the kills too)
 //      TRACE=1 (per-client connection log on stderr)
 "use strict";
 const fs = require("fs");
@@ -38,6 +43,7 @@ const BASE_PORT = Number(arg("base-port", 0));
 const INSTANCES = Number(arg("instances", 3));
 const CLIENTS = num("CLIENTS", 200), ROOMS = num("ROOMS", 20), ROOMS_PER_CLIENT = Math.min(num("ROOMS_PER_CLIENT", 1), ROOMS);
 const DURATION = num("DURATION", 60), KILL_EVERY = num("KILL_EVERY", 10), RATE = num("RATE", 100), SETTLE = num("SETTLE", 20);
+const LOST_ACKS = Math.min(num("LOST_ACKS", 0.02), 1);  // sends that ignore their first ack and resend
 const SEND_BOUND_MS = 20000, MAX_INFLIGHT = 5000;
 const TRACE = process.env.TRACE === "1";
 
@@ -119,6 +125,9 @@ async function main() {
   const acked = new Map(rooms.map((r) => [r, new Map()]));  // room -> seq -> {id, cid, client}
   const violations = [];
   const violate = (kind, detail) => { violations.push({ kind, ...detail }); };
+  // Not a delivery failure, but not what the protocol should say either (reported, not fatal).
+  const warnings = [];
+  const warn = (kind, detail) => { warnings.push({ kind, ...detail }); };
   let issued = 0, inflight = 0, skipped = 0, sendFailed = 0, retriedSends = 0;
   const sendPromises = [];
   const start = Date.now();
@@ -128,11 +137,11 @@ async function main() {
     const mine = [...c.rooms];
     const room = mine[k % mine.length];
     inflight++;
-    const p = c.send(room, `${c.name}#${k} t=${Date.now()}`).then((ack) => {
+    const p = c.send(room, `${c.name}#${k} t=${Date.now()}`, { ignoreFirstAck: Math.random() < LOST_ACKS }).then((ack) => {
       if (ack.attempts > 1) retriedSends++;
       const seen = acked.get(room).get(ack.seq);
       if (seen && seen.id !== ack.id) violate("seq_assigned_twice", { room, seq: ack.seq, ids: [seen.id, ack.id], cids: [seen.cid, ack.cid] });
-      else acked.get(room).set(ack.seq, { id: ack.id, cid: ack.cid, client: c.name });
+      else acked.get(room).set(ack.seq, { id: ack.id, cid: ack.cid, client: c.name, duplicate: !!ack.duplicate });
     }, (e) => {
       sendFailed++;
       if (sendFailed <= 5) note(`send failed: ${e.message}`);
@@ -228,14 +237,19 @@ async function main() {
     violate("not_caught_up", { client: c.name, connected: c.connected, joined: `${c.joined.size}/${c.rooms.size}`, last: c.last, head: Object.fromEntries([...c.rooms].map((r) => [r, head[r]])) });
   }
   const idAt = new Map(rooms.map((r) => [r, new Map()]));  // room -> seq -> id (first client that saw it)
+  const cidAt = new Map(rooms.map((r) => [r, new Map()])); // room -> cid -> seq (a resend must not commit twice)
   for (const c of clients) {
     for (const r of c.rooms) {
       for (const p of c.verify(r, head[r])) violate("sequence", { client: c.name, room: r, problem: p });
-      const ids = c.ids[r], seqs = c.seqs[r], ref = idAt.get(r);
+      const ids = c.ids[r], seqs = c.seqs[r], cids = c.cids[r], ref = idAt.get(r), cref = cidAt.get(r);
       for (let i = 0; i < seqs.length; i++) {
         const known = ref.get(seqs[i]);
         if (known === undefined) ref.set(seqs[i], ids[i]);
         else if (known !== ids[i]) { violate("id_mismatch", { client: c.name, room: r, seq: seqs[i], ids: [known, ids[i]] }); break; }
+        if (cids[i] === null) continue;
+        const at = cref.get(cids[i]);
+        if (at === undefined) cref.set(cids[i], seqs[i]);
+        else if (at !== seqs[i]) violate("cid_committed_twice", { client: c.name, room: r, cid: cids[i], seqs: [at, seqs[i]] });
       }
     }
     if (c.counters.local) violate("local_delivery", { client: c.name, local: c.counters.local });
@@ -245,6 +259,7 @@ async function main() {
     for (const [seq, a] of m) {
       const seen = idAt.get(r).get(seq);
       if (seen === undefined) violate("acked_not_delivered", { room: r, seq, id: a.id });
+      else if (seen !== a.id && a.duplicate) warn("duplicate_ack_id_differs", { room: r, seq, acked: a.id, delivered: seen, cid: a.cid });
       else if (seen !== a.id) violate("acked_id_mismatch", { room: r, seq, acked: a.id, delivered: seen });
     }
   }
@@ -259,13 +274,14 @@ async function main() {
   const byKind = countBy(violations.map((v) => v.kind));
   const summary = {
     ok: violations.length === 0,
-    config: { url: URL_, clients: CLIENTS, rooms: ROOMS, roomsPerClient: ROOMS_PER_CLIENT, durationS: DURATION, killEveryS: KILL_EVERY, rate: RATE, instances: INSTANCES },
+    config: { url: URL_, clients: CLIENTS, rooms: ROOMS, roomsPerClient: ROOMS_PER_CLIENT, durationS: DURATION, killEveryS: KILL_EVERY, rate: RATE, lostAcks: LOST_ACKS, instances: INSTANCES },
     messages,
     acked: ackedTotal,
     sendsIssued: issued,
     sendsSkippedInflightCap: skipped,
     sendsRetried: retriedSends,
     sendAttempts: sum((c) => c.counters.sendAttempts),
+    sendsFirstAckIgnored: sum((c) => c.counters.acksIgnored),
     sendDuplicateAcks: sum((c) => c.counters.sendDuplicates),
     sendsGaveUp: sendFailed,
     deliveries: sum((c) => c.counters.received),
@@ -281,6 +297,7 @@ async function main() {
     joinRetries: sum((c) => c.counters.joinRetries),
     joinErrors: sum((c) => c.counters.joinErrors),
     historyUnavailableAcks: sum((c) => c.counters.historyUnavailable),
+    resetJoins: sum((c) => c.counters.resets),
     recoveryMs: { count: recoveries.length, p50: pct(recoveries, 50), p99: pct(recoveries, 99), max: recoveries.length ? recoveries[recoveries.length - 1] : null },
     settleMs,
     clientsPerInstanceStart: perInstanceStart,
@@ -290,6 +307,9 @@ async function main() {
     violations: violations.length,
     violationsByKind: byKind,
     violationSamples: violations.slice(0, 20),
+    warnings: warnings.length,
+    warningsByKind: countBy(warnings.map((v) => v.kind)),
+    warningSamples: warnings.slice(0, 5),
     anomalySamples: clients.flatMap((c) => c.anomalies.map((a) => ({ client: c.name, ...a }))).slice(0, 10),
     elapsedS: Number(now().toFixed(1)),
   };

@@ -6,7 +6,7 @@
 # Never part of the test run. Loopback only; every process it starts is stopped on exit.
 #
 # Usage: [CLIENTS=200] [ROOMS=20] [ROOMS_PER_CLIENT=1] [DURATION=60] [KILL_EVERY=10] [RATE=100]
-#        [SETTLE=20] [STRATEGY=round_robin|consistent_hash] [INSTANCES=3] [KEEP_LOGS=1] [LOG_LEVEL=info]
+#        [SETTLE=20] [LOST_ACKS=0.02] [STRATEGY=round_robin|consistent_hash] [INSTANCES=3] [KEEP_LOGS=1] [LOG_LEVEL=info]
 #        [TETHER_BUILD_DIR=build] bench/chat/chaos.sh
 # Builds nothing: needs $TETHER_BUILD_DIR/backend/tether-chat and $TETHER_BUILD_DIR/proxy/tether,
 # redis-server and redis-cli on PATH, and tests/node/node_modules.

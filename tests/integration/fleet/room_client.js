@@ -8,7 +8,8 @@
 //                                                message of the room with seq > since, emits
 //                                                `gap` {room, from, to} for seqs no longer in
 //                                                history, then acks {room, members, seq,
-//                                                replayed} (or {..., history: "unavailable"})
+//                                                replayed} (or {..., history: "unavailable"};
+//                                                reset: true when since was past the head)
 //   message({room, text, cid}, ack)              ack {id, seq} (or {id, seq, duplicate: true}
 //                                                for a cid seen before, or {error})
 //   message event {room, text, from, server, id, seq, ts, cid?, replay?, local?}
@@ -30,9 +31,11 @@
 //   await c.ready(ms)            connected and every room's join acked (rejects after ms)
 //   await c.join(room, ms)       adds a room and waits for its join ack
 //   await c.send(room, text)     unique cid, retried until an ack with a seq (~20 s bound);
-//                                resolves the ack, rejects with the last error after the bound
+//                                resolves the ack, rejects with the last error after the bound;
+//                                {ignoreFirstAck: true} resends once as if the ack were lost
 //   c.last[room], c.seqs[room] (received seqs, in arrival order, duplicates included),
-//   c.ids[room] (message ids, parallel to seqs), c.gapList, c.counters, c.recoveries,
+//   c.ids[room] and c.cids[room] (message ids and cids, parallel to seqs), c.gapList,
+//   c.counters, c.recoveries,
 //   c.server (instance of the current connection), c.connected, c.close()
 // Every wait is bounded, every internal promise is handled (no unhandled rejections).
 "use strict";
@@ -66,7 +69,9 @@ class RoomClient {
     this.last = {};      // room -> highest seq seen (absent: nothing seen yet)
     this.seqs = {};      // room -> every received seq, arrival order
     this.ids = {};       // room -> message ids, parallel to seqs
+    this.cids = {};      // room -> message cids (null when none), parallel to seqs
     this.gapList = [];   // {room, from, to, at}
+    this.resetList = []; // {room, since, head, at}: joins acked with reset: true
     this.joined = new Set();   // rooms whose join was acked on the current connection
     this.joinAcks = {};  // room -> last join ack
     this.recoveries = [];  // {ms, reason, server} per reconnection (disconnect -> all joins acked)
@@ -84,11 +89,13 @@ class RoomClient {
       joins: 0,        // join acks (all connections)
       joinRetries: 0,
       joinErrors: 0,
-      historyUnavailable: 0,
+      historyUnavailable: 0, // join acks with history: "unavailable" (Redis down)
+      resets: 0,       // join acks with reset: true (since was past the head)
       sent: 0,         // send() calls resolved with a seq
       sendAttempts: 0, // emits of message (retries included)
       sendRetries: 0,
       sendDuplicates: 0, // acks with duplicate: true (a retry of a send the server already had)
+      acksIgnored: 0,  // first acks ignored on purpose (send's ignoreFirstAck)
       sendFailures: 0, // send() calls that gave up
       servers: new Set(),  // instance ids seen in hello
     };
@@ -137,7 +144,7 @@ class RoomClient {
   _addRoom(room) {
     if (this.rooms.has(room)) return;
     this.rooms.add(room);
-    if (!this.seqs[room]) { this.seqs[room] = []; this.ids[room] = []; }
+    if (!this.seqs[room]) { this.seqs[room] = []; this.ids[room] = []; this.cids[room] = []; }
   }
 
   _wake() { const w = this._waiters; this._waiters = []; w.forEach((f) => f()); }
@@ -223,6 +230,13 @@ class RoomClient {
       }
       this.counters.joins++;
       if (ack.history === "unavailable") this.counters.historyUnavailable++;
+      if (ack.reset === true && typeof ack.seq === "number") {
+        // since was past the head: the room's history restarted (Redis lost its data); the
+        // server starts this client at the head, so do we.
+        this.counters.resets++;
+        this.resetList.push({ room, since, head: ack.seq, at: Date.now() });
+        this.last[room] = ack.seq;
+      }
       this.joinAcks[room] = ack;
       this.joined.add(room);
       if (this._allJoined() && this.disconnectedAt !== null) {
@@ -257,6 +271,7 @@ class RoomClient {
     }
     this.seqs[room].push(m.seq);
     this.ids[room].push(m.id);
+    this.cids[room].push(typeof m.cid === "string" ? m.cid : null);
     if (m.seq > last) this.last[room] = m.seq;
     this._wake();
   }
@@ -288,7 +303,9 @@ class RoomClient {
 
   // Sends `text` to `room` with a fresh cid, retrying (same cid, so never twice) on ack timeout,
   // error ack or disconnect until an ack with a seq arrives or sendBoundMs passes.
-  async send(room, text, { boundMs = this.sendBoundMs } = {}) {
+  // ignoreFirstAck: emit once and ignore that ack (as if it had been lost), then resend with the
+  // same cid: exercises the server's idempotency (the resend should be acked duplicate: true).
+  async send(room, text, { boundMs = this.sendBoundMs, ignoreFirstAck = false } = {}) {
     if (!this.rooms.has(room)) throw new Error(`${this.name}: send to ${room} without joining it`);
     const cid = `${this._cidPrefix}.${++this._cid}`;
     const deadline = Date.now() + boundMs;
@@ -306,6 +323,12 @@ class RoomClient {
       if (!ok) { lastError = "not connected/joined"; continue; }
       const gen = this._generation;
       this.counters.sendAttempts++;
+      if (ignoreFirstAck && attempt === 0) {
+        this.counters.acksIgnored++;
+        this.socket.timeout(this.ackTimeoutMs).emit("message", { room, text, cid }, () => {});
+        lastError = "first ack ignored on purpose";
+        continue;
+      }
       let ack;
       try {
         ack = await this._ackOrDisconnect(gen, "message", { room, text, cid }, Math.min(this.ackTimeoutMs, Math.max(1, deadline - Date.now())));
@@ -347,6 +370,8 @@ class RoomClient {
     const seqs = this.seqs[room] || [];
     const gaps = this.gapList.filter((g) => g.room === room);
     if (gaps.length) problems.push(`${gaps.length} gap event(s): ${gaps.slice(0, 3).map((g) => `${g.from}-${g.to}`).join(",")}`);
+    const resets = this.resetList.filter((g) => g.room === room);
+    if (resets.length) problems.push(`${resets.length} reset join(s): ${resets.slice(0, 3).map((g) => `since ${g.since} head ${g.head}`).join(",")}`);
     let ok = seqs.length === head;
     for (let i = 0; ok && i < seqs.length; i++) ok = seqs[i] === i + 1;
     if (!ok) {
