@@ -54,6 +54,8 @@ class Redis {
       s.on("error", reject);
     }), 3000, `redis ${args[0]}`);
   }
+  pause() { this.proc.kill("SIGSTOP"); }   // a hung Redis: connections stay open, nothing answers
+  resume() { this.proc.kill("SIGCONT"); }
   async kill() { if (this.proc && this.proc.exitCode === null) { this.proc.kill("SIGKILL"); await this.exited; } }
   async stop() { await this.kill(); fs.rmSync(this.dir, { recursive: true, force: true }); }
 }

@@ -2,12 +2,14 @@
 // over them (both transports). Every room message reaches every member on every instance
 // exactly once and in one order (seq 1..N); a resend with the same cid is recognised and
 // delivered no second time; typing crosses instances; presence lists every member with its
-// instance; a late joiner replays history; metrics count what the bus did.
+// instance; a late joiner replays history; identical history reads of a reconnect storm share
+// one Redis call; metrics count what the bus did.
 "use strict";
 const assert = require("assert");
 const { startServer, stopServer, main, request, sleep } = require("../chat/lib");
 const { Redis, waitFor, metric } = require("./fleet_lib");
 const { RoomClient } = require("./room_client");
+const { io } = require("socket.io-client");
 
 const ROOMS = ["alpha", "beta", "gamma"];
 const CLIENTS = 27, PER_CLIENT = 4;  // 9 per room, 3 per (room, instance)
@@ -88,6 +90,30 @@ main(async (track) => {
     await b.send("beta", "after the late join");
     await waitFor(() => late.last.beta === perRoom + 1, 5000, "live after replay");
     assert.strictEqual(late.joinAcks.beta.replayed, perRoom);
+
+    // A reconnect storm: eight clients ask one instance the same {room, since} at once (Redis
+    // hung for a moment, so the reads are certainly in flight together): one Redis read serves
+    // all of them, and each gets the whole history.
+    const reads = async () => {
+      const body = (await request(`${servers[0].url}/metrics`)).body;
+      return [metric(body, "tether_chat_history_reads_total"), metric(body, "tether_chat_history_reads_coalesced_total")];
+    };
+    const storm = Array.from({ length: 8 }, (_, k) => io(servers[0].url, { forceNew: true, reconnection: false,
+      transports: ["websocket"], auth: { name: `storm${k}` } }));
+    await Promise.all(storm.map((s) => new Promise((r) => s.on("hello", r))));
+    const replays = storm.map(() => []);
+    storm.forEach((s, k) => s.on("message", (m) => replays[k].push(m.seq)));
+    const [readsBefore, coalescedBefore] = await reads();
+    redis.pause();
+    const stormAcks = storm.map((s) => s.timeout(5000).emitWithAck("join", { room: "gamma", since: 0 }));
+    await sleep(500);
+    redis.resume();
+    for (const a of await Promise.all(stormAcks)) assert.strictEqual(a.replayed, perRoom);
+    replays.forEach((r) => assert.deepStrictEqual(r, Array.from({ length: perRoom }, (_, k) => k + 1)));
+    const [readsAfter, coalescedAfter] = await reads();
+    assert.strictEqual(readsAfter - readsBefore, 1, "one history read for the storm");
+    assert.strictEqual(coalescedAfter - coalescedBefore, 7, "seven joins answered by it");
+    storm.forEach((s) => s.close());
 
     const bodies = await Promise.all(servers.map(async (s) => (await request(`${s.url}/metrics`)).body));
     const published = bodies.reduce((n, body) => n + metric(body, "tether_chat_bus_published_total"), 0);
