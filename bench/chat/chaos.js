@@ -162,11 +162,13 @@ async function main() {
   // Killer.
   const kills = [];
   const restartWaits = [];
+  let connectErrorsBeforeKills = null;  // failed connection attempts while nothing had been killed
   const killer = (async () => {
     if (!KILL_EVERY) return;
     for (let k = 1; start + k * KILL_EVERY * 1000 <= end; k++) {
       const at = start + k * KILL_EVERY * 1000;
       while (Date.now() < at) await sleep(Math.min(100, at - Date.now()));
+      if (k === 1) connectErrorsBeforeKills = clients.reduce((s, c) => s + c.counters.connectErrors, 0);
       const children = fleetChildren().sort((a, b) => a.port - b.port);
       const wanted = BASE_PORT + ((k - 1) % INSTANCES);
       const victim = children.find((c) => c.port === wanted) || children[0];
@@ -294,6 +296,8 @@ async function main() {
     kills: kills.length,
     killLog: kills,
     reconnects: sum((c) => c.counters.reconnects),
+    connectErrors: sum((c) => c.counters.connectErrors),
+    connectErrorsBeforeKills,
     joinRetries: sum((c) => c.counters.joinRetries),
     joinErrors: sum((c) => c.counters.joinErrors),
     historyUnavailableAcks: sum((c) => c.counters.historyUnavailable),

@@ -86,6 +86,7 @@ class RoomClient {
       stray: 0,        // messages for a room this client is not in
       reconnects: 0,   // connections after the first
       disconnects: 0,
+      connectErrors: 0, // failed connection attempts (connect_error)
       joins: 0,        // join acks (all connections)
       joinRetries: 0,
       joinErrors: 0,
@@ -204,6 +205,7 @@ class RoomClient {
   }
 
   _onConnectError(err) {
+    this.counters.connectErrors++;
     this._trace(`connect_error ${err && err.message}`);
     if (!this.closed && !this.socket.active) setTimeout(() => { if (!this.closed && !this.socket.active) this.socket.connect(); }, 500);
   }
