@@ -37,6 +37,10 @@
 //   c.ids[room] and c.cids[room] (message ids and cids, parallel to seqs), c.gapList,
 //   c.counters, c.recoveries,
 //   c.server (instance of the current connection), c.connected, c.close()
+//   c.verify(room, head)         problems (strings) unless seqs[room] is exactly 1..head with no
+//                                gap and no reset join; [] when fine
+// Options: joinTimeoutMs (5000), ackTimeoutMs (2000), sendBoundMs (20000), ioOptions (merged
+// into the io() options last).
 // Every wait is bounded, every internal promise is handled (no unhandled rejections).
 "use strict";
 const path = require("path");
