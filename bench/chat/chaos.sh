@@ -29,11 +29,12 @@ export NODE_PATH=$root/tests/node/node_modules
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 tmp=$(mktemp -d /tmp/tether-chaos.XXXXXX)
-redis_pid="" fleet_pid="" tether_pid=""
+redis_pid="" fleet_pid="" tether_pid="" node_pid=""
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [[ -n $node_pid ]]; then kill -TERM "$node_pid" 2>/dev/null || true; fi
   if [[ -n $tether_pid ]]; then kill -TERM "$tether_pid" 2>/dev/null || true; fi
   if [[ -n $fleet_pid ]]; then
     local kids; kids=$(pgrep -P "$fleet_pid" 2>/dev/null || true)
@@ -129,11 +130,14 @@ tether_pid=$!
 wait_until 10 health_ok "http://127.0.0.1:$tether_port/health" || { echo "chaos.sh: tether did not come up" >&2; tail -20 "$tmp/tether.log" >&2; exit 2; }
 
 echo "chaos.sh: redis :$redis_port, fleet pid $fleet_pid on :$base_port..$((base_port + instances - 1)), tether :$tether_port ($strategy), logs $tmp" >&2
-set +e
+# In the background + wait, so a SIGINT/SIGTERM to this script runs the cleanup at once.
 node "$root/bench/chat/chaos.js" --url "http://127.0.0.1:$tether_port" --fleet-pid "$fleet_pid" \
-  --base-port "$base_port" --instances "$instances" | tee "$tmp/summary.json"
-rc=${PIPESTATUS[0]}
-set -e
+  --base-port "$base_port" --instances "$instances" >"$tmp/summary.json" &
+node_pid=$!
+rc=0
+wait "$node_pid" || rc=$?
+node_pid=""
+cat "$tmp/summary.json"
 restarts=$(grep -c instance_restarted "$tmp/fleet.log" || true)
 echo "chaos.sh: fleet restarts logged: $restarts; tether health changes: $(grep -c 'server_down\|server_up' "$tmp/tether.log" || true)" >&2
 if [[ $rc -ne 0 ]]; then
