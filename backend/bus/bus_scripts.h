@@ -6,20 +6,24 @@
 
 namespace backend::bus::scripts {
 
-// KEYS: seq, hist[, cid]   ARGV: maxlen, message json, channel
-// -> {seq, duplicate(0|1)}. With a cid key already set, the message was committed before
-// (a client retry after a lost ack): nothing is written and the first seq is returned.
+// KEYS: seq, hist[, cid]   ARGV: maxlen, message json, channel, message id
+// -> {seq, duplicate(0|1), id}. With a cid key already set, the message was committed before
+// (a client retry after a lost ack): nothing is written and the first seq and id are returned.
 inline constexpr const char* kCommit = R"lua(
 if #KEYS == 3 then
   local prev = redis.call('GET', KEYS[3])
-  if prev then return {tonumber(prev), 1} end
+  if prev then
+    local sp = string.find(prev, ' ', 1, true)
+    if not sp then return {tonumber(prev), 1, ''} end
+    return {tonumber(string.sub(prev, 1, sp - 1)), 1, string.sub(prev, sp + 1)}
+  end
 end
 local seq = redis.call('INCR', KEYS[1])
 local id = string.format('%d-0', seq)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], id, 'm', ARGV[2])
-if #KEYS == 3 then redis.call('SET', KEYS[3], seq, 'EX', 600) end
+if #KEYS == 3 then redis.call('SET', KEYS[3], string.format('%d ', seq) .. ARGV[4], 'EX', 600) end
 redis.call('PUBLISH', ARGV[3], string.format('m %d ', seq) .. ARGV[2])
-return {seq, 0}
+return {seq, 0, ARGV[4]}
 )lua";
 
 // KEYS: seq, hist   ARGV: since (-1: head only), count

@@ -157,22 +157,23 @@ void FleetBus::onSubscriptionReply(redisReply* r) {
   if (listener_) listener_->onBusMessage(room->get<std::string>(), p.seq, std::move(msg));
 }
 
-bool FleetBus::publish(const std::string& room, const std::string& messageJson, const std::string& cid,
-                       std::function<void(const Commit&)> done) {
+bool FleetBus::publish(const std::string& room, const std::string& messageJson, const std::string& messageId,
+                       const std::string& cid, std::function<void(const Commit&)> done) {
   if (!up()) return false;
   std::string seq = seqKey(room), hist = historyKey(room), max = std::to_string(options_.history);
   std::string cidk = cid.empty() ? std::string() : cidKey(cid, room);
   std::vector<std::string_view> argv = {"EVAL", scripts::kCommit, cid.empty() ? "2" : "3", seq, hist};
   if (!cid.empty()) argv.push_back(cidk);
-  argv.insert(argv.end(), {max, messageJson, kChannel});
+  argv.insert(argv.end(), {max, messageJson, kChannel, messageId});
   return cmd_.command(argv, [this, done = std::move(done)](redisReply* r) {
     Commit c;
     long long committed = 0, dup = 0;
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && replyInteger(r->element[0], committed) &&
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 && replyInteger(r->element[0], committed) &&
         replyInteger(r->element[1], dup) && committed > 0) {
       c.ok = true;
       c.seq = static_cast<uint64_t>(committed);
       c.duplicate = dup != 0;
+      c.id = std::string(replyString(r->element[2]));
       ++(c.duplicate ? counters_.duplicates : counters_.published);
     } else {
       ++counters_.publishFailures;

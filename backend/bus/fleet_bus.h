@@ -84,11 +84,12 @@ class FleetBus {
     bool ok = false;  // false: unknown outcome (the caller may retry with the same cid)
     uint64_t seq = 0;
     bool duplicate = false;
+    std::string id;  // the message id members received (the first send's, for a duplicate)
   };
-  // Commits `messageJson` (no "seq" in it) to `room`; `cid` may be empty. Returns false without
-  // calling `done` when the bus is down.
-  bool publish(const std::string& room, const std::string& messageJson, const std::string& cid,
-               std::function<void(const Commit&)> done);
+  // Commits `messageJson` (no "seq" in it; its id is `messageId`) to `room`; `cid` may be
+  // empty. Returns false without calling `done` when the bus is down.
+  bool publish(const std::string& room, const std::string& messageJson, const std::string& messageId,
+               const std::string& cid, std::function<void(const Commit&)> done);
   void publishTyping(const json& typing);  // best effort
 
   struct History {

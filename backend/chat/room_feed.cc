@@ -161,7 +161,7 @@ void RoomFeed::send(Socket& s, const std::string& room, json msg, const std::str
     return;
   }
   std::string sid = s.id();
-  bool sent = bus_->publish(room, msg.dump(), cid, [this, sid, id, ackId](const bus::FleetBus::Commit& c) {
+  bool sent = bus_->publish(room, msg.dump(), id, cid, [this, sid, ackId](const bus::FleetBus::Commit& c) {
     Member* m = member(sid);
     if (!m) return;  // committed or not, nobody is left to tell; a retry with the cid is safe
     if (!c.ok) {
@@ -169,7 +169,7 @@ void RoomFeed::send(Socket& s, const std::string& room, json msg, const std::str
       m->socket->ack(ackId, json::array({json{{"error", "not committed, retry"}, {"retry", true}}}));
       return;
     }
-    json a = {{"id", id}, {"seq", c.seq}};
+    json a = {{"id", c.id}, {"seq", c.seq}};  // a duplicate's id is the first send's
     if (c.duplicate) a["duplicate"] = true;
     m->socket->ack(ackId, json::array({a}));
   });

@@ -62,6 +62,7 @@ main(async (track) => {
     const again = await sender.socket.timeout(3000).emitWithAck("message", { room: "alpha", text: "once", cid: "fixed-cid-1" });
     assert.strictEqual(again.seq, first.seq);
     assert.strictEqual(again.duplicate, true);
+    assert.strictEqual(again.id, first.id, "the duplicate's ack names the message members received");
     assert.deepStrictEqual(await sender.socket.timeout(3000).emitWithAck("message", { room: "alpha", text: "x", cid: "bad cid" }),
       { error: "invalid cid" });
     await waitFor(() => a.last.alpha === first.seq, 5000, "the cid message arrives");
