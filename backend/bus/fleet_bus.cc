@@ -199,39 +199,7 @@ void FleetBus::readHistory(const std::string& room, int64_t since, HistoryFn don
   }
   std::string seq = seqKey(room), hist = historyKey(room), from = std::to_string(since);
   bool sent = cmd_.up() && cmd_.command({"EVAL", scripts::kHistory, "2", seq, hist, from, historyCountArg_},
-                                        [this, key](redisReply* r) {
-                                          History h;
-                                          long long head = 0;
-                                          if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-                                              replyInteger(r->element[0], head) &&
-                                              r->element[1]->type == REDIS_REPLY_ARRAY) {
-                                            h.ok = true;
-                                            h.head = static_cast<uint64_t>(head);
-                                            redisReply* entries = r->element[1];
-                                            h.truncated = entries->elements >= historyCount_;
-                                            for (size_t i = 0; i < entries->elements; ++i) {
-                                              redisReply* e = entries->element[i];
-                                              uint64_t s = 0;
-                                              if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-                                                  !parseEntryId(replyString(e->element[0]), s) ||
-                                                  e->element[1]->type != REDIS_REPLY_ARRAY ||
-                                                  e->element[1]->elements != 2) {
-                                                ++counters_.malformed;
-                                                continue;
-                                              }
-                                              auto m = parseMessage(replyString(e->element[1]->element[1]));
-                                              if (!m) {
-                                                ++counters_.malformed;
-                                                continue;
-                                              }
-                                              h.seqs.push_back(s);
-                                              h.messages.push_back(std::move(m));
-                                            }
-                                          } else if (r) {
-                                            common::logWarn("history_read_failed", {{"error", replyString(r)}});
-                                          }
-                                          finishRead(key, h);
-                                        });
+                                        [this, key](redisReply* r) { finishRead(key, parseHistory(r)); });
   if (sent) {
     ++counters_.historyReads;
     return;
@@ -256,6 +224,36 @@ void FleetBus::runDeferred() {
 }
 
 void FleetBus::onDeferCb(uv_timer_t* t) { static_cast<FleetBus*>(t->data)->runDeferred(); }
+
+// {head, [[id, [field, value]], ...]} -> History; entries that do not parse are counted and
+// skipped (the cursor then sees a hole and reports it as a gap: nothing is invented).
+FleetBus::History FleetBus::parseHistory(redisReply* r) {
+  History h;
+  long long head = 0;
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !replyInteger(r->element[0], head) ||
+      r->element[1]->type != REDIS_REPLY_ARRAY) {
+    if (r) common::logWarn("history_read_failed", {{"error", replyString(r)}});
+    return h;
+  }
+  h.ok = true;
+  h.head = static_cast<uint64_t>(head);
+  redisReply* entries = r->element[1];
+  h.truncated = entries->elements >= historyCount_;
+  for (size_t i = 0; i < entries->elements; ++i) {
+    redisReply* e = entries->element[i];
+    uint64_t seq = 0;
+    bool shaped = e->type == REDIS_REPLY_ARRAY && e->elements == 2 && parseEntryId(replyString(e->element[0]), seq) &&
+                  e->element[1]->type == REDIS_REPLY_ARRAY && e->element[1]->elements == 2;
+    auto m = shaped ? parseMessage(replyString(e->element[1]->element[1])) : nullptr;
+    if (!m) {
+      ++counters_.malformed;
+      continue;
+    }
+    h.seqs.push_back(seq);
+    h.messages.push_back(std::move(m));
+  }
+  return h;
+}
 
 void FleetBus::finishRead(const std::string& key, const History& h) {
   auto it = reads_.find(key);

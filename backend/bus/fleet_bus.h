@@ -117,6 +117,7 @@ class FleetBus {
   void noteState();
   void onSubscriptionReply(redisReply* r);
   void refreshLiveness();
+  History parseHistory(redisReply* r);
   void finishRead(const std::string& key, const History& h);
   std::string presenceValue(const std::string& name) const;
   static void onRefreshCb(uv_timer_t* t);
