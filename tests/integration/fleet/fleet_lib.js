@@ -31,12 +31,18 @@ async function waitFor(pred, ms, what) {
 
 // A redis-server we own. start() again after kill() reuses the port and the data directory.
 class Redis {
-  constructor() { this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-redis-")); this.proc = null; this.log = ""; }
+  constructor({ password } = {}) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-redis-"));
+    this.password = password;
+    this.extraArgs = password ? ["--requirepass", password] : [];
+    this.proc = null;
+    this.log = "";
+  }
   get url() { return `redis://127.0.0.1:${this.port}`; }
   async start() {
     if (!this.port) this.port = await freePort();
     this.proc = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir,
-      "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+      "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", ...this.extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
     this.proc.stdout.on("data", (d) => { this.log += d; });
     this.proc.stderr.on("data", (d) => { this.log += d; });
     this.exited = new Promise((r) => this.proc.on("exit", r));
@@ -45,12 +51,20 @@ class Redis {
       s.on("error", () => r(false));
     }), 5000, "redis-server listening");
   }
-  async command(...args) {  // one RESP command on a fresh connection; resolves the raw reply
+  // One command with a one-line reply (integer, status, error) on a fresh connection, after
+  // AUTH when the server has a password; resolves the raw reply line.
+  async command(...args) {
+    const cmds = this.password ? [["AUTH", this.password], args] : [args];
+    const wire = cmds.map((c) => `*${c.length}\r\n` + c.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join("")).join("");
     return withTimeout(new Promise((resolve, reject) => {
       const s = net.connect(this.port, "127.0.0.1");
       let buf = "";
-      s.on("connect", () => s.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join("")));
-      s.on("data", (d) => { buf += d; if (buf.endsWith("\r\n")) { s.end(); resolve(buf); } });
+      s.on("connect", () => s.write(wire));
+      s.on("data", (d) => {
+        buf += d;
+        const lines = buf.split("\r\n");
+        if (lines.length > cmds.length) { s.end(); resolve(lines[cmds.length - 1] + "\r\n"); }
+      });
       s.on("error", reject);
     }), 3000, `redis ${args[0]}`);
   }
