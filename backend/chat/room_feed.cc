@@ -155,8 +155,11 @@ void RoomFeed::send(Socket& s, const std::string& room, json msg, const std::str
   std::string id = msg.value("id", std::string());
   if (!cid.empty()) msg["cid"] = cid;
   if (!bus_) {
+    // Standalone seqs are assigned here, contiguous, and a join's replay is synchronous, so no
+    // cursor can be behind or recovering: every member gets it, no cursor lookups.
     uint64_t seq = ++localHead_[room];
-    deliverLive(room, seq, std::make_shared<const json>(std::move(msg)));
+    msg["seq"] = seq;
+    counters_.deliveries += nsp_.emitToRoom(room, "message", json::array({std::move(msg)}));
     s.ack(ackId, json::array({json{{"id", id}, {"seq", seq}}}));
     return;
   }
@@ -192,17 +195,12 @@ void RoomFeed::onBusMessage(const std::string& room, uint64_t seq, std::shared_p
   deliverLive(room, seq, msg);
 }
 
+// Bus messages only: each member's cursor decides (deliver, skip a copy, hold, start a read).
 void RoomFeed::deliverLive(const std::string& room, uint64_t seq, const std::shared_ptr<const json>& msg) {
   json out = *msg;
   out["seq"] = seq;
-  if (!bus_) {
-    // Standalone seqs are assigned here, contiguous, and a join's replay is synchronous, so
-    // no cursor can be behind or recovering: skip the per-member cursor lookups.
-    counters_.deliveries += nsp_.emitToRoom(room, "message", json::array({std::move(out)}));
-    return;
-  }
   std::vector<Member*> needRead;
-  size_t n = nsp_.emitToRoomIf(room, "message", json::array({out}), [&](Socket& s) {
+  size_t n = nsp_.emitToRoomIf(room, "message", json::array({std::move(out)}), [&](Socket& s) {
     auto* m = static_cast<Member*>(s.appData);
     if (!m) return false;
     auto cit = m->cursors.find(room);
