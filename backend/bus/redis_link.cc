@@ -38,6 +38,9 @@ RedisLink::RedisLink(uv_loop_t* loop, RedisTarget target, std::string name, Even
     : loop_(loop), target_(std::move(target)), name_(std::move(name)), events_(std::move(events)) {}
 
 RedisLink::~RedisLink() {
+  // Owners call stop() and let the loop run; this only frees a context left by an early exit.
+  // The timers are not closed from here: their memory goes with this object.
+  timersReady_ = false;
   if (ctx_) {
     state_ = State::Stopped;
     redisAsyncContext* ac = ctx_;
