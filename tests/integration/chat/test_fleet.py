@@ -10,7 +10,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from support.harness import free_port  # noqa: E402
+from support.harness import free_port_run  # noqa: E402
 
 CHAT = os.path.join(os.environ.get("TETHER_BUILD_DIR", "build"), "backend", "tether-chat")
 
@@ -43,9 +43,7 @@ class Fleet(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
 
     def test_restarts_a_killed_child_and_drains_on_sigterm(self):
-        base = free_port()
-        while health(base + 1) is not None or base + 1 > 65535:
-            base = free_port()
+        base = free_port_run(2)
         log_path = "/tmp/tether-fleet-test.log"
         with open(log_path, "w") as log:
             fleet = subprocess.Popen([CHAT, "fleet", "--instances", "2", "--base-port", str(base), "--drain", "200ms"],

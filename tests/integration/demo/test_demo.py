@@ -21,29 +21,12 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from support.harness import free_port  # noqa: E402
+from support.harness import free_port, free_port_run  # noqa: E402
 
 SOURCE = os.environ.get("TETHER_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 DEMO = os.path.join(SOURCE, "scripts", "demo")
 BUILD = os.environ.get("TETHER_BUILD_DIR") or os.path.join(SOURCE, "build")
 READY_TIMEOUT = 30.0
-
-
-def port_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def three_free_ports():
-    for _ in range(50):
-        base = free_port()
-        if base + 2 <= 65535 and all(port_free(base + i) for i in range(3)):
-            return base
-    raise RuntimeError("no three consecutive free ports")
 
 
 def answers(port):
@@ -100,7 +83,7 @@ class Demo(unittest.TestCase):
         for b in ("proxy/tether", "backend/tether-chat"):
             self.assertTrue(os.access(os.path.join(BUILD, b), os.X_OK), f"{BUILD}/{b} must be built (TETHER_BUILD_DIR)")
         self.ports = {"DEMO_PORT": free_port(), "DEMO_ADMIN_PORT": free_port(), "DEMO_REDIS_PORT": free_port(),
-                      "DEMO_CHAT_PORT": three_free_ports()}
+                      "DEMO_CHAT_PORT": free_port_run(3)}
         while len({self.ports["DEMO_PORT"], self.ports["DEMO_ADMIN_PORT"], self.ports["DEMO_REDIS_PORT"]}
                   | {self.ports["DEMO_CHAT_PORT"] + i for i in range(3)}) != 6:
             self.ports["DEMO_REDIS_PORT"] = free_port()

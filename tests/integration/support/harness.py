@@ -6,6 +6,7 @@ free_port(), which asks the kernel for an unused one.
 """
 import os
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -19,6 +20,34 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_port_run(n):
+    """A base port P with P..P+n-1 all free, below the kernel's ephemeral range, so that port-0
+    listeners of tests running in parallel cannot take P+1.. between this check and their use
+    (a fixed-base run like `tether-chat fleet --base-port P` cannot use port 0)."""
+    lo = 20000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = min(lo, int(f.read().split()[0]) - n)
+    except (OSError, ValueError):
+        pass
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(10000, lo)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no run of {n} free ports")
 
 
 def wait_port(port, host="127.0.0.1", timeout=10.0):
