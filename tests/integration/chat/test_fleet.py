@@ -61,8 +61,10 @@ class Fleet(unittest.TestCase):
             self.assertIsNone(health(base + 1))
         finally:
             if fleet.poll() is None:
+                # Children first: once the supervisor is gone they belong to init and -P misses them.
+                subprocess.run(["pkill", "-KILL", "-P", str(fleet.pid)])
                 fleet.kill()
-                subprocess.run(["pkill", "-P", str(fleet.pid)])
+                fleet.wait(5)
 
 
 if __name__ == "__main__":
