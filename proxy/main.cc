@@ -17,15 +17,15 @@
 #include "common/log.h"
 #include "common/uv_util.h"
 #include "proxy/admin/admin_server.h"
+#include "proxy/admin/scrape_sources.h"
 #include "proxy/config/config_loader.h"
-#include "proxy/health/checker.h"
-#include "proxy/health/health_hub.h"
-#include "proxy/metrics/process_metrics.h"
-#include "proxy/metrics/scrape_sources.h"
-#include "proxy/upstream/server_admin_state.h"
 #include "proxy/lb/compare.h"
+#include "proxy/metrics/process_metrics.h"
+#include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
+#include "proxy/upstream/membership_hub.h"
+#include "proxy/upstream/membership_manager.h"
 
 namespace {
 
@@ -136,7 +136,8 @@ struct MainLoop {
   uint64_t reloads_ok = 0, reloads_failed = 0;
   proxy::admin::AdminServer* admin = nullptr;
   proxy::metrics::ProcessMetrics* process_metrics = nullptr;  // tether_config_reloads_total
-  proxy::health::HealthChecker* checker = nullptr;
+  proxy::metrics::SeriesRegistry* series = nullptr;
+  proxy::upstream::MembershipManager* members = nullptr;
 };
 
 // SIGHUP: read and validate the file; on any error keep running the old configuration. On
@@ -158,6 +159,10 @@ std::string reload(MainLoop& m) {
   if (cfg->workers != m.workers_count)
     common::logWarn("reload_workers_unchanged", {{"configured", cfg->workers}, {"running", m.workers_count}, {"hint", "a restart applies a new worker count"}});
   std::shared_ptr<const proxy::config::Config> shared = std::move(cfg);
+  // Identity-keyed state first (health, admin state, metric series), then the workers: a worker
+  // building its new generation finds the new snapshots and series already there.
+  m.series->sync(*shared);
+  m.members->apply(shared);
   for (auto& w : *m.workers) w->requestReload(shared, tls);
   ++m.reloads_ok;
   ++m.generation;
@@ -172,7 +177,7 @@ void onStopSignal(uv_signal_t* h, int signum) {
   common::logInfo("shutdown", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
   for (auto& w : *m->workers) w->requestStop();
   if (m->admin) m->admin->stop();
-  if (m->checker) m->checker->stop();
+  if (m->members) m->members->stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sighup), nullptr);
@@ -232,9 +237,13 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   raiseFdLimit();
   std::atomic<uint64_t> connections{0};
-  // Health: one hub and one checker per process, on this thread's loop; workers follow the hub.
-  // Declared before the workers, which unsubscribe from it when destroyed.
-  proxy::health::HealthHub health_hub(*cfg);
+  std::shared_ptr<const proxy::config::Config> shared = cfg;
+  // One membership manager per process, on this thread's loop; workers follow its snapshots
+  // through the hub. Declared before the workers, which unsubscribe from the hub when destroyed.
+  proxy::upstream::MembershipHub hub;
+  proxy::upstream::MembershipManager members(uv_default_loop(), hub);
+  members.apply(shared);
+  proxy::metrics::SeriesRegistry series(cfg->workers);
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
   // Signals are handled before any listener opens: a SIGHUP or SIGTERM that arrives as soon as
   // the port accepts must reload or drain, never hit the default action (terminate).
@@ -251,14 +260,12 @@ int main(int argc, char** argv) {
     int src = uv_signal_start(h, cb, sig);
     if (src < 0) common::logError("signal_setup_failed", {{"signal", sig}, {"error", common::uvErr(src)}});
   }
-  std::shared_ptr<const proxy::config::Config> shared = cfg;
-  // admin branch: process-wide counters and the operator's per-server state, shared with workers.
-  proxy::metrics::ProcessMetrics process_metrics(*cfg);
-  proxy::upstream::ServerAdminStates admin_states(*cfg);
+  proxy::metrics::ProcessMetrics process_metrics;
   m.process_metrics = &process_metrics;
+  m.series = &series;
+  m.members = &members;
   for (unsigned i = 0; i < cfg->workers; ++i) {
-    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, tls, &health_hub));
-    workers.back()->setAdminStates(&admin_states);
+    workers.push_back(std::make_unique<proxy::server::Worker>(i, shared, connections, series, tls, &hub));
     std::string error;
     if (!workers.back()->bind(error)) {
       common::logError("listen_failed", {{"error", error}});
@@ -267,13 +274,13 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  // admin branch: the admin listener runs on this (main) thread's loop, apart from the workers.
-  proxy::metrics::ScrapeSources sources;
+  // The admin listener runs on this (main) thread's loop, next to the membership manager.
+  proxy::admin::ScrapeSources sources;
   sources.reload = [&m] { return reload(m); };
-  sources.config = shared;
+  sources.members = &members;
+  sources.series = &series;
   for (auto& w : workers) sources.workers.push_back(&w->metrics());
   sources.process = &process_metrics;
-  sources.admin_states = &admin_states;
   sources.version = TETHER_VERSION;
   sources.start_time_unix = static_cast<uint64_t>(std::time(nullptr));
   std::unique_ptr<proxy::admin::AdminServer> admin;
@@ -293,12 +300,10 @@ int main(int argc, char** argv) {
   for (auto& w : workers) w->start();
   for (const auto& l : cfg->listeners) common::logInfo("listening", {{"listener", l.name}, {"address", l.address}});
   common::logInfo("started", {{"version", TETHER_VERSION}, {"workers", cfg->workers}, {"config", flags.config}});
-  proxy::health::HealthChecker checker(m.loop, shared, health_hub);
-  if (int hrc = checker.start(); hrc < 0) {
-    common::logError("health_checker_failed", {{"error", common::uvErr(hrc)}});
-    checker.stop();
+  if (int hrc = members.start(); hrc < 0) {
+    common::logError("membership_start_failed", {{"error", common::uvErr(hrc)}});
+    members.stop();
   }
-  m.checker = &checker;
 
   uv_run(m.loop, UV_RUN_DEFAULT);
   for (auto& w : workers) w->join();

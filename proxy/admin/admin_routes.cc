@@ -8,7 +8,7 @@
 
 #include "common/log.h"
 #include "proxy/admin/status_page.h"
-#include "proxy/metrics/exposition.h"
+#include "proxy/admin/exposition.h"
 
 namespace proxy::admin {
 namespace {
@@ -77,26 +77,26 @@ bool tokenMatches(std::string_view authorization, const std::string& token) {
   return diff == 0;
 }
 
-AdminResponse changeServerState(const std::vector<std::string>& parts, const metrics::ScrapeSources& src) {
+AdminResponse changeServerState(const std::vector<std::string>& parts, const ScrapeSources& src) {
   // parts: upstreams {u} servers {s} {action}
-  const config::Config& cfg = *src.config;
+  const config::Config& cfg = src.members->config();
   const std::string& action = parts[4];
-  upstream::AdminState state;
-  if (action == "enable") state = upstream::AdminState::Enabled;
-  else if (action == "drain") state = upstream::AdminState::Drain;
-  else if (action == "disable") state = upstream::AdminState::Disabled;
+  lb::AdminState state;
+  if (action == "enable") state = lb::AdminState::Enabled;
+  else if (action == "drain") state = lb::AdminState::Drain;
+  else if (action == "disable") state = lb::AdminState::Disabled;
   else return text(404, "unknown action '" + action + "' (enable, drain, disable)");
   for (size_t ui = 0; ui < cfg.upstreams.size(); ++ui) {
     const config::UpstreamConfig& u = cfg.upstreams[ui];
     if (u.name != parts[1]) continue;
     for (size_t s = 0; s < u.servers.size(); ++s) {
       if (u.servers[s].name != parts[3] && u.servers[s].address != parts[3]) continue;
-      upstream::AdminState old = src.admin_states->get(ui, s);
-      src.admin_states->set(ui, s, state);
-      common::logInfo("server_admin_state", {{"upstream", u.name}, {"server", u.servers[s].name}, {"from", upstream::adminStateName(old)},
-                                             {"to", upstream::adminStateName(state)}});
-      return json(200, {{"upstream", u.name}, {"server", u.servers[s].name}, {"admin_state", upstream::adminStateName(state)},
-                        {"previous", upstream::adminStateName(old)}});
+      lb::AdminState old;
+      src.members->setAdmin(ui, s, state, old);
+      common::logInfo("server_admin_state", {{"upstream", u.name}, {"server", u.servers[s].name}, {"from", lb::adminStateName(old)},
+                                             {"to", lb::adminStateName(state)}});
+      return json(200, {{"upstream", u.name}, {"server", u.servers[s].name}, {"admin_state", lb::adminStateName(state)},
+                        {"previous", lb::adminStateName(old)}});
     }
     return text(404, "no server '" + parts[3] + "' in upstream '" + u.name + "'");
   }
@@ -105,9 +105,9 @@ AdminResponse changeServerState(const std::vector<std::string>& parts, const met
 
 }  // namespace
 
-std::string renderStatusJson(const metrics::ScrapeSources& src) {
+std::string renderStatusJson(const ScrapeSources& src) {
   using nlohmann::json;
-  const config::Config& cfg = *src.config;
+  const config::Config& cfg = src.members->config();
   json doc;
   doc["version"] = src.version;
   doc["generation"] = src.process ? src.process->generation() : 1;
@@ -117,7 +117,8 @@ std::string renderStatusJson(const metrics::ScrapeSources& src) {
   json listeners = json::array();
   for (size_t li = 0; li < cfg.listeners.size(); ++li) {
     int64_t n = 0;
-    for (const auto* w : src.workers) n += w->downstream_connections[li]->value();
+    for (const auto* w : src.workers)
+      if (li < w->downstream_connections.size()) n += w->downstream_connections[li]->value();
     listeners.push_back({{"name", cfg.listeners[li].name}, {"address", cfg.listeners[li].address}, {"connections", n}});
   }
   doc["listeners"] = listeners;
@@ -126,63 +127,65 @@ std::string renderStatusJson(const metrics::ScrapeSources& src) {
     const config::UpstreamConfig& u = cfg.upstreams[ui];
     json servers = json::array();
     uint64_t up_requests = 0;
-    json local_responses;
-    for (size_t s = 0; s <= u.servers.size(); ++s) {
-      uint64_t classes[5] = {0, 0, 0, 0, 0};  // 1xx..5xx
-      int64_t active = 0, tunnels = 0;
-      for (const auto* w : src.workers) {
-        const metrics::ServerMetrics& m = w->upstreams[ui]->servers[s];
-        for (size_t c = 0; c < metrics::kStatusSlots; ++c) classes[c / 100] += m.responses[c].value();
-        active += m.active.value();
-        tunnels += m.tunnels_active.value();
-      }
-      uint64_t requests = classes[0] + classes[1] + classes[2] + classes[3] + classes[4];
-      up_requests += requests;
-      json resp = {{"1xx", classes[0]}, {"2xx", classes[1]}, {"3xx", classes[2]}, {"4xx", classes[3]}, {"5xx", classes[4]}};
-      if (s == u.servers.size()) {  // answered by the proxy itself (no server)
-        local_responses = {{"requests", requests}, {"responses", resp}};
-        continue;
-      }
+    // Responses by class (1xx..5xx) of one server series, summed over workers.
+    auto classes = [](const metrics::ServerSeries& series, uint64_t& total) {
+      uint64_t c[5] = {0, 0, 0, 0, 0};
+      for (unsigned w = 0; w < series.count; ++w)
+        for (size_t code = 0; code < metrics::kStatusSlots; ++code) c[code / 100] += series.slots[w].responses[code].value();
+      total = c[0] + c[1] + c[2] + c[3] + c[4];
+      return json{{"1xx", c[0]}, {"2xx", c[1]}, {"3xx", c[2]}, {"4xx", c[3]}, {"5xx", c[4]}};
+    };
+    for (size_t s = 0; s < u.servers.size(); ++s) {
       const config::ServerConfig& sc = u.servers[s];
-      upstream::AdminState st = src.admin_states ? src.admin_states->get(ui, s) : upstream::AdminState::Enabled;
-      servers.push_back({{"name", sc.name},
-                         {"address", sc.address},
-                         {"weight", sc.weight},
-                         {"backup", sc.backup},
-                         {"health", "up"},  // TODO(health): the health engine's state
-                         {"admin_state", upstream::adminStateName(st)},
-                         {"active_connections", active},
-                         {"tunnels", tunnels},
-                         {"requests", requests},
-                         {"responses", resp},
-                         {"health_checks", {{"success", src.process ? src.process->healthChecks(ui, s, true) : 0},
-                                            {"failure", src.process ? src.process->healthChecks(ui, s, false) : 0}}}});
+      auto series = src.series->server(u.name, sc.name);
+      uint64_t requests = 0;
+      json resp = classes(*series, requests);
+      up_requests += requests;
+      int64_t active = 0, tunnels = 0;
+      for (unsigned w = 0; w < series->count; ++w) {
+        active += series->slots[w].active.value();
+        tunnels += series->slots[w].tunnels_active.value();
+      }
+      upstream::ServerView view = src.members->server(ui, s);
+      json server = {{"name", sc.name},
+                     {"address", sc.address},
+                     {"weight", sc.weight},
+                     {"backup", sc.backup},
+                     {"health", view.healthy ? "up" : "down"},
+                     {"admin_state", lb::adminStateName(view.admin)},
+                     {"active_connections", active},
+                     {"tunnels", tunnels},
+                     {"requests", requests},
+                     {"responses", resp}};
+      if (u.health_check.enabled) server["health_checks"] = {{"success", view.checks_ok}, {"failure", view.checks_failed}};
+      servers.push_back(std::move(server));
     }
-    uint64_t retries = 0, tunnels_total = 0;
-    uint64_t aff[metrics::kAffinityResults] = {};
-    for (const auto* w : src.workers) {
-      retries += w->upstreams[ui]->retries.value();
-      tunnels_total += w->upstreams[ui]->tunnels_total.value();
-      for (size_t a = 0; a < metrics::kAffinityResults; ++a) aff[a] += w->upstreams[ui]->affinity[a].value();
-    }
+    uint64_t local_requests = 0;
+    json local_resp = classes(*src.series->server(u.name, metrics::SeriesRegistry::kNone), local_requests);
+    up_requests += local_requests;
+    auto up = src.series->upstream(u.name);
     json affinity;
-    for (size_t a = 0; a < metrics::kAffinityResults; ++a) affinity[metrics::kAffinityResultNames[a]] = aff[a];
+    for (size_t a = 0; a < metrics::kAffinityResults; ++a)
+      affinity[metrics::kAffinityResultNames[a]] = up->sum([a](const metrics::UpstreamMetrics& m) { return m.affinity[a].value(); });
+    lb::MembershipPtr m = src.members->membership(ui);
     upstreams.push_back({{"name", u.name},
                          {"strategy", u.strategy},
                          {"retries_allowed", u.retries},
                          {"keepalive", u.keepalive},
+                         {"members", u.servers.size()},
+                         {"all_down", m && m->all_down},
                          {"servers", servers},
                          {"requests", up_requests},
-                         {"local_responses", local_responses},
-                         {"retries", retries},
-                         {"tunnels_total", tunnels_total},
+                         {"local_responses", {{"requests", local_requests}, {"responses", local_resp}}},
+                         {"retries", up->sum([](const metrics::UpstreamMetrics& x) { return x.retries.value(); })},
+                         {"tunnels_total", up->sum([](const metrics::UpstreamMetrics& x) { return x.tunnels_total.value(); })},
                          {"affinity", affinity}});
   }
   doc["upstreams"] = upstreams;
   return doc.dump();
 }
 
-AdminResponse handleAdminRequest(const AdminRequest& req, const metrics::ScrapeSources& src, const std::string& token) {
+AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& src, const std::string& token) {
   std::string_view path = req.target.substr(0, req.target.find('?'));
   if (!token.empty() && !tokenMatches(req.authorization, token)) {
     // The page itself carries no data; serving it lets a browser show a token prompt.
@@ -208,8 +211,8 @@ AdminResponse handleAdminRequest(const AdminRequest& req, const metrics::ScrapeS
   if (parts.size() == 1 && parts[0] == "metrics") {
     if (!get) return text(405, "method not allowed");
     AdminResponse r;
-    r.content_type = metrics::kPrometheusContentType;
-    r.body = metrics::renderPrometheus(src);
+    r.content_type = kPrometheusContentType;
+    r.body = renderPrometheus(src);
     return r;
   }
   if (parts.size() == 1 && parts[0] == "status") {
@@ -228,7 +231,6 @@ AdminResponse handleAdminRequest(const AdminRequest& req, const metrics::ScrapeS
   }
   if (parts.size() == 5 && parts[0] == "upstreams" && parts[2] == "servers") {
     if (req.method != "POST") return text(405, "use POST");
-    if (!src.admin_states) return text(503, "no admin state");
     return changeServerState(parts, src);
   }
   return text(404, "not found");

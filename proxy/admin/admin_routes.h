@@ -2,9 +2,9 @@
 // without sockets and the server (admin_server.h) stays a thin HTTP shell.
 //
 //   GET  /                                       live HTML status page (status_page.html)
-//   GET  /metrics                                Prometheus text (metrics/exposition.h)
+//   GET  /metrics                                Prometheus text (exposition.h)
 //   GET  /status                                 JSON: upstreams, servers, state, connections
-//   POST /upstreams/{u}/servers/{s}/enable|drain|disable   operator state (server_admin_state.h)
+//   POST /upstreams/{u}/servers/{s}/enable|drain|disable   operator state (upstream/membership_manager.h)
 //   POST /reload                                 same as SIGHUP: 200, or 400 with the config error
 //
 // {s} is the server's name or address, percent-encoded if needed ("[::1]:80" -> %5B%3A%3A1%5D%3A80).
@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/metrics/scrape_sources.h"
+#include "proxy/admin/scrape_sources.h"
 
 namespace proxy::admin {
 
@@ -34,9 +34,9 @@ struct AdminResponse {
   std::string extra_headers;  // complete "Name: value\r\n" lines
 };
 
-AdminResponse handleAdminRequest(const AdminRequest& req, const metrics::ScrapeSources& sources, const std::string& token);
+AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& sources, const std::string& token);
 
 // The /status document (exposed for tests).
-std::string renderStatusJson(const metrics::ScrapeSources& sources);
+std::string renderStatusJson(const ScrapeSources& sources);
 
 }  // namespace proxy::admin

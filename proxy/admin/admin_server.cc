@@ -168,7 +168,7 @@ class AdminConnection final : private http::ParserHandler {
   bool keep_alive_ = true;
 };
 
-AdminServer::AdminServer(uv_loop_t* loop, const config::AdminConfig& cfg, const metrics::ScrapeSources& sources)
+AdminServer::AdminServer(uv_loop_t* loop, const config::AdminConfig& cfg, const ScrapeSources& sources)
     : loop_(loop), cfg_(cfg), sources_(sources) {
   tcp_.data = this;
 }

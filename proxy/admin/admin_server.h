@@ -15,7 +15,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "proxy/metrics/scrape_sources.h"
+#include "proxy/admin/scrape_sources.h"
 
 namespace proxy::admin {
 
@@ -23,7 +23,7 @@ class AdminConnection;
 
 class AdminServer {
  public:
-  AdminServer(uv_loop_t* loop, const config::AdminConfig& cfg, const metrics::ScrapeSources& sources);
+  AdminServer(uv_loop_t* loop, const config::AdminConfig& cfg, const ScrapeSources& sources);
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
@@ -33,7 +33,7 @@ class AdminServer {
   // outlive the loop's run.
   void stop();
 
-  const metrics::ScrapeSources& sources() const { return sources_; }
+  const ScrapeSources& sources() const { return sources_; }
   const std::string& token() const { return cfg_.token; }
   uv_loop_t* loop() const { return loop_; }
 
@@ -43,7 +43,7 @@ class AdminServer {
 
   uv_loop_t* loop_;
   config::AdminConfig cfg_;
-  const metrics::ScrapeSources& sources_;
+  const ScrapeSources& sources_;
   uv_tcp_t tcp_;
   bool listening_ = false;
   std::unordered_set<AdminConnection*> connections_;  // open ones, closed by stop()

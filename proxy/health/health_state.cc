@@ -10,6 +10,19 @@ ServerHealth::ServerHealth(const HealthParams& p) : p_(p), active_up_(!p.active 
   p_.fall = std::max<uint32_t>(p_.fall, 1);
 }
 
+void ServerHealth::reconfigure(const HealthParams& p, uint64_t now_ms) {
+  bool was_up = up();
+  *this = ServerHealth(p);
+  active_up_ = true;  // `initial` is for new servers only
+  if (was_up) return;
+  if (p_.active) {
+    active_up_ = false;
+  } else {
+    passive_down_ = true;
+    passive_until_ms_ = now_ms + p_.fail_timeout_ms;
+  }
+}
+
 Transition ServerHealth::settle(bool was_up, std::string reason) {
   Transition t;
   t.up = up();

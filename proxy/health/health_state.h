@@ -25,6 +25,7 @@
 namespace proxy::health {
 
 struct HealthParams {
+  bool operator==(const HealthParams&) const = default;
   bool active = false;          // an active check runs for this server
   uint32_t rise = 2;
   uint32_t fall = 3;
@@ -50,6 +51,11 @@ class ServerHealth {
   Transition onPassiveFailure(uint64_t now_ms, const std::string& what);
   // Time passed: ends a passive mark-down whose fail_timeout is over (no active checks only).
   Transition tick(uint64_t now_ms);
+
+  // A reload changed the parameters: the verdict so far is kept (a server that was down stays
+  // down until probes, or without active checks fail_timeout, bring it back).
+  void reconfigure(const HealthParams& p, uint64_t now_ms);
+  const HealthParams& params() const { return p_; }
 
   bool up() const { return active_up_ && !passive_down_; }
   bool passiveDown() const { return passive_down_; }

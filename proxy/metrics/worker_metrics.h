@@ -1,18 +1,20 @@
-// Everything one worker counts, laid out by upstream and server index so the data path never
-// looks anything up by name: an increment is an indexed add (see counters.h for the memory
-// model). The scraper (exposition.h) sums all workers' WorkerMetrics into Prometheus families.
+// Everything the workers count. Per-upstream and per-server cells are keyed by identity
+// (upstream name, server name) in the process-wide SeriesRegistry, with one slot per worker, so
+// a reload that reorders, adds or removes servers keeps every kept server's series, a new server
+// starts at zero and a removed one's series leave /metrics. The data path never looks anything
+// up: each worker's upstream runtime holds direct pointers to its own slots, taken when the
+// runtime is built (see upstream_runtime.h), and an increment is a plain single-writer add
+// (counters.h). The scraper (exposition.h) sums the slots of all workers.
 //
-// Server slots: each upstream has one slot per configured server plus a last "none" slot for
-// answers the proxy gave itself after routing (502 after failed connects, 503, 504...). Requests
-// answered before routing (400, 404, 408, 431...) count in `unrouted_responses`.
-//
-// Hooks for features on other branches — call these, do not add parallel counters:
-//   affinity (proxy/lb):   metrics.affinity(upstream, AffinityResult::Hit|Miss|Repinned)
-//   health   (proxy/health): ProcessMetrics::healthCheck(upstream, server, ok)   (process_metrics.h)
-//   reload:                 ProcessMetrics::configReload(ok)
+// Each upstream also has a "none" server series for answers the proxy gave itself after routing
+// (502 after failed connects, 503, 504...). Requests answered before routing (400, 404, 408,
+// 431...) count in WorkerMetrics::unrouted_responses.
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "proxy/config/config.h"
@@ -32,28 +34,61 @@ inline size_t statusSlot(int status) {
                                                                                       : kStatusSlots - 1;
 }
 
-struct ServerMetrics {
+struct alignas(64) ServerMetrics {
   std::array<Counter, kStatusSlots> responses;  // tether_requests_total{code}
   Gauge active;           // upstream connections attached to an exchange or a tunnel
   Gauge tunnels_active;   // tether_tunnels_active
 };
 
-struct UpstreamMetrics {
-  explicit UpstreamMetrics(size_t server_count) : servers(server_count + 1) {}
-  std::vector<ServerMetrics> servers;  // configured servers, then the "none" slot
+struct alignas(64) UpstreamMetrics {
   DurationHistogram request_duration;  // request head parsed -> response complete (or 101)
   DurationHistogram connect_duration;  // new upstream connection: connect() -> connected
   Counter retries;
   Counter tunnels_total;
   std::array<Counter, kAffinityResults> affinity;
+  void affinityResult(AffinityResult r) { affinity[static_cast<size_t>(r)].add(); }
 };
 
+// One series' cells, one slot per worker.
+template <typename Cells>
+struct PerWorker {
+  explicit PerWorker(unsigned workers) : slots(new Cells[workers]), count(workers) {}
+  std::unique_ptr<Cells[]> slots;
+  unsigned count;
+  Cells& at(unsigned worker) { return slots[worker]; }
+  template <typename F>
+  uint64_t sum(F get) const {
+    uint64_t n = 0;
+    for (unsigned w = 0; w < count; ++w) n += static_cast<uint64_t>(get(slots[w]));
+    return n;
+  }
+};
+using ServerSeries = PerWorker<ServerMetrics>;
+using UpstreamSeries = PerWorker<UpstreamMetrics>;
+
+class SeriesRegistry {
+ public:
+  explicit SeriesRegistry(unsigned workers) : workers_(workers) {}
+
+  // Main thread, before the workers switch to `cfg`: drops the series of upstreams and servers
+  // `cfg` no longer has (cells still used by older generations stay alive until released).
+  void sync(const config::Config& cfg);
+  // Any thread; creates the series on first use. Server "none" is the upstream's own answers.
+  std::shared_ptr<UpstreamSeries> upstream(const std::string& name);
+  std::shared_ptr<ServerSeries> server(const std::string& upstream, const std::string& server);
+  static constexpr const char* kNone = "none";
+
+ private:
+  unsigned workers_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<UpstreamSeries>> upstreams_;
+  std::unordered_map<std::string, std::shared_ptr<ServerSeries>> servers_;  // "upstream\nserver"
+};
+
+// What one worker counts outside upstreams.
 struct WorkerMetrics {
   explicit WorkerMetrics(const config::Config& cfg);
 
-  void affinity(size_t upstream, AffinityResult r) { upstreams[upstream]->affinity[static_cast<size_t>(r)].add(); }
-
-  std::vector<std::unique_ptr<UpstreamMetrics>> upstreams;  // by config index
   std::array<Counter, kStatusSlots> unrouted_responses;
   std::vector<std::unique_ptr<Gauge>> downstream_connections;  // by listener index
   Counter bytes_downstream_rx;  // read from clients (requests, tunnel client->server)

@@ -32,7 +32,6 @@ struct Generation {
   uint64_t number;
   uint32_t refs = 0;     // exchanges and tunnels running on this generation
   bool retired = false;  // a newer generation is current
-  bool same_shape = true;  // same upstreams/servers as the startup config (metrics layout)
 };
 
 }  // namespace proxy::server

@@ -15,13 +15,11 @@
 
 namespace proxy::metrics {
 struct WorkerMetrics;
+class SeriesRegistry;
 class AccessLog;
 }
 namespace proxy::upstream {
-class ServerAdminStates;
-}
-namespace proxy::health {
-class HealthHub;
+class MembershipHub;
 }
 
 namespace proxy::server {
@@ -50,12 +48,12 @@ struct LoopContext {
   OutBatch out;
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count
-  // admin branch: this worker's counters (always set by Worker), the operator's per-server
-  // state (null when there is no admin listener: everything enabled), the access log (null: off).
-  metrics::WorkerMetrics* metrics = nullptr;
-  const upstream::ServerAdminStates* admin_states = nullptr;
-  metrics::AccessLog* access_log = nullptr;
-  health::HealthHub* health = nullptr;  // health (issue #5): passive failures go up through it; may be null
+  unsigned worker_id = 0;              // this worker's slot in every metric series
+  metrics::WorkerMetrics* metrics = nullptr;   // this worker's counters outside upstreams
+  metrics::SeriesRegistry* series = nullptr;   // per-upstream and per-server series, by identity
+  metrics::AccessLog* access_log = nullptr;    // null: off
+  // Membership snapshots come down through it and passive failures go up; null in unit tests.
+  upstream::MembershipHub* hub = nullptr;
 
   // libuv alloc callback handing out the loop's read buffer; handle->loop->data is the context.
   static void allocCb(uv_handle_t* handle, size_t, uv_buf_t* buf) {

@@ -76,7 +76,7 @@ void Session::drain() {
 void Session::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<Session*>(s->data);
   if (nread == 0 || self->closing_) return;
-  if (nread > 0) self->worker_.ctx().metrics->bytes_downstream_rx.add(static_cast<uint64_t>(nread));  // admin branch
+  if (nread > 0) self->worker_.ctx().metrics->bytes_downstream_rx.add(static_cast<uint64_t>(nread));
   if (self->lingering_) {
     if (nread < 0) self->close();
     return;  // answered and half-closed: discard what the client still sends

@@ -25,7 +25,9 @@
 #include "proxy/http/parser.h"
 #include "proxy/http/rewrite.h"
 #include "proxy/lb/affinity/policy.h"
+#include "proxy/lb/pick.h"
 #include "proxy/lb/strategy.h"
+#include "proxy/metrics/counters.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace proxy::tunnel {
@@ -60,7 +62,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
 
   // Called by the tunnel when it has closed both sides' streams.
   void onTunnelClosed();
-  // admin branch: which listener accepted this connection (labels tether_downstream_connections).
+  // Which listener accepted this connection (labels tether_downstream_connections).
   void setListener(uint32_t index) { listener_ = index; }
 
  private:
@@ -97,10 +99,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   // Upstream selection and exchange.
   bool startAttempt(int exhausted_status = 502);  // true: a connection is ready now
   bool attachTo(uint32_t server);
-  bool pinUsable(uint32_t server) const;
   void upstreamReady();         // a connection became ready after the parser paused
   bool sendRequestHead();
-  // health (issue #5): `stale_ok` allows the one replay on the same server after a stale pooled
+  // `stale_ok` allows the one replay on the same server after a stale pooled
   // connection; `next_ok` allows moving on to another server (see session_exchange.cc).
   void retryOrFail(int status, bool stale_ok = true, bool next_ok = true);
   void releaseUpstream(bool reusable);
@@ -117,7 +118,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void onUpstreamDrained() override;
   void onUpstreamUpgraded(std::string_view rest) override;
 
-  // admin branch: metrics and access-log hooks, one call each at the points named; bodies in
+  // Metrics and access-log hooks, one call each at the points named; bodies in
   // session_metrics.cc so the data-path files only carry the call sites.
   void metricsAccepted();                          // accept: connection counted
   void metricsClosed();                            // close()
@@ -126,6 +127,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void metricsReleased(uint32_t server);
   void metricsConnected();
   void metricsRetry();
+  void metricsAffinity(lb::PinOutcome pin);        // first attempt: hit, miss or repinned
   void metricsResponseHead(int status);            // final (or 101) response head relayed
   void metricsResponseDone();                      // final response complete
   void metricsLocalResponse(int status);           // respondLocal
@@ -164,8 +166,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   lb::ServerMask tried_;
   uint32_t attempts_ = 0;
   bool stale_retry_used_ = false;
-  bool request_idempotent_ = false;  // health (issue #5): GET HEAD OPTIONS PUT DELETE
-  uint16_t retry_status_ = 502;      // health (issue #5): the answer when retries run out (502/504)
+  bool request_idempotent_ = false;  // GET HEAD OPTIONS PUT DELETE
+  uint16_t retry_status_ = 502;      // the answer when retries run out (502/504)
   bool body_forwarded_ = false;
   bool lingering_ = false;       // answered and half-closed: discard input until EOF
   bool request_done_ = false;
@@ -193,19 +195,19 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
 
 
-  // admin branch: metrics and access log state of the current exchange.
+  // Metrics and access log state of the current exchange.
   uint64_t request_start_ns_ = 0;
   uint64_t connect_start_ns_ = 0;
   uint64_t response_body_bytes_ = 0;
   uint32_t metrics_upstream_ = 0;
   uint32_t response_server_ = 0;
   uint32_t listener_ = 0;
-  int32_t tunnel_server_ = -1;
+  metrics::Gauge* tunnel_gauge_ = nullptr;  // the tunnels_active cell this tunnel counts in
   int log_status_ = 0;
   std::string log_url_, log_user_agent_, log_referer_;  // only filled when the access log is on
   const char* log_method_ = "-";
 
-  // Affinity (issue #4): the upstream's policy and this request's key, pins and sid capture.
+  // Affinity: the upstream's policy and this request's key, pins and sid capture.
   const lb::AffinityPolicy* policy_ = nullptr;
   lb::AffinityRequest affinity_;
   const std::vector<config::Cidr>* trusted_ = nullptr;  // the accepting listener's trusted_proxies

@@ -6,21 +6,18 @@
 #include <utility>
 
 #include "common/log.h"
-#include "proxy/health/server_states.h"
-#include "proxy/lb/key_extractor.h"
-#include "proxy/upstream/server_admin_state.h"
 #include "proxy/http/error_response.h"
+#include "proxy/lb/key_extractor.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
 #include "proxy/tunnel/tunnel.h"
-#include "proxy/upstream/server_admin_state.h"
 
 namespace proxy::server {
 
-// ---- affinity hooks (issue #4) ----------------------------------------------------------------
+// ---- affinity hooks ---------------------------------------------------------------------------
 //
-// The whole of affinity in the session is: prepare at the head (onHead), pins-then-strategy in
-// startAttempt, Set-Cookie and sid capture on the response (addAffinityHeaders, onResponseBody).
+// The whole of affinity in the session is: prepare at the head (onHead), the choice in
+// startAttempt (lb/pick.h), Set-Cookie and sid capture on the response (addAffinityHeaders, onResponseBody).
 // Everything else lives in proxy/lb (policy.h, key_extractor.h).
 
 // The client address affinity keys use: the TCP peer, or behind the accepting listener's
@@ -60,7 +57,7 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   client_http10_ = head.version_major == 1 && head.version_minor == 0;
   client_keep_alive_ = head.keep_alive && !ctx.draining;
   request_is_head_ = head.method == HTTP_HEAD;
-  // health (issue #5): these may be replayed on another server after a reset or a timeout.
+  // These may be replayed on another server after a reset or a timeout.
   request_idempotent_ = head.method == HTTP_GET || head.method == HTTP_HEAD || head.method == HTTP_OPTIONS ||
                         head.method == HTTP_PUT || head.method == HTTP_DELETE;
   request_chunked_ = head.chunked;
@@ -124,39 +121,20 @@ bool Session::startAttempt(int exhausted_status) {
       respondLocal(exhausted_status);
       return false;
     }
-    lb::PickContext pc;
-    pc.excluded = &tried_;
-    // Affinity pins first (sid, cookie). A pinned client keeps a draining server; it moves only
-    // when its server is down, disabled by the operator, already tried, or gone after a reload.
-    int server = lb::AffinityPolicy::pinned(affinity_, pc);
-    if (server >= 0 && !pinUsable(static_cast<uint32_t>(server))) server = -1;
-    if (server < 0) {
-      // A new pick: health (down, draining) is merged by the runtime; the operator's drain and
-      // disable here (admin states follow the startup layout; see Generation::same_shape).
-      lb::ServerMask excluded = tried_;
-      if (worker_.ctx().admin_states && gen_->same_shape) worker_.ctx().admin_states->excludeNew(metrics_upstream_, excluded);
-      pc.excluded = &excluded;
-      lb::AffinityPolicy::fillKey(affinity_, pc);
-      server = runtime_->pick(pc);
-    }
-    if (server < 0) {
-      respondLocal(attempts_ == 0 ? 503 : retry_status_);  // 503: every server down or draining (panic)
+    // lb/pick.h: pins (a draining server keeps its pinned sessions), then the tried set, then
+    // health and admin state, then the strategy.
+    lb::Choice choice = runtime_->choose(&affinity_, tried_);
+    if (attempts_ == 0) metricsAffinity(choice.pin);
+    if (choice.server < 0) {
+      respondLocal(attempts_ == 0 ? 503 : retry_status_);  // 503: every server down or closed to new sessions
       return false;
     }
     if (attempts_ > 0) metricsRetry();  // a further server is tried
-    tried_.set(static_cast<size_t>(server));
+    tried_.set(static_cast<size_t>(choice.server));
     ++attempts_;
-    if (attachTo(static_cast<uint32_t>(server))) return true;
+    if (attachTo(static_cast<uint32_t>(choice.server))) return true;
     if (up_) return false;  // connecting
   }
-}
-
-bool Session::pinUsable(uint32_t server) const {
-  if (server >= runtime_->serverCount()) return false;  // learned before a reload shrank the list
-  if (const health::ServerStates* h = runtime_->health(); h && h->isDown(server)) return false;
-  if (worker_.ctx().admin_states && gen_->same_shape && !worker_.ctx().admin_states->acceptsPinned(metrics_upstream_, server))
-    return false;
-  return true;
 }
 
 // Attaches an idle connection to `server` (true) or starts a new one (false, up_ set); on a
@@ -204,7 +182,7 @@ bool Session::sendRequestHead() {
 // body has been forwarded and no response byte went to the client: on a reused keep-alive
 // connection the server had closed, once and to the same server (nginx does the same; `stale_ok`);
 // otherwise on a server not tried yet, within `retries` (`next_ok`: always for connect failures,
-// only for idempotent requests after a reset or a timeout — issue #5).
+// only for idempotent requests after a reset or a timeout).
 void Session::retryOrFail(int status, bool stale_ok, bool next_ok) {
   bool stale = stale_ok && up_ && up_->reused() && !up_->responseStarted();
   uint32_t server = up_ ? up_->server() : 0;
@@ -230,7 +208,7 @@ void Session::retryOrFail(int status, bool stale_ok, bool next_ok) {
 void Session::onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamError error) {
   const auto& srv = runtime_->config().servers[conn.server()];
   common::logDebug("upstream_error", {{"upstream", runtime_->config().name}, {"server", srv.name}, {"error", upstream::upstreamErrorName(error)}});
-  // health (issue #5): failures of live traffic feed passive detection. A reused connection that
+  // Failures of live traffic feed passive detection. A reused connection that
   // closed before answering is the ordinary keep-alive race, not a sign of a dead server.
   switch (error) {
     case upstream::UpstreamError::ConnectFailed: runtime_->noteFailure(conn.server(), "connect_failed"); break;
@@ -245,7 +223,7 @@ void Session::onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamEr
     case upstream::UpstreamError::ConnectFailed: return retryOrFail(502);
     case upstream::UpstreamError::ConnectTimeout: return retryOrFail(504);
     case upstream::UpstreamError::ResponseTimeout:
-      // health (issue #5): an idempotent request whose response has not started moves on.
+      // An idempotent request whose response has not started moves on.
       if (!response_started_ && request_idempotent_) return retryOrFail(504, false, true);
       releaseUpstream(false);
       if (response_started_) return close();
@@ -292,7 +270,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
     }
     return http::HeadAction::NoBody;
   }
-  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");  // health (issue #5)
+  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
   if (!request_done_) client_keep_alive_ = false;  // answered before the body ended: close after
   if (worker_.ctx().draining) client_keep_alive_ = false;
   framing_ = http::responseFraming(head, request_is_head_, !client_http10_);

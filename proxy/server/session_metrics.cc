@@ -1,8 +1,9 @@
 // Session, metrics and access log: the bodies of the metricsXxx() hooks that session.cc and
 // session_exchange.cc call at fixed points of an exchange (see the list in session.h).
 //
-// Everything here increments this worker's WorkerMetrics (single-writer cells, no lock; see
-// metrics/counters.h). Durations use uv_hrtime(): uv_now() has millisecond resolution, and a
+// Everything here increments this worker's cells: its WorkerMetrics and, through the exchange's
+// upstream runtime, its slots of the upstream's and servers' series (single-writer cells, no
+// lock; see metrics/worker_metrics.h and counters.h). Durations use uv_hrtime(): uv_now() has millisecond resolution, and a
 // proxied request on loopback takes a fraction of that. The access log, when on, costs a copy of
 // the URL, User-Agent and Referer per request; when off, nothing but one null check.
 #include <llhttp.h>
@@ -15,24 +16,18 @@
 
 namespace proxy::server {
 
-// Per-upstream metrics of the current exchange, or null when its generation's upstreams differ
-// from the startup layout the metrics were built for (see Generation::same_shape).
-static metrics::UpstreamMetrics* upstreamMetrics(LoopContext& ctx, const Generation* gen, uint32_t upstream) {
-  if (!gen || !gen->same_shape || upstream >= ctx.metrics->upstreams.size()) return nullptr;
-  return ctx.metrics->upstreams[upstream].get();
-}
-
 void Session::metricsAccepted() {
   auto& gauges = worker_.ctx().metrics->downstream_connections;
   if (listener_ < gauges.size()) gauges[listener_]->add(1);  // listeners added by a reload: not counted
 }
 
+// Called before the generation is released (session.cc), so the tunnel's cells are still alive.
 void Session::metricsClosed() {
   metrics::WorkerMetrics& m = *worker_.ctx().metrics;
   if (listener_ < m.downstream_connections.size()) m.downstream_connections[listener_]->add(-1);
-  if (tunnel_server_ >= 0) {  // set only when metricsUpgraded counted it
-    m.upstreams[metrics_upstream_]->servers[static_cast<size_t>(tunnel_server_)].tunnels_active.add(-1);
-    tunnel_server_ = -1;
+  if (tunnel_gauge_) {  // set only when metricsUpgraded counted it
+    tunnel_gauge_->add(-1);
+    tunnel_gauge_ = nullptr;
   }
 }
 
@@ -47,31 +42,36 @@ void Session::metricsRequestHead(http::MessageHead& head) {
 }
 
 void Session::metricsAttached(uint32_t server, bool connecting) {
-  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->servers[server].active.add(1);
+  runtime_->serverMetrics(server).active.add(1);
   if (connecting) connect_start_ns_ = uv_hrtime();
 }
 
-void Session::metricsReleased(uint32_t server) {
-  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->servers[server].active.add(-1);
-}
+void Session::metricsReleased(uint32_t server) { runtime_->serverMetrics(server).active.add(-1); }
 
-void Session::metricsConnected() {
-  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->connect_duration.observeNs(uv_hrtime() - connect_start_ns_);
-}
+void Session::metricsConnected() { runtime_->metrics().connect_duration.observeNs(uv_hrtime() - connect_start_ns_); }
 
-void Session::metricsRetry() {
-  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->retries.add();
+void Session::metricsRetry() { runtime_->metrics().retries.add(); }
+
+// hit: a layer named a server and it took the request; repinned: it named one that could not;
+// miss: the request carried a sid or cookie that names no current server. Requests that carry
+// none (new sessions) are not counted.
+void Session::metricsAffinity(lb::PinOutcome pin) {
+  switch (pin) {
+    case lb::PinOutcome::None: return;
+    case lb::PinOutcome::Hit: return runtime_->metrics().affinityResult(metrics::AffinityResult::Hit);
+    case lb::PinOutcome::Repinned: return runtime_->metrics().affinityResult(metrics::AffinityResult::Repinned);
+    case lb::PinOutcome::Unknown: return runtime_->metrics().affinityResult(metrics::AffinityResult::Miss);
+  }
 }
 
 void Session::metricsResponseHead(int status) {
   response_server_ = up_ ? up_->server() : 0;
-  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_))
-    u->servers[response_server_].responses[metrics::statusSlot(status)].add();
+  runtime_->serverMetrics(response_server_).responses[metrics::statusSlot(status)].add();
   log_status_ = status;
 }
 
 void Session::metricsResponseDone() {
-  if (auto* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_)) u->request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  runtime_->metrics().request_duration.observeNs(uv_hrtime() - request_start_ns_);
   if (worker_.ctx().access_log) writeAccessLog(log_status_, response_server_);
 }
 
@@ -82,22 +82,16 @@ void Session::metricsLocalResponse(int status) {
     if (worker_.ctx().access_log) writeAccessLog(status, UINT32_MAX);
     return;
   }
-  metrics::UpstreamMetrics* u = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_);
-  if (!u) return;
-  uint32_t none = static_cast<uint32_t>(u->servers.size() - 1);
-  u->servers[none].responses[metrics::statusSlot(status)].add();
-  u->request_duration.observeNs(uv_hrtime() - request_start_ns_);
-  if (worker_.ctx().access_log) writeAccessLog(status, none);
+  runtime_->noneMetrics().responses[metrics::statusSlot(status)].add();
+  runtime_->metrics().request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  if (worker_.ctx().access_log) writeAccessLog(status, static_cast<uint32_t>(runtime_->serverCount()));
 }
 
 void Session::metricsUpgraded() {
-  metrics::UpstreamMetrics* up = upstreamMetrics(worker_.ctx(), gen_, metrics_upstream_);
-  if (!up) return;
-  metrics::UpstreamMetrics& u = *up;
-  tunnel_server_ = static_cast<int32_t>(response_server_);
-  u.servers[response_server_].tunnels_active.add(1);
-  u.tunnels_total.add();
-  u.request_duration.observeNs(uv_hrtime() - request_start_ns_);
+  tunnel_gauge_ = &runtime_->serverMetrics(response_server_).tunnels_active;
+  tunnel_gauge_->add(1);
+  runtime_->metrics().tunnels_total.add();
+  runtime_->metrics().request_duration.observeNs(uv_hrtime() - request_start_ns_);
   if (worker_.ctx().access_log) writeAccessLog(101, response_server_);
 }
 

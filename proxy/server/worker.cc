@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 #include "common/uv_util.h"
-#include "proxy/health/health_hub.h"
+#include "proxy/upstream/membership_hub.h"
 #include "proxy/tls/tls_context.h"
 
 namespace proxy::server {
@@ -38,24 +38,11 @@ int openReusePortSocket(const sockaddr_storage& addr, int& fd_out) {
   return 0;
 }
 
-// Same upstreams (names, order) with the same servers (names, order) and no more listeners:
-// per-server metrics and admin states, laid out by index at start-up, still apply.
-bool sameShape(const config::Config& a, const config::Config& b) {
-  if (a.upstreams.size() != b.upstreams.size() || b.listeners.size() > a.listeners.size()) return false;
-  for (size_t u = 0; u < a.upstreams.size(); ++u) {
-    const auto& x = a.upstreams[u];
-    const auto& y = b.upstreams[u];
-    if (x.name != y.name || x.servers.size() != y.servers.size()) return false;
-    for (size_t s = 0; s < x.servers.size(); ++s)
-      if (x.servers[s].name != y.servers[s].name) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
-               std::vector<std::shared_ptr<const tls::TlsContext>> tls, health::HealthHub* health)
+               metrics::SeriesRegistry& series, std::vector<std::shared_ptr<const tls::TlsContext>> tls,
+               upstream::MembershipHub* hub)
     : id_(id), read_buffer_(new char[LoopContext::kReadBufferSize]), tls_(std::move(tls)) {
   int rc = uv_loop_init(&loop_);
   if (rc < 0) {
@@ -66,13 +53,14 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   ctx_.loop = &loop_;
   ctx_.read_buffer = read_buffer_.get();
   ctx_.connections = &connections;
-  ctx_.health = health;
-  metrics_layout_ = cfg;
+  ctx_.hub = hub;
+  ctx_.worker_id = id;
+  ctx_.series = &series;
+  metrics_ = std::make_unique<metrics::WorkerMetrics>(*cfg);
+  ctx_.metrics = metrics_.get();
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), 1));
   current_ = generations_.back().get();
   ctx_.config = current_->config.get();
-  metrics_ = std::make_unique<metrics::WorkerMetrics>(*current_->config);
-  ctx_.metrics = metrics_.get();
   uv_async_init(&loop_, &stop_async_, &Worker::onStopAsyncCb);
   stop_async_.data = this;
   uv_async_init(&loop_, &reload_async_, &Worker::onReloadAsyncCb);
@@ -81,40 +69,37 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   shutdown_timer_.data = this;
   uv_timer_init(&loop_, &collect_timer_);
   collect_timer_.data = this;
-  // Health: the hub wakes this async when the checker publishes new server states.
-  rc = uv_async_init(&loop_, &health_async_, &Worker::onHealthAsyncCb);
+  // The hub wakes this async when the membership manager publishes new snapshots.
+  rc = uv_async_init(&loop_, &membership_async_, &Worker::onMembershipAsyncCb);
   if (rc < 0) {
-    common::logError("health_async_init_failed", {{"error", common::uvErr(rc)}});
+    common::logError("membership_async_init_failed", {{"error", common::uvErr(rc)}});
     std::abort();  // start-up only
   }
-  health_async_.data = this;
-  if (health) {
-    health->subscribe(&health_async_);
-    health_subscribed_ = true;
-    applyHealth(*current_);  // the starting states (initial: up|down)
+  membership_async_.data = this;
+  if (hub) {
+    hub->subscribe(&membership_async_);
+    hub_subscribed_ = true;
   }
 }
 
-// Health: copy the newest snapshot of every upstream into this loop's runtimes. Picks then read a
-// plain member; in-flight picks finished with the old snapshot before we got here. The hub and its
-// checker follow the startup layout of upstreams and servers, so only generations with that
-// layout take its snapshots (see Generation::same_shape).
-void Worker::onHealthAsyncCb(uv_async_t* a) {
+// Copies the newest snapshot of every upstream into the current generation's runtimes. Picks
+// then read a plain member; in-flight picks finished with the old snapshot before we got here.
+// Snapshots are built for the manager's current configuration, which is this worker's current
+// one (or about to be: a runtime ignores a snapshot built for another configuration). Retired
+// generations keep their last snapshot while their requests finish.
+void Worker::onMembershipAsyncCb(uv_async_t* a) {
   auto* w = static_cast<Worker*>(a->data);
-  for (auto& g : w->generations_) w->applyHealth(*g);
+  w->applyMembership(*w->current_);
 }
 
-void Worker::applyHealth(Generation& g) {
-  if (!ctx_.health) return;
-  for (size_t i = 0; i < g.upstreams.size(); ++i) {
-    g.upstreams[i]->enableHealthReports(g.same_shape);
-    if (g.same_shape) g.upstreams[i]->setHealth(ctx_.health->load(i));
-  }
+void Worker::applyMembership(Generation& g) {
+  if (!ctx_.hub) return;
+  for (size_t i = 0; i < g.upstreams.size(); ++i) g.upstreams[i]->setMembership(ctx_.hub->load(i));
 }
 
 Worker::~Worker() {
   join();
-  if (ctx_.health) ctx_.health->unsubscribe(&health_async_);  // idempotent
+  if (ctx_.hub) ctx_.hub->unsubscribe(&membership_async_);  // idempotent
   generations_.clear();
   uv_loop_close(&loop_);
 }
@@ -191,11 +176,6 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
   Generation* old = current_;
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), old->number + 1));
   current_ = generations_.back().get();
-  current_->same_shape = sameShape(*metrics_layout_, *current_->config);
-  applyHealth(*current_);
-  if (!current_->same_shape && id_ == 0)
-    common::logWarn("reload_metrics_layout_changed",
-                    {{"effect", "per-server metrics and admin states keep the startup upstreams and servers until a restart"}});
   ctx_.config = current_->config.get();
   old->retired = true;
   for (auto& u : old->upstreams) u->closeIdle();  // its pooled connections are not reused
@@ -307,11 +287,11 @@ void Worker::finishIfDone() {
   common::closeHandle(&reload_async_);
   common::closeHandle(&shutdown_timer_);
   common::closeHandle(&collect_timer_);
-  if (health_subscribed_) {  // health (issue #5): no wake-ups for a closed handle
-    ctx_.health->unsubscribe(&health_async_);
-    health_subscribed_ = false;
+  if (hub_subscribed_) {  // no wake-ups for a closed handle
+    ctx_.hub->unsubscribe(&membership_async_);
+    hub_subscribed_ = false;
   }
-  common::closeHandle(&health_async_);
+  common::closeHandle(&membership_async_);
 }
 
 }  // namespace proxy::server

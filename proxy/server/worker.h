@@ -34,9 +34,11 @@ namespace proxy::server {
 class Worker {
  public:
   // `tls` has one entry per configured listener (null for plain ones), shared by all workers;
-  // `health` (may be null) is the process-wide health hub this worker follows.
+  // `series` holds the per-upstream and per-server metric cells (this worker writes slot `id`);
+  // `hub` (may be null) brings the membership manager's snapshots.
   Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atomic<uint64_t>& connections,
-         std::vector<std::shared_ptr<const tls::TlsContext>> tls = {}, health::HealthHub* health = nullptr);
+         metrics::SeriesRegistry& series, std::vector<std::shared_ptr<const tls::TlsContext>> tls = {},
+         upstream::MembershipHub* hub = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -59,11 +61,8 @@ class Worker {
   uint64_t generation() const { return current_->number; }
   void addSession(Session* s) { sessions_.pushBack(s); }
 
-  // admin branch: this worker's counters, read by the admin thread at scrape time; the shared
-  // per-server admin state (call before start(); null = every server enabled); the access log
-  // (opened in bind() when configured).
+  // This worker's counters outside upstreams, read by the admin listener at scrape time.
   const metrics::WorkerMetrics& metrics() const { return *metrics_; }
-  void setAdminStates(const upstream::ServerAdminStates* states) { ctx_.admin_states = states; }
   void removeSession(Session* s);
 
  private:
@@ -81,8 +80,8 @@ class Worker {
   bool bindListener(const config::ListenerConfig& lc, uint32_t index, const tls::TlsContext* tls, std::string& error);
   void applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls);
   static void onShutdownTimerCb(uv_timer_t* t);
-  static void onHealthAsyncCb(uv_async_t* a);  // new health snapshots published
-  void applyHealth(Generation& g);
+  static void onMembershipAsyncCb(uv_async_t* a);  // new membership snapshots published
+  void applyMembership(Generation& g);
   void beginShutdown();
   void finishIfDone();
 
@@ -94,9 +93,6 @@ class Worker {
   std::vector<std::shared_ptr<const tls::TlsContext>> tls_;
   std::vector<std::unique_ptr<Generation>> generations_;  // current one last
   Generation* current_ = nullptr;
-  // Metrics are laid out by the startup configuration's upstreams and servers (see
-  // Generation::same_shape): a reload that keeps that layout keeps counting into them.
-  std::shared_ptr<const config::Config> metrics_layout_;
   std::unique_ptr<metrics::WorkerMetrics> metrics_;
   std::unique_ptr<metrics::AccessLog> access_log_;   // null when off
   std::vector<std::unique_ptr<Listener>> listeners_;
@@ -109,8 +105,8 @@ class Worker {
   common::IntrusiveList<Session> sessions_;
   uv_async_t stop_async_;
   uv_timer_t shutdown_timer_;
-  uv_async_t health_async_;        // health (issue #5)
-  bool health_subscribed_ = false;
+  uv_async_t membership_async_;
+  bool hub_subscribed_ = false;
   bool shutting_down_ = false;
   std::thread thread_;
 };

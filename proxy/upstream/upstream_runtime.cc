@@ -3,7 +3,7 @@
 
 #include "common/log.h"
 #include "common/uv_util.h"
-#include "proxy/health/health_hub.h"
+#include "proxy/upstream/membership_hub.h"
 #include "proxy/lb/registry.h"
 
 namespace proxy::upstream {
@@ -12,47 +12,58 @@ UpstreamRuntime::UpstreamRuntime(server::LoopContext& ctx, const config::Upstrea
     : ctx_(ctx), cfg_(cfg), active_(cfg.servers.size(), 0), idle_(cfg.servers.size()), index_(index) {
   std::vector<lb::ServerSpec> specs;
   for (const auto& s : cfg.servers) specs.push_back({s.name, s.weight, s.backup});
-  const lb::Strategy* strategy = lb::findStrategy(cfg.strategy);
-  selector_ = strategy->build(specs, cfg);  // the loader has validated the name
   affinity_ = std::make_unique<lb::AffinityPolicy>(cfg, specs);
-  // Health snapshots arrive through the worker (Worker::applyHealth), which also decides whether
-  // this runtime's layout matches the health hub's.
+  buildSelector();
+  // This worker's metric slots, found by identity once per runtime (never on the data path).
+  metrics::SeriesRegistry& series = *ctx.series;
+  upstream_series_ = series.upstream(cfg.name);
+  metrics_ = &upstream_series_->at(ctx.worker_id);
+  for (const auto& s : cfg.servers) {
+    server_series_.push_back(series.server(cfg.name, s.name));
+    server_metrics_.push_back(&server_series_.back()->at(ctx.worker_id));
+  }
+  none_series_ = series.server(cfg.name, metrics::SeriesRegistry::kNone);
+  none_metrics_ = &none_series_->at(ctx.worker_id);
+  // The membership snapshot of this configuration, if the manager has published it already.
+  if (ctx.hub) setMembership(ctx.hub->load(index));
 }
 
-void UpstreamRuntime::setHealth(health::ServerStatesPtr s) {
-  health_ = std::move(s);
-  static const std::vector<uint8_t> kNoRamp;
-  const std::vector<uint8_t>& steps = health_ ? health_->weight_step : kNoRamp;
-  if (steps == weight_step_) return;
-  // slow_start: build a new immutable selector with weights x step/10 (x10 for the others, so
-  // even weight-1 servers ramp); picks in flight keep the old one. At most ~10 rebuilds per ramp.
-  weight_step_ = steps;
+// slow_start: the selector is built with weights x step/10 (x10 for the others, so even weight-1
+// servers ramp); picks in flight keep the old one. At most ~10 rebuilds per ramp.
+void UpstreamRuntime::buildSelector() {
   std::vector<lb::ServerSpec> specs;
   for (size_t i = 0; i < cfg_.servers.size(); ++i) {
     uint32_t w = cfg_.servers[i].weight;
-    if (i < steps.size()) w *= steps[i];
+    if (i < weight_step_.size()) w *= weight_step_[i];
     specs.push_back({cfg_.servers[i].name, w, cfg_.servers[i].backup});
   }
-  selector_ = lb::findStrategy(cfg_.strategy)->build(specs, cfg_);
+  selector_ = lb::findStrategy(cfg_.strategy)->build(specs, cfg_);  // the loader has validated the name
+}
+
+void UpstreamRuntime::setMembership(lb::MembershipPtr m) {
+  if (!m || m->layout != &cfg_ || m->size() != cfg_.servers.size()) return;  // built for another configuration
+  membership_ = std::move(m);
+  std::vector<uint8_t> steps;
+  if (membership_->ramping)
+    for (const auto& member : membership_->members) steps.push_back(member.weight_step);
+  if (steps == weight_step_) return;
+  weight_step_ = std::move(steps);
+  buildSelector();
 }
 
 void UpstreamRuntime::noteFailure(uint32_t server, const char* what) {
-  if (ctx_.health && health_enabled_) ctx_.health->reportPassiveFailure(index_, server, what);
+  if (ctx_.hub && cfg_.max_fails > 0) ctx_.hub->reportPassiveFailure(cfg_.name, cfg_.servers[server].name, what);
 }
 
 UpstreamRuntime::~UpstreamRuntime() { closeIdle(); }
 
-int UpstreamRuntime::pick(lb::PickContext& pc) {
-  pc.active = active_;
-  if (!health_ || health_->unavailable.empty()) return selector_->pick(pc, pick_state_);  // all up: no merge
-  // health (issue #5): down and draining servers join the excluded mask (no selector rebuild:
-  // indices stay stable and every strategy's backup handling applies).
-  const lb::ServerMask* tried = pc.excluded;
-  health::mergeExcluded(tried, health_.get(), serverCount(), pick_excluded_);
-  pc.excluded = &pick_excluded_;
-  int server = selector_->pick(pc, pick_state_);
-  pc.excluded = tried;
-  return server;
+lb::Choice UpstreamRuntime::choose(const lb::AffinityRequest* affinity, const lb::ServerMask& tried) {
+  lb::PickInputs in;
+  in.affinity = affinity;
+  in.tried = &tried;
+  in.membership = membership_.get();
+  in.active = active_;
+  return lb::choose(in, *selector_, pick_state_, scratch_);
 }
 
 UpstreamConn* UpstreamRuntime::takeIdle(uint32_t server) {

@@ -21,9 +21,10 @@ CookieAffinity::CookieAffinity(std::string_view upstream, std::span<const Server
   for (const auto& s : servers) ids_.push_back(serverId(upstream, s.name));
 }
 
-int CookieAffinity::serverFor(std::string_view cookie_header) const {
+int CookieAffinity::serverFor(std::string_view cookie_header, bool* present) const {
   bool found = false;
   std::string_view v = findCookie(cookie_header, cfg_.name, found);
+  if (present) *present = found;
   if (!found || v.size() != 16) return -1;
   for (size_t i = 0; i < ids_.size(); ++i)
     if (ids_[i] == v) return static_cast<int>(i);

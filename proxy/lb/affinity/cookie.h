@@ -24,7 +24,8 @@ class CookieAffinity {
   CookieAffinity(std::string_view upstream, std::span<const ServerSpec> servers, const config::CookieConfig& cfg);
 
   // The server named by the request's Cookie header value (all Cookie pairs), or -1.
-  int serverFor(std::string_view cookie_header) const;
+  // `present` (optional) tells whether the cookie was there at all.
+  int serverFor(std::string_view cookie_header, bool* present = nullptr) const;
   // Appends one "Set-Cookie: ...\r\n" line pinning the client to `server`.
   void appendSetCookie(uint32_t server, bool tls, std::string& out) const;
   std::string_view id(uint32_t server) const { return ids_[server]; }

@@ -1,24 +1,13 @@
 // AffinityPolicy: see policy.h.
 #include "proxy/lb/affinity/policy.h"
 
-#include <map>
+#include <algorithm>
 
 #include "common/hash.h"
 #include "proxy/lb/affinity/sid.h"
 #include "proxy/lb/key_extractor.h"
 
 namespace proxy::lb {
-
-const AffinityPolicy& AffinityPolicy::forUpstream(const config::UpstreamConfig& cfg) {
-  thread_local std::map<const config::UpstreamConfig*, std::unique_ptr<AffinityPolicy>> cache;
-  auto& slot = cache[&cfg];
-  if (!slot) {
-    std::vector<ServerSpec> specs;
-    for (const auto& s : cfg.servers) specs.push_back({s.name, s.weight, s.backup});
-    slot = std::make_unique<AffinityPolicy>(cfg, specs);
-  }
-  return *slot;
-}
 
 AffinityPolicy::AffinityPolicy(const config::UpstreamConfig& cfg, std::span<const ServerSpec> servers) : cfg_(cfg) {
   if (cfg.strategy == "ip_hash") {
@@ -34,6 +23,21 @@ AffinityPolicy::AffinityPolicy(const config::UpstreamConfig& cfg, std::span<cons
     if (l == config::AffinityLayer::Cookie) cookie_.emplace(cfg.name, servers, cfg.cookie);
   }
   upstream_id_ = common::hash64(cfg.name, 0x736964ull /* "sid" */);
+  for (uint32_t i = 0; i < servers.size(); ++i) {
+    ids_by_index_.push_back(serverId(servers[i].name));
+    server_ids_.emplace_back(ids_by_index_.back(), i);
+  }
+  std::sort(server_ids_.begin(), server_ids_.end());
+}
+
+uint64_t AffinityPolicy::serverId(std::string_view server_name) {
+  uint64_t id = common::hash64(server_name, 0x7365727665ull /* "serve" */);
+  return id ? id : 1;  // 0 means "none" in the sid table
+}
+
+int AffinityPolicy::indexOf(uint64_t server_id) const {
+  auto it = std::lower_bound(server_ids_.begin(), server_ids_.end(), std::make_pair(server_id, uint32_t{0}));
+  return it != server_ids_.end() && it->first == server_id ? static_cast<int>(it->second) : -1;
 }
 
 void AffinityPolicy::prepare(const http::MessageHead& head, std::string_view client_ip, uint64_t now_ms,
@@ -50,30 +54,23 @@ void AffinityPolicy::prepare(const http::MessageHead& head, std::string_view cli
       std::string_view sid = findQuery(head.url(), "sid", has_sid);
       if (has_sid && !sid.empty()) {
         req.sid_key = SidTable::keyOf(upstream_id_, sid);
-        server = SidTable::global().find(req.sid_key, now_ms);
+        uint64_t id = SidTable::global().find(req.sid_key, now_ms);
+        server = id ? indexOf(id) : -1;
+        if (server < 0) req.unknown_pin = true;  // expired, forged, or its server is gone
       } else if (has_eio) {
         req.learn_sid = true;
       }
     } else if (cookie_) {
       bool has = false;
       std::string_view cookies = head.find("cookie", &has);
-      if (has) server = req.cookie_server = cookie_->serverFor(cookies);
+      if (has) {
+        bool present = false;
+        server = req.cookie_server = cookie_->serverFor(cookies, &present);
+        if (present && server < 0) req.unknown_pin = true;
+      }
     }
     if (server >= 0 && n < 2) req.pins[n++] = server;
   }
-}
-
-int AffinityPolicy::pinned(const AffinityRequest& req, const PickContext& ctx) {
-  for (int pin : req.pins)
-    if (pin >= 0 && !isExcluded(ctx, static_cast<size_t>(pin))) return pin;
-  return -1;
-}
-
-int AffinityPolicy::pick(const AffinityRequest& req, PickContext& ctx, const Selector& selector, PickState& state) const {
-  int pin = pinned(req, ctx);
-  if (pin >= 0) return pin;
-  fillKey(req, ctx);
-  return selector.pick(ctx, state);
 }
 
 void AffinityPolicy::responseStatus(AffinityRequest& req, unsigned status) const {
@@ -93,7 +90,7 @@ void AffinityPolicy::captureSid(AffinityRequest& req, std::string_view chunk, ui
   if (!ok) return;
   uint64_t ttl = p.ping_interval_ms + p.ping_timeout_ms;
   ttl = ttl ? 2 * ttl : static_cast<uint64_t>(cfg_.sid_ttl.count());
-  SidTable::global().learn(SidTable::keyOf(upstream_id_, p.sid), server, ttl, now_ms);
+  if (server < ids_by_index_.size()) SidTable::global().learn(SidTable::keyOf(upstream_id_, p.sid), ids_by_index_[server], ttl, now_ms);
   req.capturing = false;
 }
 

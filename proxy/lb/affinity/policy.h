@@ -6,7 +6,7 @@
 //   prepare()      at the request head: the hash key (if the strategy hashes), the servers the
 //                  layers name, in layer order ("pins"), and whether this is an Engine.IO
 //                  handshake whose response should teach us a sid.
-//   pick()         first pin not excluded (tried or down); else the strategy with the key.
+//   (lb/pick.h)    chooses: first usable pin, else the strategy with the key.
 //   wantsCookie()  at the response head: the cookie layer is on and the request's cookie did not
 //                  already name the server that answers -> add Set-Cookie.
 //   captureSid()   on response body bytes of a handshake: learn sid -> server.
@@ -31,13 +31,14 @@ struct AffinityRequest {
   bool has_key = false;
   int pins[2] = {-1, -1};   // servers named by the layers, in `affinity:` order
   int cookie_server = -1;   // server the request's cookie named
+  bool unknown_pin = false; // a sid or cookie was sent that names no current server
   bool learn_sid = false;   // Engine.IO polling handshake
   uint64_t sid_key = 0;     // SidTable key of the request's ?sid= (0: none)
   bool capturing = false;   // learn_sid and the response is a 200: watching its body
   std::string capture;      // first body bytes when the open packet spans reads
 
   void reset() {
-    has_key = learn_sid = capturing = false;
+    has_key = unknown_pin = learn_sid = capturing = false;
     sid_key = 0;
     pins[0] = pins[1] = cookie_server = -1;
     capture.clear();
@@ -46,21 +47,9 @@ struct AffinityRequest {
 
 class AffinityPolicy {
  public:
-  // The calling worker thread's policy for `cfg`, built on first use and kept (immutable) for
-  // the thread's life. MERGE NOTE: belongs next to the selector in UpstreamRuntime; this branch
-  // may not edit proxy/upstream, so the session looks it up here.
-  static const AffinityPolicy& forUpstream(const config::UpstreamConfig& cfg);
-
   AffinityPolicy(const config::UpstreamConfig& cfg, std::span<const ServerSpec> servers);
 
   void prepare(const http::MessageHead& head, std::string_view client_ip, uint64_t now_ms, AffinityRequest& req) const;
-  int pick(const AffinityRequest& req, PickContext& ctx, const Selector& selector, PickState& state) const;
-  // The two halves of pick(), for callers that own the selector elsewhere (the session).
-  static int pinned(const AffinityRequest& req, const PickContext& ctx);
-  static void fillKey(const AffinityRequest& req, PickContext& ctx) {
-    ctx.key = req.key;
-    ctx.has_key = req.has_key;
-  }
 
   bool wantsCookie(const AffinityRequest& req, uint32_t server) const {
     return cookie_ && req.cookie_server != static_cast<int>(server);
@@ -75,6 +64,10 @@ class AffinityPolicy {
   void captureSid(AffinityRequest& req, std::string_view chunk, uint32_t server, uint64_t now_ms) const;
 
   bool hasSid() const { return sid_; }
+  bool hasLayers() const { return !cfg_.affinity.empty(); }
+  // The identity a sid entry stores for a server: a hash of its name, so a pin survives reloads
+  // that reorder, add or remove other servers (an index would not).
+  static uint64_t serverId(std::string_view server_name);
   const CookieAffinity* cookie() const { return cookie_ ? &*cookie_ : nullptr; }
 
  private:
@@ -83,7 +76,11 @@ class AffinityPolicy {
   std::vector<config::KeySource> sources_;
   bool sid_ = false;
   uint64_t upstream_id_ = 0;
+  std::vector<std::pair<uint64_t, uint32_t>> server_ids_;  // (serverId, index), sorted by id
+  std::vector<uint64_t> ids_by_index_;
   std::optional<CookieAffinity> cookie_;
+
+  int indexOf(uint64_t server_id) const;
 };
 
 }  // namespace proxy::lb

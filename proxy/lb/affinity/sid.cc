@@ -45,27 +45,27 @@ SidTable& SidTable::global() {
 
 uint64_t SidTable::keyOf(uint64_t upstream_id, std::string_view sid) { return common::hash64(sid, upstream_id); }
 
-void SidTable::learn(uint64_t key, uint32_t server, uint64_t ttl_ms, uint64_t now_ms) {
+void SidTable::learn(uint64_t key, uint64_t server_id, uint64_t ttl_ms, uint64_t now_ms) {
   Shard& sh = shards_[key % kShards];
   std::lock_guard<std::mutex> lock(sh.mu);
   if (sh.map.size() >= sh.sweep_at) {
     for (auto it = sh.map.begin(); it != sh.map.end();) it = it->second.expires_ms <= now_ms ? sh.map.erase(it) : ++it;
     sh.sweep_at = std::max<size_t>(1024, sh.map.size() * 2);
   }
-  sh.map[key] = Entry{server, ttl_ms, now_ms + ttl_ms};
+  sh.map[key] = Entry{server_id, ttl_ms, now_ms + ttl_ms};
 }
 
-int SidTable::find(uint64_t key, uint64_t now_ms) {
+uint64_t SidTable::find(uint64_t key, uint64_t now_ms) {
   Shard& sh = shards_[key % kShards];
   std::lock_guard<std::mutex> lock(sh.mu);
   auto it = sh.map.find(key);
-  if (it == sh.map.end()) return -1;
+  if (it == sh.map.end()) return 0;
   if (it->second.expires_ms <= now_ms) {
     sh.map.erase(it);
-    return -1;
+    return 0;
   }
   it->second.expires_ms = now_ms + it->second.ttl_ms;
-  return static_cast<int>(it->second.server);
+  return it->second.server_id;
 }
 
 void SidTable::forget(uint64_t key) {

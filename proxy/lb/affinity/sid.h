@@ -40,16 +40,18 @@ class SidTable {
 
   // Entries are keyed by keyOf(upstream, sid): one hash per request, reused by find and forget.
   static uint64_t keyOf(uint64_t upstream_id, std::string_view sid);
-  void learn(uint64_t key, uint32_t server, uint64_t ttl_ms, uint64_t now_ms);
-  // The server owning the sid (and extends its life), or -1.
-  int find(uint64_t key, uint64_t now_ms);
+  // `server_id`: the owning server's identity (AffinityPolicy::serverId, never 0), not its
+  // position, so entries stay right across reloads that reorder the servers.
+  void learn(uint64_t key, uint64_t server_id, uint64_t ttl_ms, uint64_t now_ms);
+  // The identity of the server owning the sid (and extends its life), or 0.
+  uint64_t find(uint64_t key, uint64_t now_ms);
   // The backend no longer knows the session (it answered 400 to a request carrying the sid).
   void forget(uint64_t key);
   size_t size();
 
  private:
   struct Entry {
-    uint32_t server;
+    uint64_t server_id;
     uint64_t ttl_ms;
     uint64_t expires_ms;
   };

@@ -3,9 +3,8 @@
 #include <doctest/doctest.h>
 
 #include "proxy/config/config_loader.h"
-#include "proxy/health/checker.h"
-#include "proxy/health/health_hub.h"
 #include "proxy/health/health_state.h"
+#include "proxy/health/probe.h"
 #include "proxy/lb/registry.h"
 
 using namespace proxy;
@@ -127,9 +126,9 @@ upstreams:
   CHECK(u.health_check.rise == 3);
   CHECK(u.health_check.fall == 4);
   CHECK_FALSE(u.health_check.initial_up);
-  CHECK(health::HealthChecker::statusExpected(u.health_check, 204));
-  CHECK(health::HealthChecker::statusExpected(u.health_check, 404));
-  CHECK_FALSE(health::HealthChecker::statusExpected(u.health_check, 301));
+  CHECK(health::Probe::statusExpected(u.health_check, 204));
+  CHECK(health::Probe::statusExpected(u.health_check, 404));
+  CHECK_FALSE(health::Probe::statusExpected(u.health_check, 301));
   CHECK(u.servers[1].state == config::ServerConfig::AdminState::Drain);
   CHECK(u.servers[2].state == config::ServerConfig::AdminState::Down);
 
@@ -143,8 +142,8 @@ upstreams:
   CHECK(d.upstreams[0].health_check.fall == 3);
   CHECK(d.upstreams[0].health_check.interval.count() == 2'000);
   CHECK(d.upstreams[0].health_check.timeout.count() == 1'000);
-  CHECK(health::HealthChecker::statusExpected(d.upstreams[0].health_check, 399));
-  CHECK_FALSE(health::HealthChecker::statusExpected(d.upstreams[0].health_check, 500));
+  CHECK(health::Probe::statusExpected(d.upstreams[0].health_check, 399));
+  CHECK_FALSE(health::Probe::statusExpected(d.upstreams[0].health_check, 500));
 
   config::Config e;
   auto bad = config::loadConfigText("listeners: [{address: 127.0.0.1:8080}]\nupstreams:\n  a:\n    health_check: {typo: 1}\n    servers: [127.0.0.1:8001]\n", "t.yaml", e);
@@ -158,60 +157,28 @@ upstreams:
   CHECK(bad.error.find("state must be up, drain or down") != std::string::npos);
 }
 
-TEST_CASE("snapshots: down and draining servers are excluded; backups only when every primary is out") {
-  config::UpstreamConfig cfg;
-  lb::ServerSpec servers[] = {{"a", 1, false}, {"b", 1, false}, {"bk", 1, true}};
-  auto sel = lb::findStrategy("round_robin")->build(std::span<const lb::ServerSpec>(servers), cfg);
-  lb::PickState st;
-  lb::ServerMask merged;
-  auto pickWith = [&](const health::ServerStates& s, const lb::ServerMask* tried) {
-    health::mergeExcluded(tried, &s, 3, merged);
-    lb::PickContext pc;
-    pc.excluded = &merged;
-    return sel->pick(pc, st);
-  };
-  auto all_up = health::makeStates(1, {0, 0, 0}, {0, 0, 0});
-  auto a_down = health::makeStates(2, {1, 0, 0}, {0, 0, 0});
-  auto b_drain = health::makeStates(3, {1, 0, 0}, {0, 1, 0});
-  auto none = health::makeStates(4, {1, 1, 1}, {0, 0, 0});
-  for (int i = 0; i < 10; ++i) CHECK(pickWith(*all_up, nullptr) != 2);
-  for (int i = 0; i < 10; ++i) CHECK(pickWith(*a_down, nullptr) == 1);
-  CHECK(pickWith(*b_drain, nullptr) == 2);  // a down, b draining: the backup serves
-  CHECK_FALSE(b_drain->all_down);           // draining is not down: no panic
-  CHECK(b_drain->isDraining(1));
-  CHECK_FALSE(b_drain->isDown(1));
-  lb::ServerMask tried;
-  tried.set(1);
-  CHECK(pickWith(*a_down, &tried) == 2);   // the tried set and health combine
-  CHECK(pickWith(*none, nullptr) == -1);
-  CHECK(none->all_down);
-}
+TEST_CASE("reconfigure keeps the verdict: a down server stays down until probes or fail_timeout bring it back") {
+  ServerHealth h(active(2, 1));
+  h.onProbe(false, 0, "x");
+  REQUIRE_FALSE(h.up());
+  h.reconfigure(active(3, 2), 100);  // rise/fall edited on reload
+  CHECK_FALSE(h.up());
+  h.onProbe(true, 200, "ok");
+  h.onProbe(true, 300, "ok");
+  CHECK_FALSE(h.up());  // the new rise (3) applies
+  h.onProbe(true, 400, "ok");
+  CHECK(h.up());
 
-TEST_CASE("hub: starting snapshots follow initial and state; drain requests are queued") {
-  config::Config c;
-  auto r = config::loadConfigText(R"(
-listeners: [{address: 127.0.0.1:8080}]
-upstreams:
-  a:
-    servers: [127.0.0.1:8001, {address: 127.0.0.1:8002, state: drain}]
-  b:
-    health_check: {initial: down}
-    servers: [127.0.0.1:8003]
-routes: [{upstream: a}]
-)",
-                                  "t", c);
-  REQUIRE_MESSAGE(r.ok, r.error);
-  health::HealthHub hub(c);
-  auto a = hub.load(0);
-  CHECK_FALSE(a->isDown(0));
-  CHECK(a->isDraining(1));
-  CHECK(a->unavailable.test(1));
-  CHECK(hub.load(1)->all_down);
-  hub.setDrain(0, 0, true);
-  hub.reportPassiveFailure(1, 0, "reset");
-  auto ev = hub.takeEvents();
-  REQUIRE(ev.size() == 2);
-  CHECK(ev[0].kind == health::HealthEvent::Kind::SetDrain);
-  CHECK(ev[1].kind == health::HealthEvent::Kind::PassiveFailure);
-  CHECK(hub.takeEvents().empty());
+  HealthParams passive;
+  passive.max_fails = 1;
+  passive.fail_timeout_ms = 1000;
+  ServerHealth a(active(1, 1));
+  a.onProbe(false, 0, "x");
+  a.reconfigure(passive, 5000);  // active checks removed while down
+  CHECK_FALSE(a.up());
+  CHECK(a.tick(6000).changed);  // comes back after fail_timeout, not never
+  CHECK(a.up());
+  ServerHealth b(active(1, 1));
+  b.reconfigure(active(5, 5), 0);
+  CHECK(b.up());
 }

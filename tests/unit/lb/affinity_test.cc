@@ -6,6 +6,7 @@
 #include "proxy/lb/affinity/cookie.h"
 #include "proxy/lb/affinity/policy.h"
 #include "proxy/lb/affinity/sid.h"
+#include "proxy/lb/pick.h"
 #include "tests/unit/lb/lb_test_util.h"
 
 using namespace lbtest;
@@ -62,18 +63,18 @@ TEST_CASE("sid: open packet parsing (v4 and v3 framing, split, garbage)") {
 TEST_CASE("sid table: learn, find across threads, expiry and refresh") {
   auto& t = lb::SidTable::global();
   uint64_t k = lb::SidTable::keyOf(1, "s-1");
-  t.learn(k, 3, 1000, 10'000);
-  int seen = -2;
+  t.learn(k, 33, 1000, 10'000);
+  uint64_t seen = 0;
   std::thread other([&] { seen = t.find(k, 10'500); });  // another worker
   other.join();
-  CHECK(seen == 3);
-  CHECK(t.find(lb::SidTable::keyOf(2, "s-1"), 10'500) == -1);  // other upstream
-  CHECK(t.find(k, 11'400) == 3);    // refreshed at 10'500 -> lives to 11'500, now to 12'400
-  CHECK(t.find(k, 12'300) == 3);
-  CHECK(t.find(k, 20'000) == -1);   // expired
-  t.learn(k, 1, 1000, 30'000);
+  CHECK(seen == 33);
+  CHECK(t.find(lb::SidTable::keyOf(2, "s-1"), 10'500) == 0);  // other upstream
+  CHECK(t.find(k, 11'400) == 33);    // refreshed at 10'500 -> lives to 11'500, now to 12'400
+  CHECK(t.find(k, 12'300) == 33);
+  CHECK(t.find(k, 20'000) == 0);     // expired
+  t.learn(k, 11, 1000, 30'000);
   t.forget(k);
-  CHECK(t.find(k, 30'001) == -1);
+  CHECK(t.find(k, 30'001) == 0);
 }
 
 TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy, sid capture") {
@@ -104,14 +105,17 @@ TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy
   CHECK_FALSE(req.learn_sid);
   CHECK(req.pins[0] == 1);
   CHECK(req.pins[1] == 2);
-  lb::PickContext ctx;
-  CHECK(pol.pick(req, ctx, *sel, st) == 1);
-  lb::ServerMask tried;
+  lb::ServerMask tried, scratch;
+  lb::PickInputs in;
+  in.affinity = &req;
+  in.tried = &tried;
+  CHECK(lb::choose(in, *sel, st, scratch).server == 1);
   tried.set(1);
-  ctx.excluded = &tried;
-  CHECK(pol.pick(req, ctx, *sel, st) == 2);  // sid's server failed: the cookie's
+  CHECK(lb::choose(in, *sel, st, scratch).server == 2);  // sid's server failed: the cookie's
   tried.set(2);
-  CHECK(pol.pick(req, ctx, *sel, st) == 0);  // both failed: the strategy
+  lb::Choice c = lb::choose(in, *sel, st, scratch);
+  CHECK(c.server == 0);  // both failed: the strategy
+  CHECK(c.pin == lb::PinOutcome::Repinned);
   CHECK(pol.wantsCookie(req, 0));
   CHECK_FALSE(pol.wantsCookie(req, 2));
 
@@ -119,4 +123,35 @@ TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy
   pol.responseStatus(req, 400);
   pol.prepare(head("/socket.io/?EIO=4&transport=polling&sid=abcdefghijk"), "127.0.0.1", 3000, req);
   CHECK(req.pins[0] == -1);
+  CHECK(req.unknown_pin);  // counted as an affinity miss
+}
+
+TEST_CASE("policy: a sid pin names its server by identity, so a reordering reload keeps it") {
+  config::UpstreamConfig cfg;
+  cfg.name = "reorder-test";
+  cfg.affinity = {config::AffinityLayer::Sid};
+  Fleet before = fleet(3);  // srv-0 srv-1 srv-2
+  auto specs = before.specs();
+  lb::AffinityPolicy old_policy(cfg, specs);
+  lb::AffinityRequest req;
+  old_policy.prepare(head("/socket.io/?EIO=4&transport=polling"), "127.0.0.1", 1000, req);
+  old_policy.responseStatus(req, 200);
+  old_policy.captureSid(req, R"(0{"sid":"reorder-sid","pingInterval":25000,"pingTimeout":20000})", 1, 1000);  // srv-1
+
+  // Reload: srv-2, a new srv-3, srv-1; srv-0 removed.
+  Fleet after = before;
+  after.names = {"srv-2", "srv-3", "srv-1"};
+  auto specs2 = after.specs();
+  lb::AffinityPolicy new_policy(cfg, specs2);
+  new_policy.prepare(head("/socket.io/?EIO=4&transport=polling&sid=reorder-sid"), "127.0.0.1", 2000, req);
+  CHECK(req.pins[0] == 2);  // still srv-1, now at position 2
+  CHECK_FALSE(req.unknown_pin);
+
+  // Its server removed: the pin is unknown, the strategy re-pins (one miss, no error).
+  after.names = {"srv-2", "srv-3"};
+  auto specs3 = after.specs();
+  lb::AffinityPolicy smaller(cfg, specs3);
+  smaller.prepare(head("/socket.io/?EIO=4&transport=polling&sid=reorder-sid"), "127.0.0.1", 3000, req);
+  CHECK(req.pins[0] == -1);
+  CHECK(req.unknown_pin);
 }

@@ -1,5 +1,5 @@
 // renderPrometheus: see exposition.h.
-#include "proxy/metrics/exposition.h"
+#include "proxy/admin/exposition.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -10,7 +10,9 @@
 
 #include <sstream>
 
-namespace proxy::metrics {
+namespace proxy::admin {
+
+using namespace metrics;
 namespace {
 
 using prometheus::BuildCounter;
@@ -22,25 +24,23 @@ const prometheus::Histogram::BucketBoundaries& boundaries() {
   return b;
 }
 
-// Sums one histogram over workers into a prometheus-cpp Histogram.
+// Sums one histogram over a series' worker slots into a prometheus-cpp Histogram.
 template <typename Get>
-void fillHistogram(prometheus::Histogram& h, const ScrapeSources& src, Get get) {
+void fillHistogram(prometheus::Histogram& h, const UpstreamSeries& series, Get get) {
   std::vector<double> buckets(DurationHistogram::kBuckets, 0.0);
   uint64_t sum_ns = 0;
-  for (const WorkerMetrics* w : src.workers) {
-    const DurationHistogram& d = get(*w);
+  for (unsigned w = 0; w < series.count; ++w) {
+    const DurationHistogram& d = get(series.slots[w]);
     for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += static_cast<double>(d.bucket(i));
     sum_ns += d.sumNs();
   }
   h.ObserveMultiple(buckets, static_cast<double>(sum_ns) / 1e9);
 }
 
-std::string serverLabel(const config::UpstreamConfig& u, size_t s) { return s < u.servers.size() ? u.servers[s].name : "none"; }
-
 }  // namespace
 
 std::string renderPrometheus(const ScrapeSources& src) {
-  const config::Config& cfg = *src.config;
+  const config::Config& cfg = src.members->config();
   prometheus::Registry reg;
 
   auto& requests = BuildCounter().Name("tether_requests_total")
@@ -68,7 +68,7 @@ std::string renderPrometheus(const ScrapeSources& src) {
                     .Help("Bytes read by the proxy, by direction (downstream_rx: from clients, upstream_rx: from servers)")
                     .Register(reg);
   auto& server_up = BuildGauge().Name("tether_server_up")
-                        .Help("1 when the server is healthy (health checks), else 0")
+                        .Help("1 when the server is healthy (active checks, passive detection, state: down), else 0")
                         .Register(reg);
   auto& admin_state = BuildGauge().Name("tether_server_admin_state")
                           .Help("1 for the server's current operator state (enabled, drain, disabled)")
@@ -93,51 +93,52 @@ std::string renderPrometheus(const ScrapeSources& src) {
   auto& log_dropped = BuildCounter().Name("tether_access_log_dropped_total")
                           .Help("Access log lines dropped because the disk fell behind")
                           .Register(reg);
+  auto& members = BuildGauge().Name("tether_upstream_members")
+                      .Help("Servers the upstream has now (configured, or resolved by DNS), by upstream")
+                      .Register(reg);
   auto& start_time = BuildGauge().Name("tether_start_time_seconds").Help("Start time of the process since the Unix epoch").Register(reg);
 
   for (size_t ui = 0; ui < cfg.upstreams.size(); ++ui) {
     const config::UpstreamConfig& u = cfg.upstreams[ui];
-    size_t slots = u.servers.size() + 1;
-    for (size_t s = 0; s < slots; ++s) {
-      std::string server = serverLabel(u, s);
+    members.Add({{"upstream", u.name}}).Set(static_cast<double>(u.servers.size()));
+    auto addResponses = [&](const ServerSeries& series, const std::string& server) {
       for (size_t code = 0; code < kStatusSlots; ++code) {
-        uint64_t n = 0;
-        for (const WorkerMetrics* w : src.workers) n += w->upstreams[ui]->servers[s].responses[code].value();
+        uint64_t n = series.sum([code](const ServerMetrics& m) { return m.responses[code].value(); });
         if (n) requests.Add({{"upstream", u.name}, {"server", server}, {"code", std::to_string(code + kMinStatus)}}).Increment(static_cast<double>(n));
       }
-      if (s == u.servers.size()) continue;  // "none" has no connections
+    };
+    for (size_t s = 0; s < u.servers.size(); ++s) {
+      const std::string& server = u.servers[s].name;
+      auto series = src.series->server(u.name, server);
+      addResponses(*series, server);
       int64_t active = 0, tunnels = 0;
-      for (const WorkerMetrics* w : src.workers) {
-        active += w->upstreams[ui]->servers[s].active.value();
-        tunnels += w->upstreams[ui]->servers[s].tunnels_active.value();
+      for (unsigned w = 0; w < series->count; ++w) {
+        active += series->slots[w].active.value();
+        tunnels += series->slots[w].tunnels_active.value();
       }
       prometheus::Labels l{{"upstream", u.name}, {"server", server}};
       upstream_active.Add(l).Set(static_cast<double>(active));
       tunnels_active.Add(l).Set(static_cast<double>(tunnels));
-      server_up.Add(l).Set(1);  // TODO(health): read the health state once proxy/health lands
-      upstream::AdminState st = src.admin_states ? src.admin_states->get(ui, s) : upstream::AdminState::Enabled;
-      for (auto candidate : {upstream::AdminState::Enabled, upstream::AdminState::Drain, upstream::AdminState::Disabled})
-        admin_state.Add({{"upstream", u.name}, {"server", server}, {"state", upstream::adminStateName(candidate)}}).Set(candidate == st ? 1 : 0);
-      for (bool ok : {true, false}) {
-        uint64_t n = src.process ? src.process->healthChecks(ui, s, ok) : 0;
-        health.Add({{"upstream", u.name}, {"server", server}, {"result", ok ? "success" : "failure"}}).Increment(static_cast<double>(n));
+      upstream::ServerView view = src.members->server(ui, s);
+      server_up.Add(l).Set(view.healthy ? 1 : 0);
+      for (auto candidate : {lb::AdminState::Enabled, lb::AdminState::Drain, lb::AdminState::Disabled})
+        admin_state.Add({{"upstream", u.name}, {"server", server}, {"state", lb::adminStateName(candidate)}}).Set(candidate == view.admin ? 1 : 0);
+      if (u.health_check.enabled) {
+        health.Add({{"upstream", u.name}, {"server", server}, {"result", "success"}}).Increment(static_cast<double>(view.checks_ok));
+        health.Add({{"upstream", u.name}, {"server", server}, {"result", "failure"}}).Increment(static_cast<double>(view.checks_failed));
       }
     }
-    fillHistogram(duration.Add({{"upstream", u.name}}, boundaries()), src,
-                  [ui](const WorkerMetrics& w) -> const DurationHistogram& { return w.upstreams[ui]->request_duration; });
-    fillHistogram(connect.Add({{"upstream", u.name}}, boundaries()), src,
-                  [ui](const WorkerMetrics& w) -> const DurationHistogram& { return w.upstreams[ui]->connect_duration; });
-    uint64_t r = 0, t = 0;
-    std::array<uint64_t, kAffinityResults> aff{};
-    for (const WorkerMetrics* w : src.workers) {
-      r += w->upstreams[ui]->retries.value();
-      t += w->upstreams[ui]->tunnels_total.value();
-      for (size_t a = 0; a < kAffinityResults; ++a) aff[a] += w->upstreams[ui]->affinity[a].value();
-    }
-    retries.Add({{"upstream", u.name}}).Increment(static_cast<double>(r));
-    tunnels_total.Add({{"upstream", u.name}}).Increment(static_cast<double>(t));
+    addResponses(*src.series->server(u.name, metrics::SeriesRegistry::kNone), metrics::SeriesRegistry::kNone);
+    auto up = src.series->upstream(u.name);
+    fillHistogram(duration.Add({{"upstream", u.name}}, boundaries()), *up,
+                  [](const UpstreamMetrics& m) -> const DurationHistogram& { return m.request_duration; });
+    fillHistogram(connect.Add({{"upstream", u.name}}, boundaries()), *up,
+                  [](const UpstreamMetrics& m) -> const DurationHistogram& { return m.connect_duration; });
+    retries.Add({{"upstream", u.name}}).Increment(static_cast<double>(up->sum([](const UpstreamMetrics& m) { return m.retries.value(); })));
+    tunnels_total.Add({{"upstream", u.name}}).Increment(static_cast<double>(up->sum([](const UpstreamMetrics& m) { return m.tunnels_total.value(); })));
     for (size_t a = 0; a < kAffinityResults; ++a)
-      affinity.Add({{"upstream", u.name}, {"result", kAffinityResultNames[a]}}).Increment(static_cast<double>(aff[a]));
+      affinity.Add({{"upstream", u.name}, {"result", kAffinityResultNames[a]}})
+          .Increment(static_cast<double>(up->sum([a](const UpstreamMetrics& m) { return m.affinity[a].value(); })));
   }
   for (size_t code = 0; code < kStatusSlots; ++code) {
     uint64_t n = 0;
@@ -146,7 +147,8 @@ std::string renderPrometheus(const ScrapeSources& src) {
   }
   for (size_t li = 0; li < cfg.listeners.size(); ++li) {
     int64_t n = 0;
-    for (const WorkerMetrics* w : src.workers) n += w->downstream_connections[li]->value();
+    for (const WorkerMetrics* w : src.workers)
+      if (li < w->downstream_connections.size()) n += w->downstream_connections[li]->value();
     downstream.Add({{"listener", cfg.listeners[li].name}}).Set(static_cast<double>(n));
   }
   uint64_t down_rx = 0, up_rx = 0, dropped = 0;
@@ -170,4 +172,4 @@ std::string renderPrometheus(const ScrapeSources& src) {
   return out.str();
 }
 
-}  // namespace proxy::metrics
+}  // namespace proxy::admin
