@@ -111,12 +111,21 @@ void MembershipManager::apply(std::shared_ptr<const config::Config> cfg) {
   cfg_ = std::move(cfg);
   all_down_.assign(layout_.size(), 0);
   // Probes restart with the (possibly changed) health_check settings.
-  if (started_ && !stopped_)
+  if (started_ && !stopped_) {
     for (auto& [key, r] : records_) {
       stopProbing(*r);
       schedule(*r, true);
     }
+    logChecks();
+  }
   publish();
+}
+
+void MembershipManager::logChecks() const {
+  for (const auto& uc : cfg_->upstreams)
+    if (uc.health_check.enabled)
+      common::logInfo("health_check_started", {{"upstream", uc.name}, {"type", uc.health_check.type == config::HealthCheckConfig::Type::Http ? "http" : "tcp"},
+                                               {"interval_ms", static_cast<long long>(uc.health_check.interval.count())}, {"servers", uc.servers.size()}});
 }
 
 int MembershipManager::start() {
@@ -136,10 +145,7 @@ int MembershipManager::start() {
   if (rc < 0) return rc;
   hub_.setConsumer(&failures_);
   for (auto& [key, r] : records_) schedule(*r, true);
-  for (const auto& uc : cfg_->upstreams)
-    if (uc.health_check.enabled)
-      common::logInfo("health_check_started", {{"upstream", uc.name}, {"type", uc.health_check.type == config::HealthCheckConfig::Type::Http ? "http" : "tcp"},
-                                               {"interval_ms", static_cast<long long>(uc.health_check.interval.count())}, {"servers", uc.servers.size()}});
+  logChecks();
   return 0;
 }
 

@@ -80,6 +80,7 @@ class MembershipManager {
   void stopProbing(Record& r);
   void transition(Record& r, bool changed, bool up, const std::string& reason);
   void publish();
+  void logChecks() const;  // one line per upstream with active checks
   Record* find(const std::string& upstream, const std::string& server);
 
   uv_loop_t* loop_;

@@ -1,6 +1,8 @@
 """GET /metrics on the admin listener: every documented metric is exposed in Prometheus text
 format, and the counters move with proxied traffic (requests by server and code, durations,
-bytes, connections, tunnels, retries)."""
+bytes, connections, tunnels, retries, a dead server marked down by passive detection).
+tether_health_checks_total and tether_affinity_total are tested where checks and affinity layers
+are configured (health/test_operator_view.py)."""
 import http.client
 import os
 import sys
@@ -22,9 +24,9 @@ REQUIRED = {
     "tether_tunnels_total": "counter",
     "tether_bytes_total": "counter",
     "tether_server_up": "gauge",
-    "tether_health_checks_total": "counter",
+    "tether_server_admin_state": "gauge",
+    "tether_upstream_members": "gauge",
     "tether_retries_total": "counter",
-    "tether_affinity_total": "counter",
     "tether_config_reloads_total": "counter",
     "tether_build_info": "gauge",
     "tether_access_log_dropped_total": "counter",
@@ -48,10 +50,10 @@ class Metrics(unittest.TestCase):
                 self.assertEqual(len([s for s in samples if s[0] == "tether_build_info" and s[1].get("version")]), 1)
                 for result in ("success", "failure"):
                     self.assertEqual(value(samples, "tether_config_reloads_total", result=result), 0)
-                for result in ("hit", "miss", "repinned"):
-                    self.assertEqual(value(samples, "tether_affinity_total", upstream="app", result=result), 0)
                 self.assertEqual(value(samples, "tether_server_up", upstream="app", server=a.address), 1)
-                self.assertEqual(value(samples, "tether_health_checks_total", upstream="app", server=a.address, result="success"), 0)
+                self.assertEqual(value(samples, "tether_server_up", upstream="app", server=dead), 1, "not known dead yet")
+                self.assertEqual(value(samples, "tether_upstream_members", upstream="app"), 4)
+                self.assertNotIn("tether_health_checks_total", types, "no health_check: no probe counters")
                 self.assertEqual(value(samples, "tether_requests_total"), 0)
 
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -80,6 +82,9 @@ class Metrics(unittest.TestCase):
                 self.assertGreater(value(samples, "tether_bytes_total", direction="downstream_rx"), 40 * 20)
                 self.assertGreater(value(samples, "tether_bytes_total", direction="upstream_rx"), 40 * 20)
                 self.assertEqual(value(samples, "tether_downstream_connections", listener="web"), 1)
+                # Its connects failed max_fails (3) times: passive detection took it down.
+                self.assertEqual(value(samples, "tether_server_up", upstream="app", server=dead), 0)
+                self.assertEqual(value(samples, "tether_server_up", upstream="app", server=a.address), 1)
                 c.close()
 
                 # A request answered before routing counts under upstream="none".
