@@ -13,7 +13,7 @@ FROM debian:bookworm AS build
 WORKDIR /src
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
       build-essential cmake pkg-config ca-certificates libuv1-dev node-llhttp libssl-dev \
-      libxxhash-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libhiredis-dev nlohmann-json3-dev \
+      libxxhash-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libhiredis-dev nlohmann-json3-dev libc-ares-dev \
       python3 npm \
     && rm -rf /var/lib/apt/lists/*
 COPY . .
@@ -25,7 +25,7 @@ RUN (cd backend/web && npm install --no-audit --no-fund --loglevel=error) \
 FROM debian:bookworm-slim AS runtime
 # Shared libraries of the two binaries (llhttp is compiled in; nlohmann-json is header-only).
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libuv1 libssl3 libxxhash0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libhiredis0.14 curl \
+      libuv1 libssl3 libxxhash0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libhiredis0.14 libc-ares2 curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --no-create-home --shell /usr/sbin/nologin tether
 COPY --from=build /src/build/proxy/tether /usr/local/bin/tether

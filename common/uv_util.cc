@@ -2,7 +2,9 @@
 #include "common/uv_util.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -79,6 +81,39 @@ std::string formatSockAddr(const sockaddr* sa) {
   else if (sa->sa_family == AF_INET6) port = ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
   if (sa->sa_family == AF_INET6) return "[" + ip + "]:" + std::to_string(port);
   return ip + ":" + std::to_string(port);
+}
+
+
+std::string resolveHost(const std::string& host, uint16_t port, std::vector<sockaddr_storage>& out) {
+  out.clear();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0) return rc == EAI_NONAME || rc == EAI_NODATA ? "host name '" + host + "' not found" : "cannot resolve '" + host + "': " + gai_strerror(rc);
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    sockaddr_storage ss{};
+    if (a->ai_family == AF_INET) {
+      std::memcpy(&ss, a->ai_addr, sizeof(sockaddr_in));
+      reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
+    } else if (a->ai_family == AF_INET6) {
+      std::memcpy(&ss, a->ai_addr, sizeof(sockaddr_in6));
+      reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
+    } else {
+      continue;
+    }
+    std::string text = formatSockAddr(reinterpret_cast<const sockaddr*>(&ss));
+    bool seen = false;
+    for (const auto& o : out) seen = seen || formatSockAddr(reinterpret_cast<const sockaddr*>(&o)) == text;
+    if (!seen) out.push_back(ss);
+  }
+  ::freeaddrinfo(res);
+  std::sort(out.begin(), out.end(), [](const sockaddr_storage& a, const sockaddr_storage& b) {
+    return formatSockAddr(reinterpret_cast<const sockaddr*>(&a)) < formatSockAddr(reinterpret_cast<const sockaddr*>(&b));
+  });
+  if (out.empty()) return "host name '" + host + "' has no IPv4 or IPv6 address";
+  return {};
 }
 
 }  // namespace common

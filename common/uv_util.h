@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace common {
@@ -23,6 +24,10 @@ size_t formatIp(const sockaddr* sa, char* out, size_t cap);
 std::string formatIp(const sockaddr* sa);
 // "ip:port" / "[ip]:port".
 std::string formatSockAddr(const sockaddr* sa);
+// Resolves `host` with the system resolver (getaddrinfo: blocking, for configuration loading
+// only, never on a worker loop) into every IPv4/IPv6 address with `port`, sorted and without
+// duplicates. Returns "" or why it failed ("host name not found", ...).
+std::string resolveHost(const std::string& host, uint16_t port, std::vector<sockaddr_storage>& out);
 
 // Closes `handle` if it is not already closing; `cb` may be null.
 inline void closeHandle(uv_handle_t* handle, uv_close_cb cb = nullptr) {

@@ -25,6 +25,7 @@
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/upstream/membership_hub.h"
+#include "proxy/upstream/discovery.h"
 #include "proxy/upstream/membership_manager.h"
 
 namespace {
@@ -138,7 +139,26 @@ struct MainLoop {
   proxy::metrics::ProcessMetrics* process_metrics = nullptr;  // tether_config_reloads_total
   proxy::metrics::SeriesRegistry* series = nullptr;
   proxy::upstream::MembershipManager* members = nullptr;
+  proxy::upstream::Discovery* discovery = nullptr;
+  std::shared_ptr<const proxy::config::Config> file;  // as loaded; discovery adds members to it
+  TlsContexts tls;
 };
+
+// Makes `effective` the running configuration: identity-keyed state first (metric series, health,
+// admin state), then the workers, so a worker building its new generation finds the new
+// snapshots and series already there.
+void adopt(MainLoop& m, std::shared_ptr<const proxy::config::Config> effective) {
+  m.series->sync(*effective);
+  m.members->apply(effective);
+  for (auto& w : *m.workers) w->requestReload(effective, m.tls);
+}
+
+// DNS discovery found other members for a `resolve: true` name: the same switch as a reload,
+// from the same file.
+void onMembersChanged(MainLoop& m) {
+  if (!m.file || !m.workers || m.workers->empty()) return;  // start-up: main adopts once settled
+  adopt(m, proxy::upstream::expandMembers(*m.file, m.discovery->names()));
+}
 
 // SIGHUP: read and validate the file; on any error keep running the old configuration. On
 // success every worker switches at its next loop turn (running exchanges and tunnels stay on the
@@ -158,12 +178,11 @@ std::string reload(MainLoop& m) {
   }
   if (cfg->workers != m.workers_count)
     common::logWarn("reload_workers_unchanged", {{"configured", cfg->workers}, {"running", m.workers_count}, {"hint", "a restart applies a new worker count"}});
-  std::shared_ptr<const proxy::config::Config> shared = std::move(cfg);
-  // Identity-keyed state first (health, admin state, metric series), then the workers: a worker
-  // building its new generation finds the new snapshots and series already there.
-  m.series->sync(*shared);
-  m.members->apply(shared);
-  for (auto& w : *m.workers) w->requestReload(shared, tls);
+  if (std::string why = m.discovery->configure(*cfg); !why.empty())
+    common::logError("discovery_failed", {{"error", why}, {"effect", "resolve: true servers keep their last members"}});
+  m.file = std::move(cfg);
+  m.tls = std::move(tls);
+  adopt(m, proxy::upstream::expandMembers(*m.file, m.discovery->names()));
   ++m.reloads_ok;
   ++m.generation;
   common::logInfo("reloaded", {{"generation", static_cast<long long>(m.generation)}, {"config", m.config_path}});
@@ -178,9 +197,53 @@ void onStopSignal(uv_signal_t* h, int signum) {
   for (auto& w : *m->workers) w->requestStop();
   if (m->admin) m->admin->stop();
   if (m->members) m->members->stop();
+  if (m->discovery) m->discovery->stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&m->sighup), nullptr);
+}
+
+// Waits (at most 2 s) for a first answer for every `resolve: true` name, so the workers start with
+// their members instead of answering 503 for the first milliseconds.
+void settleDiscovery(uv_loop_t* loop, proxy::upstream::Discovery& d) {
+  if (!d.watching()) return;
+  uv_timer_t wake;
+  if (uv_timer_init(loop, &wake) < 0) return;
+  if (uv_timer_start(&wake, [](uv_timer_t*) {}, 2000, 0) == 0) {
+    uint64_t deadline = uv_now(loop) + 2000;
+    while (!d.settled() && uv_now(loop) < deadline) uv_run(loop, UV_RUN_ONCE);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
+// -t: a `resolve: true` name that does not resolve now is accepted (tether keeps trying), but
+// said. Resolved with the configured resolver, as tether would at run time.
+void reportDiscovery(const proxy::config::Config& cfg) {
+  bool any = false;
+  for (const auto& u : cfg.upstreams) any = any || !u.resolve.empty();
+  if (!any) return;
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) < 0) return;
+  {
+    proxy::upstream::Discovery d(&loop, nullptr);
+    std::string why = d.configure(cfg);
+    if (!why.empty()) std::fprintf(stderr, "tether: note: DNS discovery cannot start: %s\n", why.c_str());
+    else settleDiscovery(&loop, d);
+    for (const auto& u : cfg.upstreams)
+      for (const auto& t : u.resolve) {
+        auto it = d.names().find(t.host);
+        size_t n = it == d.names().end() ? 0 : it->second.size();
+        if (n == 0)
+          std::fprintf(stderr, "tether: note: upstream %s: '%s' does not resolve now; tether starts anyway and re-resolves it every %lldms (503 until it has members)\n",
+                       u.name.c_str(), t.host.c_str(), static_cast<long long>(cfg.resolver.interval.count()));
+        else
+          std::fprintf(stderr, "tether: upstream %s: '%s' resolves to %zu member(s)\n", u.name.c_str(), t.host.c_str(), n);
+      }
+    d.stop();
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(&loop);
 }
 
 // -t --compare-with OLD: prints lb::compareConfigs(OLD, new) (affinity change preview).
@@ -229,6 +292,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (flags.test) {
+    reportDiscovery(*cfg);
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());
     if (!flags.compare_with.empty()) return compareWith(flags, *cfg);
     return 0;
@@ -237,7 +301,19 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   raiseFdLimit();
   std::atomic<uint64_t> connections{0};
-  std::shared_ptr<const proxy::config::Config> shared = cfg;
+  MainLoop m;
+  // DNS discovery for `resolve: true` servers, on this thread's loop; the workers start with the
+  // members it found (see settleDiscovery).
+  proxy::upstream::Discovery discovery(m.loop, [&m] { onMembersChanged(m); });
+  if (std::string why = discovery.configure(*cfg); !why.empty()) {
+    std::fprintf(stderr, "tether: DNS discovery: %s\n", why.c_str());
+    return 1;
+  }
+  settleDiscovery(m.loop, discovery);
+  std::shared_ptr<const proxy::config::Config> shared = proxy::upstream::expandMembers(*cfg, discovery.names());
+  m.file = cfg;
+  m.tls = tls;
+  m.discovery = &discovery;
   // One membership manager per process, on this thread's loop; workers follow its snapshots
   // through the hub. Declared before the workers, which unsubscribe from the hub when destroyed.
   proxy::upstream::MembershipHub hub;
@@ -247,7 +323,6 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<proxy::server::Worker>> workers;
   // Signals are handled before any listener opens: a SIGHUP or SIGTERM that arrives as soon as
   // the port accepts must reload or drain, never hit the default action (terminate).
-  MainLoop m;
   m.workers = &workers;
   m.config_path = flags.config;
   m.workers_count = cfg->workers;
@@ -279,6 +354,7 @@ int main(int argc, char** argv) {
   sources.reload = [&m] { return reload(m); };
   sources.members = &members;
   sources.series = &series;
+  sources.discovery = &discovery;
   for (auto& w : workers) sources.workers.push_back(&w->metrics());
   sources.process = &process_metrics;
   sources.version = TETHER_VERSION;

@@ -96,6 +96,9 @@ std::string renderPrometheus(const ScrapeSources& src) {
   auto& members = BuildGauge().Name("tether_upstream_members")
                       .Help("Servers the upstream has now (configured, or resolved by DNS), by upstream")
                       .Register(reg);
+  auto& discovery = BuildCounter().Name("tether_discovery_updates_total")
+                        .Help("DNS lookups of resolve: true names, by result (changed: the members changed, unchanged, failed: last members kept)")
+                        .Register(reg);
   auto& start_time = BuildGauge().Name("tether_start_time_seconds").Help("Start time of the process since the Unix epoch").Register(reg);
 
   for (size_t ui = 0; ui < cfg.upstreams.size(); ++ui) {
@@ -164,6 +167,12 @@ std::string renderPrometheus(const ScrapeSources& src) {
     reloads.Add({{"result", ok ? "success" : "failure"}}).Increment(static_cast<double>(src.process ? src.process->reloads(ok) : 0));
   generation.Add({}).Set(static_cast<double>(src.process ? src.process->generation() : 1));
   build.Add({{"version", src.version}}).Set(1);
+  if (src.discovery && src.discovery->watching()) {
+    using D = upstream::Discovery;
+    discovery.Add({{"result", "changed"}}).Increment(static_cast<double>(src.discovery->updates(D::Changed)));
+    discovery.Add({{"result", "unchanged"}}).Increment(static_cast<double>(src.discovery->updates(D::Unchanged)));
+    discovery.Add({{"result", "failed"}}).Increment(static_cast<double>(src.discovery->updates(D::Failed)));
+  }
   workers.Add({}).Set(static_cast<double>(src.workers.size()));
   start_time.Add({}).Set(static_cast<double>(src.start_time_unix));
 

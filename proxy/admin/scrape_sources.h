@@ -11,6 +11,7 @@
 
 #include "proxy/metrics/process_metrics.h"
 #include "proxy/metrics/worker_metrics.h"
+#include "proxy/upstream/discovery.h"
 #include "proxy/upstream/membership_manager.h"
 
 namespace proxy::admin {
@@ -20,6 +21,7 @@ struct ScrapeSources {
   std::vector<const metrics::WorkerMetrics*> workers;
   metrics::SeriesRegistry* series = nullptr;
   metrics::ProcessMetrics* process = nullptr;
+  const upstream::Discovery* discovery = nullptr;  // null: no DNS discovery
   std::string version;
   uint64_t start_time_unix = 0;
   // POST /reload: runs the same reload as SIGHUP on the main thread; "" on success, else the

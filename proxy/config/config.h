@@ -3,7 +3,10 @@
 // The YAML loader (config_loader.h) is the only code that sees YAML; everything at run time reads
 // these structs. Every field carries the default documented in docs/configuration.md, so a
 // default-constructed Config plus one listener and one upstream is a working proxy. Addresses are
-// resolved to sockaddr at load time: the data path never parses text or does DNS.
+// resolved to sockaddr at load time: the data path never parses text or does DNS. A server whose
+// host name is re-resolved while tether runs (`resolve: true`) is kept as a template in
+// UpstreamConfig::resolve; the members DNS returns for it are added to `servers` by the discovery
+// engine (proxy/upstream/discovery.h), which hands the workers a new Config when they change.
 #pragma once
 
 #include <netinet/in.h>
@@ -20,19 +23,23 @@ namespace proxy::config {
 using common::Millis;
 
 struct ServerConfig {
-  std::string address;        // as written: "127.0.0.1:8001", "[::1]:8001"
-  std::string name;           // defaults to address; names the server in logs, metrics, cookies
+  std::string address;        // "127.0.0.1:8001", "[::1]:8001"; for a member found by DNS, its IP:PORT
+  std::string name;           // its identity: defaults to the address as written; NAME@IP:PORT for
+                              // a member found by DNS. Names it in logs, metrics, cookies, sid pins
   sockaddr_storage sockaddr{};
   uint32_t weight = 1;        // 1..256
   bool backup = false;
-  // health (issue #5): administrative state from `state: up|drain|down`. A drained server gets
-  // no new sessions (pinned ones stay); a down one gets nothing until changed.
+  // Administrative state from `state: up|drain|down`. A drained server gets no new sessions
+  // (pinned ones stay); a down one gets nothing until changed.
   enum class AdminState : uint8_t { Up, Drain, Down };
   AdminState state = AdminState::Up;
+  // `resolve: true` templates only: the host name and port to look up.
+  std::string host;
+  uint16_t port = 0;
 };
 
-// health (issue #5): the active check of an upstream's servers (`health_check:`). Probes run
-// once per process (proxy/health/checker.h), not once per worker.
+// The active check of an upstream's servers (`health_check:`). Probes run once per process (the
+// membership manager, proxy/upstream/membership_manager.h), not once per worker.
 struct HealthCheckConfig {
   enum class Type : uint8_t { Http, Tcp };
   bool enabled = false;       // true when the upstream has a health_check section
@@ -50,7 +57,7 @@ struct HealthCheckConfig {
   bool initial_up = true;     // `initial: up|down`
 };
 
-// ---- affinity (issue #4; see docs/configuration.md "Affinity and hashing") ----
+// ---- affinity (see docs/configuration.md "Affinity and hashing") ----
 
 // One source of a hashing key, as written in `hash_key:`.
 struct KeySource {
@@ -64,7 +71,7 @@ struct CookieConfig {
   std::string name = "tether_sid";
   uint64_t max_age = 0;              // seconds; 0 = session cookie (no Max-Age)
   std::string path = "/";
-  Secure secure = Secure::Auto;      // auto: only on TLS listeners (none yet, so off)
+  Secure secure = Secure::Auto;      // auto: only on TLS listeners
   std::string same_site = "Lax";     // Strict | Lax | None | "" (omitted)
   std::string fallback = "least_conn";
 };
@@ -83,8 +90,9 @@ struct UpstreamConfig {
   Millis sid_ttl{60'000};                // sid entry lifetime when the handshake gives none
   uint32_t keepalive = 64;    // idle connections kept per worker
   uint32_t retries = 1;       // further servers tried when connecting fails
-  std::vector<ServerConfig> servers;
-  // health (issue #5): active checks and passive detection (nginx's max_fails/fail_timeout).
+  std::vector<ServerConfig> servers;     // the members picks choose from (may be empty: 503)
+  std::vector<ServerConfig> resolve;     // `resolve: true` templates (see the top of this file)
+  // Active checks and passive detection (nginx's max_fails/fail_timeout).
   HealthCheckConfig health_check;
   uint32_t max_fails = 3;     // 0 disables passive detection
   Millis fail_timeout{10'000};
@@ -143,6 +151,12 @@ struct Limits {
   uint64_t max_body_bytes = 10 * 1024 * 1024;
 };
 
+// DNS discovery for `resolve: true` servers (`resolver:`).
+struct ResolverConfig {
+  std::vector<std::string> servers;  // "IP[:port]"; empty: the system's (/etc/resolv.conf)
+  Millis interval{5'000};            // re-resolve period; a longer record TTL is honoured, up to 5 min
+};
+
 // Admin listener (/metrics, /status, server state changes): off unless `admin.address` is set.
 // Never served on a public listener. An empty token means no authentication (bind to loopback).
 struct AdminConfig {
@@ -167,8 +181,9 @@ struct Config {
   std::vector<RouteConfig> routes;  // when empty and there is one upstream, everything goes there
   Timeouts timeouts;
   Limits limits;
-  AdminConfig admin;           // admin branch: see AdminConfig
-  AccessLogConfig access_log;  // admin branch: see AccessLogConfig
+  AdminConfig admin;
+  AccessLogConfig access_log;
+  ResolverConfig resolver;
 };
 
 }  // namespace proxy::config

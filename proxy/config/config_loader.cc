@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -103,31 +104,101 @@ sockaddr_storage addressValue(const YAML::Node& node, std::string_view what) {
   return ss;
 }
 
-void readServer(const YAML::Node& node, ServerConfig& s) {
-  if (node.IsScalar()) {  // shorthand: "- 127.0.0.1:8001"
-    s.address = node.Scalar();
-    s.sockaddr = addressValue(node, "server address");
-    s.name = s.address;
+// "host:port" with a DNS name for host (not an IP literal). False when `text` is not that shape.
+bool splitHostPort(const std::string& text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || text.front() == '[') return false;
+  host = text.substr(0, colon);
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), p);
+  if (ec != std::errc() || ptr != text.data() + text.size() || p == 0 || p > 65535) return false;
+  for (char ch : host)  // letters, digits, '-', '.', '_' (SRV-style labels)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.' && ch != '_') return false;
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+// A server address: an IP literal, or a host name resolved now (once, like nginx) into one server
+// per address; with `resolve: true` the name is kept as a template for DNS discovery instead.
+void readServerAddress(const YAML::Node& node, const ServerConfig& proto, bool resolve, UpstreamConfig& u) {
+  sockaddr_storage ss;
+  std::string err;
+  if (common::parseSockAddr(proto.address, ss, err)) {
+    if (resolve) fail(node, "resolve: true needs a host name, not an IP address ('" + proto.address + "')");
+    ServerConfig s = proto;
+    s.sockaddr = ss;
+    u.servers.push_back(std::move(s));
     return;
   }
+  ServerConfig t = proto;
+  if (!splitHostPort(proto.address, t.host, t.port)) fail(node, "server address '" + proto.address + "': " + err);
+  if (resolve) {
+    u.resolve.push_back(std::move(t));
+    return;
+  }
+  std::vector<sockaddr_storage> addrs;
+  std::string why = common::resolveHost(t.host, t.port, addrs);
+  if (!why.empty())
+    fail(node, "server address '" + proto.address + "': " + why + " (add resolve: true to keep re-resolving it while tether runs)");
+  for (const auto& a : addrs) {
+    ServerConfig s = proto;
+    s.sockaddr = a;
+    s.address = common::formatSockAddr(reinterpret_cast<const sockaddr*>(&a));
+    if (addrs.size() > 1) s.name = proto.name + "@" + s.address;  // one identity per address
+    u.servers.push_back(std::move(s));
+  }
+}
+
+void readServer(const YAML::Node& node, UpstreamConfig& u) {
+  ServerConfig s;
+  if (node.IsScalar()) {  // shorthand: "- 127.0.0.1:8001"
+    s.address = node.Scalar();
+    s.name = s.address;
+    if (s.name == "none") fail(node, "'none' is reserved (the proxy's own answers in metrics)");
+    return readServerAddress(node, s, false, u);
+  }
   expectMap(node, "a server");
-  checkKeys(node, "server", {"address", "name", "weight", "backup", "state"});
+  checkKeys(node, "server", {"address", "name", "weight", "backup", "state", "resolve"});
   if (!node["address"]) fail(node, "server needs an 'address'");
   s.address = scalar(node["address"], "address");
-  s.sockaddr = addressValue(node["address"], "server address");
   s.name = node["name"] ? scalar(node["name"], "name") : s.address;
+  if (s.name == "none" || s.name.find('@') != std::string::npos)
+    fail(node["name"] ? node["name"] : node["address"], "server name '" + s.name + "' is reserved ('none', or containing '@')");
   if (node["weight"]) s.weight = static_cast<uint32_t>(unsignedValue(node["weight"], "weight", 1, 256));
   if (node["backup"]) s.backup = boolValue(node["backup"], "backup");
-  if (node["state"]) {  // health (issue #5)
+  if (node["state"]) {
     std::string st = scalar(node["state"], "state");
     if (st == "up") s.state = ServerConfig::AdminState::Up;
     else if (st == "drain") s.state = ServerConfig::AdminState::Drain;
     else if (st == "down") s.state = ServerConfig::AdminState::Down;
     else fail(node["state"], "state must be up, drain or down, got '" + st + "'");
   }
+  bool resolve = node["resolve"] && boolValue(node["resolve"], "resolve");
+  readServerAddress(node["address"], s, resolve, u);
 }
 
-// health (issue #5): `expect_status: [200-399, 404]` -> ranges.
+void readResolver(const YAML::Node& node, ResolverConfig& r) {
+  expectMap(node, "resolver");
+  checkKeys(node, "resolver", {"servers", "interval"});
+  if (node["servers"]) {
+    if (!node["servers"].IsSequence()) fail(node["servers"], "resolver.servers must be a list of IP[:port]");
+    for (const auto& e : node["servers"]) {
+      std::string v = scalar(e, "resolver server");
+      std::string with_port = v;
+      if (v.find(':') == std::string::npos || (v.front() == '[' && v.back() == ']')) with_port += ":53";
+      sockaddr_storage ss;
+      std::string err;
+      if (!common::parseSockAddr(with_port, ss, err)) fail(e, "resolver server '" + v + "': " + err);
+      r.servers.push_back(with_port);
+    }
+  }
+  if (node["interval"]) {
+    r.interval = durationValue(node["interval"], "resolver.interval");
+    if (r.interval.count() < 100) fail(node["interval"], "resolver.interval must be at least 100ms");
+  }
+}
+
+// `expect_status: [200-399, 404]` -> ranges.
 HealthCheckConfig::StatusRange statusRange(const YAML::Node& node) {
   std::string s = scalar(node, "expect_status entry");
   auto num = [&](std::string_view t) {
@@ -147,7 +218,7 @@ HealthCheckConfig::StatusRange statusRange(const YAML::Node& node) {
   return r;
 }
 
-// health (issue #5): the `health_check:` section of an upstream.
+// The `health_check:` section of an upstream.
 void readHealthCheck(const YAML::Node& node, HealthCheckConfig& h) {
   expectMap(node, "health_check");
   checkKeys(node, "health_check", {"type", "path", "host", "interval", "timeout", "rise", "fall", "expect_status", "initial"});
@@ -189,7 +260,7 @@ void readHealthCheck(const YAML::Node& node, HealthCheckConfig& h) {
   }
 }
 
-// ---- affinity keys (issue #4) ----
+// ---- affinity keys ----
 
 KeySource keySourceValue(const YAML::Node& node) {
   std::string s = scalar(node, "hash_key");
@@ -302,7 +373,7 @@ void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfi
   readAffinityKeys(node, u);
   if (node["keepalive"]) u.keepalive = static_cast<uint32_t>(unsignedValue(node["keepalive"], "keepalive", 0, 100000));
   if (node["retries"]) u.retries = static_cast<uint32_t>(unsignedValue(node["retries"], "retries", 0, 100));
-  // health (issue #5)
+  // Active checks and passive detection.
   if (node["health_check"]) readHealthCheck(node["health_check"], u.health_check);
   if (node["max_fails"]) u.max_fails = static_cast<uint32_t>(unsignedValue(node["max_fails"], "max_fails", 0, 1000));
   if (node["fail_timeout"]) u.fail_timeout = durationValue(node["fail_timeout"], "fail_timeout");
@@ -311,10 +382,14 @@ void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfi
   if (!servers || !servers.IsSequence() || servers.size() == 0) fail(servers ? servers : node, "upstream '" + name + "' needs a non-empty 'servers' list");
   std::set<std::string> names;
   for (const auto& sn : servers) {
-    ServerConfig s;
-    readServer(sn, s);
-    if (!names.insert(s.name).second) fail(sn, "duplicate server '" + s.name + "' in upstream '" + name + "'");
-    u.servers.push_back(std::move(s));
+    size_t servers_before = u.servers.size(), resolve_before = u.resolve.size();
+    readServer(sn, u);
+    auto unique = [&](const std::vector<ServerConfig>& list, size_t from) {
+      for (size_t i = from; i < list.size(); ++i)
+        if (!names.insert(list[i].name).second) fail(sn, "duplicate server '" + list[i].name + "' in upstream '" + name + "'");
+    };
+    unique(u.servers, servers_before);
+    unique(u.resolve, resolve_before);
   }
 }
 
@@ -443,7 +518,8 @@ void readAccessLog(const YAML::Node& node, AccessLogConfig& l) {
 
 void readRoot(const YAML::Node& root, Config& c) {
   if (!root.IsMap()) fail(root, "the configuration must be a mapping");
-  checkKeys(root, "the top level", {"workers", "listeners", "upstreams", "routes", "timeouts", "limits", "admin", "access_log"});
+  checkKeys(root, "the top level", {"workers", "listeners", "upstreams", "routes", "timeouts", "limits", "admin", "access_log",
+                                    "resolver"});
   if (root["workers"]) {
     if (root["workers"].IsScalar() && root["workers"].Scalar() == "auto") {
       c.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -493,6 +569,7 @@ void readRoot(const YAML::Node& root, Config& c) {
         fail(root["admin"]["address"], "admin.address must differ from every listener address (" + l.name + ")");
   }
   if (root["access_log"]) readAccessLog(root["access_log"], c.access_log);
+  if (root["resolver"]) readResolver(root["resolver"], c.resolver);
 }
 
 std::string formatError(const std::string& source, const YAML::Mark& mark, const std::string& msg) {

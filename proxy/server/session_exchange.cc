@@ -79,7 +79,8 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
   fwd.proto = tls_ ? "https" : "http";
-  fwd.default_host = runtime_->config().servers[0].address;
+  const auto& members = runtime_->config().servers;  // empty while a resolve: true name has none
+  fwd.default_host = members.empty() ? std::string_view(runtime_->config().name) : std::string_view(members[0].address);
   fwd.upgrade = upgrade_;
   http::writeUpstreamRequestHead(head, fwd, up_head_);
   policy_ = &runtime_->affinity();  // affinity: key + pins, read by startAttempt()

@@ -108,3 +108,24 @@ TEST_CASE("membership: masks and flags follow the member states") {
   CHECK(m->ramping);
   CHECK_FALSE(m->all_down);
 }
+
+TEST_CASE("pick: an upstream with no members (DNS has not answered yet) picks nothing, whatever the strategy") {
+  for (const char* strategy : {"round_robin", "least_conn", "ip_hash", "consistent_hash"}) {
+    CAPTURE(strategy);
+    const lb::Strategy* s = lb::findStrategy(strategy);
+    REQUIRE(s);
+    config::UpstreamConfig cfg;
+    cfg.strategy = strategy;
+    std::vector<lb::ServerSpec> none;
+    lb::SelectorPtr sel = s->build(none, cfg);
+    REQUIRE(sel);
+    lb::PickState st;
+    lb::ServerMask scratch;
+    lb::PickInputs in;
+    auto empty = lb::makeMembership(1, nullptr, {});
+    in.membership = empty.get();
+    CHECK(lb::choose(in, *sel, st, scratch).server == -1);
+    in.membership = nullptr;
+    CHECK(lb::choose(in, *sel, st, scratch).server == -1);
+  }
+}
