@@ -88,6 +88,8 @@ struct UpstreamConfig {
   CookieConfig cookie;
   std::vector<AffinityLayer> affinity;   // layers in front of the strategy, in order
   Millis sid_ttl{60'000};                // sid entry lifetime when the handshake gives none
+  bool sid_token = true;                 // hand clients sealed sids (lb/affinity/sid_token.h)
+  std::string sid_secret;                // keys the sid tokens' tag, with the upstream's name
   uint32_t keepalive = 64;    // idle connections kept per worker
   uint32_t retries = 1;       // further servers tried when connecting fails
   std::vector<ServerConfig> servers;     // the members picks choose from (may be empty: 503)

@@ -357,6 +357,8 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
     }
   }
   if (node["sid_ttl"]) u.sid_ttl = durationValue(node["sid_ttl"], "sid_ttl");
+  if (node["sid_token"]) u.sid_token = boolValue(node["sid_token"], "sid_token");
+  if (node["sid_secret"]) u.sid_secret = scalar(node["sid_secret"], "sid_secret");
   if (cookie_strategy) {  // ... and the cookie layer goes in front of it
     bool has = false;
     for (AffinityLayer l : u.affinity) has = has || l == AffinityLayer::Cookie;
@@ -367,7 +369,7 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
 void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u) {
   expectMap(node, "an upstream");
   checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers", "hash_key", "balance_factor",
-                                             "ip_hash", "cookie", "affinity", "sid_ttl", "health_check", "max_fails",
+                                             "ip_hash", "cookie", "affinity", "sid_ttl", "sid_token", "sid_secret", "health_check", "max_fails",
                                              "fail_timeout", "slow_start"});
   u.name = name;
   readAffinityKeys(node, u);

@@ -81,7 +81,7 @@ void appendNumber(std::string& out, uint64_t v) {
 void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out) {
   out.append(llhttp_method_name(static_cast<llhttp_method_t>(req.method)));
   out.push_back(' ');
-  out.append(req.url());
+  out.append(fwd.url.empty() ? req.url() : fwd.url);
   out.append(" HTTP/1.1\r\n", 11);
   ConnectionTokens tokens = connectionTokens(req);
   std::string_view host;
@@ -150,6 +150,23 @@ void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& 
   else if (!info.keep_alive) out.append("Connection: close\r\n");
   else if (info.client_http10) out.append("Connection: keep-alive\r\n");
   out.append("\r\n", 2);
+}
+
+bool setContentLength(std::string& head, uint64_t length) {
+  size_t line = head.find("\r\n");
+  while (line != std::string::npos && line + 2 < head.size()) {
+    size_t start = line + 2, end = head.find("\r\n", start);
+    if (end == std::string::npos) return false;
+    size_t colon = head.find(':', start);
+    if (colon < end && equalsIgnoreCase(std::string_view(head).substr(start, colon - start), "content-length")) {
+      std::string value = " ";
+      appendNumber(value, length);
+      head.replace(colon + 1, end - colon - 1, value);
+      return true;
+    }
+    line = end;
+  }
+  return false;
 }
 
 size_t writeChunkHeader(size_t len, char* out) {

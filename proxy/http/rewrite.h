@@ -21,6 +21,7 @@ struct ForwardInfo {
   std::string_view proto = "http";   // X-Forwarded-Proto
   std::string_view default_host;     // Host to send when the client sent none (HTTP/1.0)
   bool upgrade = false;              // forward Upgrade + Connection: upgrade
+  std::string_view url;              // the request target to send, when not the client's
 };
 
 void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out);
@@ -43,6 +44,10 @@ struct DownstreamInfo {
 };
 
 void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& info, std::string& out);
+
+// Rewrites the value of the Content-Length header in a head written by
+// writeDownstreamResponseHead. False when it has none.
+bool setContentLength(std::string& head, uint64_t length);
 
 // Appends "<hex len>\r\n" (the chunk-size line) to a small buffer; returns the bytes written.
 size_t writeChunkHeader(size_t len, char* out);

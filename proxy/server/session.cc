@@ -2,6 +2,8 @@
 // the exchange is in session_exchange.cc. See session.h for the design.
 #include "proxy/server/session.h"
 
+#include <algorithm>
+
 #include <utility>
 
 #include "common/log.h"
@@ -66,9 +68,18 @@ void Session::accept(uv_stream_t* listener, const tls::TlsContext* tls) {
   resumeClientReading();
 }
 
+// Shutdown: the current response says Connection: close. An idle keep-alive connection is not cut
+// at once: a request may already be on its way on it (a polling client's next request), and
+// closing under it fails that request with no way for the client to know whether it ran. It
+// stays open for a short grace (1 s, or the keep-alive timeout if shorter) and a request that
+// arrives in time is served, with Connection: close.
+constexpr uint64_t kDrainIdleGraceMs = 1000;
+
 void Session::drain() {
-  if (state_ == State::Idle) return close();
-  client_keep_alive_ = false;  // the current response will say Connection: close
+  client_keep_alive_ = false;
+  if (state_ != State::Idle) return;
+  uint64_t keepalive = static_cast<uint64_t>(worker_.ctx().config->timeouts.keepalive.count());
+  startTimer(std::min<uint64_t>(kDrainIdleGraceMs, keepalive));
 }
 
 // ---- reading ---------------------------------------------------------------------------------

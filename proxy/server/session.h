@@ -113,6 +113,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamError error) override;
   http::HeadAction onResponseHead(http::MessageHead& head) override;
   void onResponseBody(std::string_view chunk) override;
+  void holdResponseBody(std::string_view chunk, bool final);
+  void sendResponseBody(std::string_view chunk);
   bool onResponseComplete() override;
   void onUpstreamReadDone() override;
   void onUpstreamDrained() override;
@@ -176,6 +178,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   bool request_is_head_ = false;
   bool upgrade_ = false;
   bool response_started_ = false;
+  bool holding_head_ = false;    // down_head_ waits for the open packet (sid tokens)
   bool response_done_ = false;
   bool client_keep_alive_ = true;
   bool client_http10_ = false;
@@ -184,6 +187,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   std::string pending_;      // client bytes not yet parsed
   std::string up_head_;      // request head for the upstream
   std::string down_head_;    // response head for the client
+  std::string held_body_;    // a handshake's body with its sid sealed (sid tokens)
   size_t client_queued_ = 0;
   uint64_t deadline_ms_ = 0;   // client-side deadline of the current state (0: none)
   uint64_t timer_due_ms_ = 0;  // when the physical timer fires (0: not running)

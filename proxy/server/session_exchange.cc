@@ -75,6 +75,8 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   }
   runtime_ = gen_->upstreams[static_cast<size_t>(u)].get();
   metrics_upstream_ = static_cast<uint32_t>(u);
+  policy_ = &runtime_->affinity();  // affinity: key + pins, read by startAttempt()
+  policy_->prepare(head, affinityClientIp(head), uv_now(ctx.loop), affinity_);
   up_head_.clear();
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
@@ -82,9 +84,8 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   const auto& members = runtime_->config().servers;  // empty while a resolve: true name has none
   fwd.default_host = members.empty() ? std::string_view(runtime_->config().name) : std::string_view(members[0].address);
   fwd.upgrade = upgrade_;
+  fwd.url = affinity_.upstream_url;  // the client's, unless a sid token was removed from it
   http::writeUpstreamRequestHead(head, fwd, up_head_);
-  policy_ = &runtime_->affinity();  // affinity: key + pins, read by startAttempt()
-  policy_->prepare(head, affinityClientIp(head), uv_now(ctx.loop), affinity_);
   if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
   return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready
 }
@@ -279,7 +280,9 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
   down_head_.clear();
   http::writeDownstreamResponseHead(head, {framing_, client_keep_alive_, client_http10_}, down_head_);
   addAffinityHeaders(head.status);
-  addOut(down_head_.data(), down_head_.size());
+  // A handshake whose sid goes out sealed: the head waits for the open packet (its length changes).
+  holding_head_ = affinity_.sealing && up_ && framing_ != http::BodyFraming::None;
+  if (!holding_head_) addOut(down_head_.data(), down_head_.size());
   response_started_ = true;
   metricsResponseHead(head.status);
   return http::HeadAction::Continue;
@@ -287,7 +290,26 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
 
 void Session::onResponseBody(std::string_view chunk) {
   response_body_bytes_ += chunk.size();
+  if (holding_head_) return holdResponseBody(chunk, false);
   if (affinity_.capturing && up_) policy_->captureSid(affinity_, chunk, up_->server(), uv_now(worker_.ctx().loop));
+  sendResponseBody(chunk);
+}
+
+// The held handshake response: once the policy has the open packet (or knows it is not one), the
+// head goes out with the body's new length, then the body.
+void Session::holdResponseBody(std::string_view chunk, bool final) {
+  uint32_t server = up_ ? up_->server() : UINT32_MAX;
+  if (!policy_->sealOpenPacket(affinity_, chunk, final, server, uv_now(worker_.ctx().loop), held_body_)) return;
+  holding_head_ = false;
+  if (framing_ == http::BodyFraming::ContentLength && !http::setContentLength(down_head_, held_body_.size())) {
+    common::logError("sid_seal_failed", {{"reason", "no Content-Length in the response head"}});
+    return close();
+  }
+  addOut(down_head_.data(), down_head_.size());
+  if (!held_body_.empty()) sendResponseBody(held_body_);
+}
+
+void Session::sendResponseBody(std::string_view chunk) {
   if (framing_ == http::BodyFraming::Chunked) {
     OutBatch& b = batch();
     if (b.n + 3 > OutBatch::kMaxIov || b.chunks == OutBatch::kMaxIov) flushOut();
@@ -302,6 +324,7 @@ void Session::onResponseBody(std::string_view chunk) {
 
 bool Session::onResponseComplete() {
   if (!response_started_) return false;  // an interim response ended
+  if (holding_head_) holdResponseBody({}, true);
   if (framing_ == http::BodyFraming::Chunked) addOut("0\r\n\r\n", 5);
   response_done_ = true;
   metricsResponseDone();
@@ -339,7 +362,7 @@ void Session::resetExchange() {
   stale_retry_used_ = body_forwarded_ = request_idempotent_ = false;
   retry_status_ = 502;
   request_done_ = request_has_body_ = request_chunked_ = request_is_head_ = upgrade_ = false;
-  response_started_ = response_done_ = false;
+  response_started_ = response_done_ = holding_head_ = false;
   framing_ = http::BodyFraming::None;
 }
 

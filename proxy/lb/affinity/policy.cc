@@ -2,6 +2,7 @@
 #include "proxy/lb/affinity/policy.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "common/hash.h"
 #include "proxy/lb/affinity/sid.h"
@@ -20,6 +21,10 @@ AffinityPolicy::AffinityPolicy(const config::UpstreamConfig& cfg, std::span<cons
   }
   for (config::AffinityLayer l : cfg.affinity) {
     if (l == config::AffinityLayer::Sid) sid_ = true;
+    if (l == config::AffinityLayer::Sid && cfg.sid_token) {
+      tokens_ = true;
+      token_key_ = sidTokenKey(cfg.name, cfg.sid_secret);
+    }
     if (l == config::AffinityLayer::Cookie) cookie_.emplace(cfg.name, servers, cfg.cookie);
   }
   upstream_id_ = common::hash64(cfg.name, 0x736964ull /* "sid" */);
@@ -53,9 +58,7 @@ void AffinityPolicy::prepare(const http::MessageHead& head, std::string_view cli
       findQuery(head.url(), "EIO", has_eio);
       std::string_view sid = findQuery(head.url(), "sid", has_sid);
       if (has_sid && !sid.empty()) {
-        req.sid_key = SidTable::keyOf(upstream_id_, sid);
-        uint64_t id = SidTable::global().find(req.sid_key, now_ms);
-        server = id ? indexOf(id) : -1;
+        server = sidPin(head, sid, now_ms, req);
         if (server < 0) req.unknown_pin = true;  // expired, forged, or its server is gone
       } else if (has_eio) {
         req.learn_sid = true;
@@ -73,8 +76,30 @@ void AffinityPolicy::prepare(const http::MessageHead& head, std::string_view cli
   }
 }
 
+// The server the request's sid names: from the table, else (sid tokens) from the token. A valid
+// token is removed from the URL forwarded, and teaches the table, so the session's later
+// requests take the table path.
+int AffinityPolicy::sidPin(const http::MessageHead& head, std::string_view sid, uint64_t now_ms, AffinityRequest& req) const {
+  std::string_view backend_sid = sid;
+  uint64_t token_id = 0;
+  SidSeal seal = tokens_ ? openSid(token_key_, sid, backend_sid, token_id) : SidSeal::None;
+  if (seal == SidSeal::Valid) {
+    std::string_view url = head.url();
+    size_t at = static_cast<size_t>(sid.data() - url.data());
+    req.upstream_url.assign(url.substr(0, at)).append(backend_sid).append(url.substr(at + sid.size()));
+  }
+  req.sid_key = SidTable::keyOf(upstream_id_, backend_sid);
+  uint64_t id = SidTable::global().find(req.sid_key, now_ms);
+  if (id) return indexOf(id);
+  if (seal != SidSeal::Valid) return -1;
+  int server = indexOf(token_id);
+  if (server >= 0) SidTable::global().learn(req.sid_key, token_id, static_cast<uint64_t>(cfg_.sid_ttl.count()), now_ms);
+  return server;
+}
+
 void AffinityPolicy::responseStatus(AffinityRequest& req, unsigned status) const {
   req.capturing = req.learn_sid && status == 200;
+  req.sealing = req.capturing && tokens_;
   if (status == 400 && req.sid_key) SidTable::global().forget(req.sid_key);
 }
 
@@ -88,10 +113,36 @@ void AffinityPolicy::captureSid(AffinityRequest& req, std::string_view chunk, ui
     if (!ok && req.capture.size() >= 512) req.capturing = false;  // not an open packet
   }
   if (!ok) return;
+  learn(p, server, now_ms);
+  req.capturing = false;
+}
+
+void AffinityPolicy::learn(const OpenPacket& p, uint32_t server, uint64_t now_ms) const {
   uint64_t ttl = p.ping_interval_ms + p.ping_timeout_ms;
   ttl = ttl ? 2 * ttl : static_cast<uint64_t>(cfg_.sid_ttl.count());
   if (server < ids_by_index_.size()) SidTable::global().learn(SidTable::keyOf(upstream_id_, p.sid), ids_by_index_[server], ttl, now_ms);
-  req.capturing = false;
+}
+
+bool AffinityPolicy::sealOpenPacket(AffinityRequest& req, std::string_view chunk, bool final, uint32_t server,
+                                    uint64_t now_ms, std::string& out) const {
+  assert(req.sealing);
+  req.capture.append(chunk);
+  OpenPacket p;
+  bool ok = parseOpenPacket(std::string_view(req.capture).substr(0, 512), p);
+  if (!ok && !final && req.capture.size() < 512) return false;  // the packet may still be arriving
+  req.sealing = req.capturing = false;
+  out.clear();
+  if (!ok || server >= ids_by_index_.size()) {  // not an open packet: send what was held, unchanged
+    out.swap(req.capture);
+    return true;
+  }
+  learn(p, server, now_ms);
+  size_t at = static_cast<size_t>(p.sid.data() - req.capture.data());
+  out.reserve(req.capture.size() + kSidTokenSuffix);
+  out.append(req.capture, 0, at);
+  sealSid(token_key_, p.sid, ids_by_index_[server], out);
+  out.append(req.capture, at + p.sid.size());
+  return true;
 }
 
 }  // namespace proxy::lb

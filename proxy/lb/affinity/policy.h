@@ -10,6 +10,9 @@
 //   wantsCookie()  at the response head: the cookie layer is on and the request's cookie did not
 //                  already name the server that answers -> add Set-Cookie.
 //   captureSid()   on response body bytes of a handshake: learn sid -> server.
+//   sealOpenPacket() with sid tokens on (sid_token.h), instead of captureSid: the session holds
+//                  the handshake's response until the open packet is complete, then sends the
+//                  packet with the sid sealed for the client.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +25,8 @@
 #include "proxy/config/config.h"
 #include "proxy/http/message_head.h"
 #include "proxy/lb/affinity/cookie.h"
+#include "proxy/lb/affinity/sid.h"
+#include "proxy/lb/affinity/sid_token.h"
 #include "proxy/lb/strategy.h"
 
 namespace proxy::lb {
@@ -35,13 +40,16 @@ struct AffinityRequest {
   bool learn_sid = false;   // Engine.IO polling handshake
   uint64_t sid_key = 0;     // SidTable key of the request's ?sid= (0: none)
   bool capturing = false;   // learn_sid and the response is a 200: watching its body
-  std::string capture;      // first body bytes when the open packet spans reads
+  bool sealing = false;     // capturing, and the sid goes to the client as a token
+  std::string capture;      // first body bytes when the open packet spans reads (sealing: all held bytes)
+  std::string upstream_url; // the URL to forward when it differs from the client's (sid token removed)
 
   void reset() {
-    has_key = unknown_pin = learn_sid = capturing = false;
+    has_key = unknown_pin = learn_sid = capturing = sealing = false;
     sid_key = 0;
     pins[0] = pins[1] = cookie_server = -1;
     capture.clear();
+    upstream_url.clear();
   }
 };
 
@@ -62,6 +70,12 @@ class AffinityPolicy {
   void responseStatus(AffinityRequest& req, unsigned status) const;
   // Feeds response body bytes; learns the sid once the open packet is complete.
   void captureSid(AffinityRequest& req, std::string_view chunk, uint32_t server, uint64_t now_ms) const;
+  // Sealing: appends `chunk` to the held bytes. Once the open packet is complete, or the bytes
+  // cannot be one (`final`: the body ended; or 512 bytes without a sid), learns the sid, writes
+  // the bytes to send in `out` (the packet with its sid sealed, or the held bytes unchanged) and
+  // returns true; until then returns false and `out` is untouched.
+  bool sealOpenPacket(AffinityRequest& req, std::string_view chunk, bool final, uint32_t server, uint64_t now_ms,
+                      std::string& out) const;
 
   bool hasSid() const { return sid_; }
   bool hasLayers() const { return !cfg_.affinity.empty(); }
@@ -76,11 +90,15 @@ class AffinityPolicy {
   std::vector<config::KeySource> sources_;
   bool sid_ = false;
   uint64_t upstream_id_ = 0;
+  bool tokens_ = false;  // sid tokens (`sid_token: true`)
+  SidTokenKey token_key_{};
   std::vector<std::pair<uint64_t, uint32_t>> server_ids_;  // (serverId, index), sorted by id
   std::vector<uint64_t> ids_by_index_;
   std::optional<CookieAffinity> cookie_;
 
   int indexOf(uint64_t server_id) const;
+  int sidPin(const http::MessageHead& head, std::string_view sid, uint64_t now_ms, AffinityRequest& req) const;
+  void learn(const OpenPacket& p, uint32_t server, uint64_t now_ms) const;
 };
 
 }  // namespace proxy::lb

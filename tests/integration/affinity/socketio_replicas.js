@@ -1,0 +1,235 @@
+// Sid pins need no shared state: two tether processes with the same configuration sit behind an
+// L4 balancer (a TCP relay in this test that sends each new connection to the next replica), as
+// production runs them behind a cloud load balancer. Real socket.io servers, real socket.io-client
+// sessions over long-polling only, no cookies (`affinity: [sid]` in front of round_robin).
+//
+//   1. 12 sessions open and go on through both replicas: every echo is answered by the server
+//      that opened the session (each replica pins the other's sessions from the sid token).
+//   2. Replica A stops; every session goes on through B alone. A restarts (empty memory), B stops;
+//      every session goes on through the restarted A.
+//   3. Control: the same first step with `sid_token: false` breaks sessions (so step 1 can fail).
+//
+// Bounded: 3 servers, 12 clients, all on loopback; cleans its temp dir.
+"use strict";
+const http = require("http");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const net = require("net");
+const { spawn } = require("child_process");
+const { Server } = require("socket.io");
+const { io } = require("socket.io-client");
+
+const TETHER_BIN = process.env.TETHER_BIN || path.join(process.env.TETHER_BUILD_DIR || "build", "proxy", "tether");
+const CLIENTS = Number(process.env.CLIENTS || 12);
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function waitPort(port, ms = 10000) {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect(port, "127.0.0.1");
+      s.on("connect", () => { s.destroy(); resolve(); });
+      s.on("error", () => {
+        if (Date.now() > deadline) return reject(new Error(`port ${port} not listening`));
+        setTimeout(attempt, 30);
+      });
+    };
+    attempt();
+  });
+}
+
+async function startBackends(n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const name = `s${i}`;
+    const httpServer = http.createServer();
+    const ioServer = new Server(httpServer, { pingInterval: 1500, pingTimeout: 3000 });
+    ioServer.on("connection", (socket) => socket.on("echo", (msg, ack) => ack({ server: name, msg })));
+    await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
+    out.push({ name, port: httpServer.address().port, ioServer, httpServer });
+  }
+  return out;
+}
+
+// The L4 balancer: each accepted connection goes to the next replica in turn; a replica that
+// refuses is skipped (it is stopped or restarting).
+async function startRelay(replicaPorts) {
+  let next = 0;
+  const conns = new Set();
+  const server = net.createServer((client) => {
+    conns.add(client);
+    client.on("close", () => conns.delete(client));
+    client.pause();
+    const first = next++;
+    const tryConnect = (k) => {
+      const port = replicaPorts[(first + k) % replicaPorts.length];
+      const up = net.connect(port, "127.0.0.1");
+      up.once("connect", () => {
+        up.connectedOnce = true;
+        conns.add(up);
+        up.on("close", () => conns.delete(up));
+        client.pipe(up);
+        up.pipe(client);
+        client.resume();
+        client.on("error", () => up.destroy());
+        up.on("error", (e) => {
+          if (process.env.LOGLEVEL) console.log("relay: upstream", port, e.code);
+          client.destroy();
+        });
+      });
+      up.once("error", (e) => {
+        if (up.connectedOnce) return;  // after the connection: handled above
+        if (process.env.LOGLEVEL) console.log("relay: connect", port, e.code);
+        k + 1 < replicaPorts.length ? tryConnect(k + 1) : client.destroy();
+      });
+    };
+    tryConnect(0);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { port: server.address().port, close: () => { for (const c of conns) c.destroy(); server.close(); } };
+}
+
+function configText(port, servers, tokens) {
+  const lines = ["workers: 2", "listeners:", `  - address: 127.0.0.1:${port}`, "upstreams:", "  app:",
+                 "    strategy: round_robin", "    affinity: [sid]", `    sid_token: ${tokens}`, "    servers:"];
+  for (const b of servers) lines.push(`      - {address: 127.0.0.1:${b.port}, name: ${b.name}}`);
+  return lines.join("\n") + "\n";
+}
+
+function startTether(dir, tag, port, text) {
+  if (process.env.LOGLEVEL) text += `access_log:\n  path: ${path.join(dir, `access-${tag}.log`)}\n  format: combined\n`;
+  const file = path.join(dir, `tether-${tag}.yaml`);
+  fs.writeFileSync(file, text);
+  const log = fs.openSync(path.join(dir, `tether-${tag}.log`), "a");
+  const proc = spawn(TETHER_BIN, ["-c", file, "--log-level", process.env.LOGLEVEL || "warn"], { stdio: ["ignore", log, log] });
+  return waitPort(port).then(() => proc);
+}
+
+async function stopTether(proc) {
+  if (proc.exitCode !== null) return;
+  proc.kill("SIGTERM");
+  await new Promise((r) => proc.once("exit", r));
+}
+
+function connect(url) {
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { forceNew: true, reconnection: false, transports: ["polling"], timeout: 4000 });
+    socket.disconnects = [];
+    socket.on("disconnect", (reason) => socket.disconnects.push(reason));
+    socket.once("connect_error", (e) => reject(e));
+    socket.once("connect", async () => {
+      try {
+        socket.server = (await socket.timeout(3000).emitWithAck("echo", 0)).server;
+        resolve(socket);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+// Four acked echoes; the session is broken if any goes elsewhere, times out or it disconnected.
+async function check(socket) {
+  try {
+    for (let i = 1; i <= 4; i++) {
+      const r = await socket.timeout(3000).emitWithAck("echo", i);
+      if (r.server !== socket.server) return `answered by ${r.server}, opened on ${socket.server}`;
+    }
+  } catch (e) {
+    return e.message;
+  }
+  return socket.disconnects.length ? "disconnected: " + socket.disconnects.join(",") : null;
+}
+
+// Opens the sessions; a failed connect or first echo counts as broken (without tokens the
+// handshake and the first requests may already land on different servers).
+async function openAll(url) {
+  const results = await Promise.all(Array.from({ length: CLIENTS }, () => connect(url).then((s) => s, (e) => e)));
+  return { sockets: results.filter((r) => !(r instanceof Error)), failed: results.filter((r) => r instanceof Error).length };
+}
+
+async function brokenCount(sockets) {
+  const errs = (await Promise.all(sockets.map(check))).filter((e) => e);
+  return { n: errs.length, sample: errs.slice(0, 3).join(" | ") };
+}
+
+async function main() {
+  const backends = await startBackends(3);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-sio-replicas-"));
+  const portA = await freePort();
+  const portB = await freePort();
+  const relay = await startRelay([portA, portB]);
+  const url = `http://127.0.0.1:${relay.port}`;
+  let failed = false;
+  const procs = [];
+  const all = [];
+  try {
+    // 1. Both replicas, tokens on.
+    let a = await startTether(dir, "a", portA, configText(portA, backends, true));
+    // B lists the servers in another order: pins name servers, not positions.
+    const b = await startTether(dir, "b", portB, configText(portB, [...backends].reverse(), true));
+    procs.push(a, b);
+    const { sockets, failed: openFailed } = await openAll(url);
+    all.push(...sockets);
+    const owners = {};
+    for (const s of sockets) owners[s.server] = (owners[s.server] || 0) + 1;
+    let r = await brokenCount(sockets);
+    console.log(`two replicas: ${sockets.length}/${CLIENTS} opened ${JSON.stringify(owners)}, broken ${r.n}`, r.sample);
+    if (openFailed || r.n) failed = true;
+
+    // 2. A stops: B alone. A restarts with empty memory, B stops: the new A alone.
+    await stopTether(a);
+    r = await brokenCount(sockets);
+    console.log(`replica A stopped, through B: broken ${r.n}/${sockets.length}`, r.sample);
+    if (r.n) failed = true;
+    a = await startTether(dir, "a", portA, configText(portA, backends, true));
+    procs.push(a);
+    await stopTether(b);
+    r = await brokenCount(sockets);
+    console.log(`A restarted, B stopped, through the new A: broken ${r.n}/${sockets.length}`, r.sample);
+    if (r.n) failed = true;
+    for (const s of sockets) s.close();
+    await stopTether(a);
+
+    // 3. Control: without tokens the replicas cannot know each other's sessions.
+    const a2 = await startTether(dir, "a2", portA, configText(portA, backends, false));
+    const b2 = await startTether(dir, "b2", portB, configText(portB, [...backends].reverse(), false));
+    procs.push(a2, b2);
+    const control = await openAll(url);
+    all.push(...control.sockets);
+    r = await brokenCount(control.sockets);
+    const lost = control.failed + r.n;
+    console.log(`control (sid_token: false): ${lost}/${CLIENTS} sessions failed to open or broke`);
+    if (lost === 0) {
+      console.log("FAIL: the control run broke nothing, so the test cannot tell tokens from luck");
+      failed = true;
+    }
+  } catch (e) {
+    console.log("FAIL:", e.stack || e.message);
+    failed = true;
+  } finally {
+    for (const s of all) s.close();
+    for (const p of procs) await stopTether(p);
+    relay.close();
+    for (const b of backends) {
+      b.ioServer.close();
+      b.httpServer.close();
+    }
+    if (failed && process.env.LOGLEVEL) for (const f of fs.readdirSync(dir)) if (f.endsWith(".log")) console.log(f, fs.readFileSync(path.join(dir, f), "utf8").slice(-4000));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(failed ? "FAILED" : "ok");
+  process.exit(failed ? 1 : 0);
+}
+
+main();
