@@ -1,6 +1,6 @@
 // `tether-bench affinity`: flags -> SimConfig -> table on stdout, CSV + PNG (gnuplot) in --out.
-// runAffinityBench() is the subcommand entry point bench/main.cc dispatches to (folded in at
-// merge); standalone_main.cc wraps it as tether-bench-affinity until then.
+// runAffinityBench() is the entry point; standalone_main.cc wraps it as tether-bench-affinity
+// (bench/main.cc's tether-bench has no affinity subcommand).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>

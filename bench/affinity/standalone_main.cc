@@ -1,5 +1,5 @@
-// tether-bench-affinity: the affinity subcommand as its own binary until bench/main.cc
-// dispatches `tether-bench affinity` to runAffinityBench().
+// tether-bench-affinity: runAffinityBench() as its own binary (bench/main.cc's tether-bench has
+// no affinity subcommand).
 int runAffinityBench(int argc, char** argv);
 
 int main(int argc, char** argv) { return runAffinityBench(argc, argv); }

@@ -146,7 +146,7 @@ int UpstreamConn::shutdownWrite() {
 void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<UpstreamConn*>(s->data);
   if (nread == 0 || self->closing_) return;
-  if (nread > 0 && self->ctx_.metrics) self->ctx_.metrics->bytes_upstream_rx.add(static_cast<uint64_t>(nread));  // admin branch
+  if (nread > 0 && self->ctx_.metrics) self->ctx_.metrics->bytes_upstream_rx.add(static_cast<uint64_t>(nread));
   if (self->raw_) {
     if (nread < 0) return self->raw_->onRawEnd(static_cast<int>(nread));
     return self->raw_->onRawData(buf->base, static_cast<size_t>(nread));

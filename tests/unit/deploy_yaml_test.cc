@@ -68,25 +68,28 @@ TEST_CASE("manifests use the chat server's real flags") {
   checkChatArgs(k8s.at(0)["spec"]["template"]["spec"]["containers"][0]["args"], "k8s/tether-chat.yaml");
 
   auto compose = YAML::Load(slurp(kRoot + "/deploy/docker-compose.yml"));
-  int chats = 0;
-  for (const auto& svc : compose["services"]) {
-    std::string name = svc.first.as<std::string>();
-    if (name.rfind("chat", 0) != 0) continue;
-    ++chats;
-    checkChatArgs(svc.second["command"], "docker-compose.yml " + name);
-  }
-  CHECK(chats == 3);
+  REQUIRE(compose["services"]["chat"]);
+  checkChatArgs(compose["services"]["chat"]["command"], "docker-compose.yml chat");
+  CHECK(compose["services"]["chat"]["deploy"]["replicas"].as<int>() == 3);
 }
 
-TEST_CASE("compose chat instances sit at the addresses tether-compose.yaml lists") {
+TEST_CASE("tether finds the chat servers by DNS name in compose and k8s") {
+  proxy::config::Config c;
+  REQUIRE(proxy::config::loadConfigFile(kRoot + "/deploy/tether-compose.yaml", c).ok);
+  REQUIRE(c.upstreams.at(0).resolve.size() == 1);
   auto compose = YAML::Load(slurp(kRoot + "/deploy/docker-compose.yml"));
-  auto tether = YAML::Load(slurp(kRoot + "/deploy/tether-compose.yaml"));
-  auto servers = tether["upstreams"]["chat"]["servers"];
-  REQUIRE(servers.size() == 3);
-  for (size_t i = 0; i < servers.size(); ++i) {
-    std::string svc = "chat" + std::to_string(i + 1);
-    CAPTURE(svc);
-    std::string ip = compose["services"][svc]["networks"]["tether"]["ipv4_address"].as<std::string>();
-    CHECK(servers[i]["address"].as<std::string>() == ip + ":8001");
-  }
+  CHECK(compose["services"][c.upstreams[0].resolve[0].host]);  // the compose service name
+  CHECK(c.upstreams[0].resolve[0].port == 8001);
+
+  auto docs = YAML::LoadAll(slurp(kRoot + "/deploy/k8s/tether.yaml"));
+  proxy::config::Config k;
+  REQUIRE(proxy::config::loadConfigText(docs.at(0)["data"]["tether.yaml"].as<std::string>(), "k8s ConfigMap", k).ok);
+  REQUIRE(k.upstreams.at(0).resolve.size() == 1);
+  // The headless Service of tether-chat.yaml: one A record per pod.
+  auto chat = YAML::LoadAll(slurp(kRoot + "/deploy/k8s/tether-chat.yaml"));
+  bool headless = false;
+  for (const auto& d : chat)
+    if (d["kind"].as<std::string>() == "Service" && d["spec"]["clusterIP"] && d["spec"]["clusterIP"].as<std::string>() == "None")
+      headless = k.upstreams[0].resolve[0].host.rfind(d["metadata"]["name"].as<std::string>() + ".", 0) == 0;
+  CHECK(headless);
 }

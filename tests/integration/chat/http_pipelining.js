@@ -1,7 +1,7 @@
 // HTTP/1.1 robustness: 20 000 pipelined requests in one burst on one connection are all
 // answered in order (no stack exhaustion, no lost request), a malformed request gets 400 and a
 // closed connection, an upgrade refused with a plain response leaves the connection usable
-// for the next request (a proxy's keep-alive pool reuses it; this used to crash the server),
+// for the next request (a proxy's keep-alive pool reuses it, so it must not crash the server),
 // and the server keeps serving others.
 "use strict";
 const assert = require("assert");
@@ -36,8 +36,8 @@ main(async (track) => {
     "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
     "Sec-WebSocket-Version: 13\r\n\r\n";
   // Same buffer, and separate writes (as a proxy's pooled connection sends them): exactly one
-  // response per request, in order. (A refused upgrade used to produce a phantom 405 that
-  // shifted every later response by one.)
+  // response per request, in order (no extra 405 after a refused upgrade shifting every later
+  // response by one).
   const statuses = (got) => [...got.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
   const health = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
   const poll = "POST /socket.io/?EIO=4&transport=polling&sid=nosuchsid HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n40";

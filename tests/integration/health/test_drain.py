@@ -1,6 +1,6 @@
 """Health: a server with `state: drain` gets no new sessions but is not down (it keeps being
-checked, and nothing is logged as down). With the affinity layers (lb branch), clients pinned to
-it by cookie/sid keep it until they finish: see docs/failure-semantics.md.
+checked, and nothing is logged as down). Clients pinned to it by cookie/sid keep it until they
+finish: see docs/failure-semantics.md.
 """
 import os
 import sys

@@ -1,4 +1,4 @@
-// Config keys of issue #4: strategy names, hash_key, balance_factor, ip_hash, cookie, affinity,
+// Balancing and affinity config keys: strategy names, hash_key, balance_factor, ip_hash, cookie, affinity,
 // trusted_proxies, and their errors with FILE:LINE:COL.
 #include <doctest/doctest.h>
 
