@@ -1,6 +1,6 @@
 // The admin status page in real headless Chromium (playwright-core driving /usr/bin/chromium):
 // it loads with no network access beyond the admin listener, polls /status, shows every server
-// with its state, connections and tunnels, follows a drain, and asks for the token when one is
+// with its state, connections and tunnels, follows a drain, shows a killed server down, and asks for the token when one is
 // set. Saves a screenshot (see the end; TETHER_UPDATE_SCREENSHOT=1 refreshes docs/status-page.png). Bounded: every step has a timeout; the whole test < 60 s.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
@@ -88,6 +88,7 @@ listeners:
     address: 127.0.0.1:${port}
 upstreams:
   chat:
+    health_check: {type: tcp, interval: 200ms, timeout: 200ms, rise: 1, fall: 2}
     servers:
 ${backends.map((b, i) => `      - address: ${b.address}\n        name: ${["alpha", "beta", "gamma"][i]}\n        weight: ${i + 1}`).join("\n")}
 admin:
@@ -153,12 +154,23 @@ try {
   if (process.env.TETHER_UPDATE_SCREENSHOT === "1" || !existsSync(docShot)) shots.push(docShot);
   mkdirSync(path.join(SOURCE_DIR, "docs"), { recursive: true });
   for (const shot of shots) await page.screenshot({ path: shot, fullPage: true });
+
+  // Health: alpha dies; the active checks mark it down and the page's health column says so.
+  backends[0].srv.close();
+  backends[0].srv.closeAllConnections?.();
+  backends[0].closed = true;
+  await page.waitForFunction(() => {
+    const tr = document.querySelector("tr.server[data-server='alpha']");
+    return tr && [...tr.querySelectorAll(".pill")].some((p) => p.textContent === "down");
+  }, null, { timeout: 8_000 });
+  const beta = await page.$eval("tr.server[data-server='beta']", (tr) => [...tr.querySelectorAll(".pill")].map((p) => p.textContent));
+  assert(beta.includes("up") && !beta.includes("down"), "beta still up: " + JSON.stringify(beta));
   console.log("status page test: ok (screenshot " + shots.join(", ") + ")");
 } finally {
   for (const t of tunnels) t.destroy();
   if (browser) await browser.close().catch(() => {});
   tether.stop();
-  for (const b of backends) b.srv.close(), b.srv.closeAllConnections?.();
+  for (const b of backends) if (!b.closed) b.srv.close(), b.srv.closeAllConnections?.();
   rmSync(userDataDir, { recursive: true, force: true });
   clearTimeout(hardStop);
 }
