@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "common/uv_util.h"
-#include "proxy/lb/key_extractor.h"
+#include "proxy/config/cidr.h"
 #include "proxy/lb/registry.h"
 
 namespace proxy::config {
@@ -444,7 +444,7 @@ void readListener(const YAML::Node& node, ListenerConfig& l, size_t index, const
     for (const auto& e : tp) {
       Cidr c;
       std::string s = scalar(e, "trusted_proxies entry");
-      if (!lb::parseCidr(s, c)) fail(e, "trusted_proxies entry '" + s + "' is not a CIDR block like 10.0.0.0/8");
+      if (!parseCidr(s, c)) fail(e, "trusted_proxies entry '" + s + "' is not a CIDR block like 10.0.0.0/8");
       l.trusted_proxies.push_back(c);
     }
   }

@@ -22,13 +22,6 @@
 
 namespace proxy::lb {
 
-// "10.0.0.0/8", "2001:db8::/32", or a bare address (full prefix).
-bool parseCidr(std::string_view text, config::Cidr& out);
-// Parses an IPv4/IPv6 literal into bytes (4 or 16 used); returns the family or 0. IPv4-mapped
-// IPv6 (::ffff:192.0.2.1, what a dual-stack listener reports) is returned as IPv4.
-int parseIp(std::string_view text, uint8_t out[16]);
-bool cidrContains(std::span<const config::Cidr> list, std::string_view ip);
-
 // The trusted_proxies of the listener a connection was accepted on, found from the socket's
 // local address (a wildcard listener matches any address on its port); nullptr when none.
 const std::vector<config::Cidr>* trustedProxiesFor(const config::Config& cfg, const sockaddr_storage& local);

@@ -14,7 +14,7 @@
 
 #include "proxy/config/config.h"
 #include "proxy/route/router.h"
-#include "proxy/server/loop_context.h"
+#include "proxy/loop/loop_context.h"
 #include "proxy/upstream/upstream_runtime.h"
 
 namespace proxy::server {

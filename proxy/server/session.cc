@@ -14,7 +14,7 @@
 #include "proxy/server/worker.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/tls/tls_engine.h"
-#include "proxy/tunnel/tunnel.h"
+#include "proxy/server/tunnel.h"
 
 namespace proxy::server {
 
@@ -382,7 +382,7 @@ void Session::close() {
   state_ = State::Closing;
   metricsClosed();
   if (tunnel_) {
-    tunnel::Tunnel* t = tunnel_;
+    Tunnel* t = tunnel_;
     tunnel_ = nullptr;
     t->destroy();
   }

@@ -30,15 +30,14 @@
 #include "proxy/metrics/counters.h"
 #include "proxy/upstream/upstream_conn.h"
 
-namespace proxy::tunnel {
-class Tunnel;
-}
 namespace proxy::tls {
 class TlsContext;
 class TlsEngine;
 }
 
 namespace proxy::server {
+
+class Tunnel;
 
 class Worker;
 struct Generation;
@@ -195,7 +194,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
 
   char client_ip_[48] = {0};
   size_t client_ip_len_ = 0;
-  tunnel::Tunnel* tunnel_ = nullptr;
+  Tunnel* tunnel_ = nullptr;
   tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
 
 
@@ -217,7 +216,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   const std::vector<config::Cidr>* trusted_ = nullptr;  // the accepting listener's trusted_proxies
   bool trusted_known_ = false;
 
-  friend class tunnel::Tunnel;
+  friend class Tunnel;
 };
 
 }  // namespace proxy::server

@@ -10,7 +10,7 @@
 #include "proxy/lb/key_extractor.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
-#include "proxy/tunnel/tunnel.h"
+#include "proxy/server/tunnel.h"
 
 namespace proxy::server {
 
@@ -374,7 +374,7 @@ void Session::onUpstreamUpgraded(std::string_view rest) {
   addOut(down_head_.data(), down_head_.size());
   addOut(rest.data(), rest.size());
   if (!flushOut()) return;
-  tunnel_ = new tunnel::Tunnel(*this, *up_);
+  tunnel_ = new Tunnel(*this, *up_);
   metricsUpgraded();
   state_ = State::Tunnel;
   tunnel_->start();

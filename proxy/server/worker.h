@@ -21,7 +21,7 @@
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/route/router.h"
 #include "proxy/server/generation.h"
-#include "proxy/server/loop_context.h"
+#include "proxy/loop/loop_context.h"
 #include "proxy/server/session.h"
 #include "proxy/upstream/upstream_runtime.h"
 

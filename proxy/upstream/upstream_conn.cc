@@ -20,7 +20,7 @@ const char* upstreamErrorName(UpstreamError e) {
   return "?";
 }
 
-UpstreamConn::UpstreamConn(server::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server)
+UpstreamConn::UpstreamConn(loop::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server)
     : ctx_(ctx), runtime_(runtime), parser_(HTTP_RESPONSE, *this), server_(server) {
   tcp_.data = this;
   timer_.data = this;
@@ -109,7 +109,7 @@ void UpstreamConn::pauseReading() {
 
 void UpstreamConn::resumeReading() {
   if (reading_ || closing_ || !connected_) return;
-  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &server::LoopContext::allocCb, &UpstreamConn::onReadCb);
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &loop::LoopContext::allocCb, &UpstreamConn::onReadCb);
   if (rc < 0) {
     common::logWarn("upstream_read_start_failed", {{"error", common::uvErr(rc)}});
     return fail(UpstreamError::Closed);

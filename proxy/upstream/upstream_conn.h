@@ -20,7 +20,7 @@
 
 #include "common/intrusive_list.h"
 #include "proxy/http/parser.h"
-#include "proxy/server/loop_context.h"
+#include "proxy/loop/loop_context.h"
 
 namespace proxy::upstream {
 
@@ -59,7 +59,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   enum class TimerMode : uint8_t { Off, Connect, Response, Idle, Failed };
 
  public:
-  UpstreamConn(server::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server);
+  UpstreamConn(loop::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server);
   UpstreamConn(const UpstreamConn&) = delete;
   UpstreamConn& operator=(const UpstreamConn&) = delete;
 
@@ -111,7 +111,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   bool onComplete() override;
 
 
-  server::LoopContext& ctx_;
+  loop::LoopContext& ctx_;
   UpstreamRuntime& runtime_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
@@ -140,7 +140,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   bool head_request_ = false;
 };
 
-// Receives raw bytes in tunnel mode (proxy/tunnel implements it).
+// Receives raw bytes in tunnel mode (server/tunnel.h implements it).
 class RawSink {
  public:
   virtual void onRawData(const char* data, size_t len) = 0;

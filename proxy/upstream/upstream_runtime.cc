@@ -8,7 +8,7 @@
 
 namespace proxy::upstream {
 
-UpstreamRuntime::UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg, uint32_t index)
+UpstreamRuntime::UpstreamRuntime(loop::LoopContext& ctx, const config::UpstreamConfig& cfg, uint32_t index)
     : ctx_(ctx), cfg_(cfg), active_(cfg.servers.size(), 0), idle_(cfg.servers.size()), index_(index) {
   std::vector<lb::ServerSpec> specs;
   for (const auto& s : cfg.servers) specs.push_back({s.name, s.weight, s.backup});

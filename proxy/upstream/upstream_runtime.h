@@ -23,7 +23,7 @@
 #include "proxy/lb/pick.h"
 #include "proxy/lb/strategy.h"
 #include "proxy/metrics/worker_metrics.h"
-#include "proxy/server/loop_context.h"
+#include "proxy/loop/loop_context.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace proxy::upstream {
@@ -31,7 +31,7 @@ namespace proxy::upstream {
 class UpstreamRuntime {
  public:
   // `index`: this upstream's position in its config's upstreams.
-  UpstreamRuntime(server::LoopContext& ctx, const config::UpstreamConfig& cfg, uint32_t index);
+  UpstreamRuntime(loop::LoopContext& ctx, const config::UpstreamConfig& cfg, uint32_t index);
   ~UpstreamRuntime();
   UpstreamRuntime(const UpstreamRuntime&) = delete;
   UpstreamRuntime& operator=(const UpstreamRuntime&) = delete;
@@ -79,7 +79,7 @@ class UpstreamRuntime {
  private:
   void buildSelector();
 
-  server::LoopContext& ctx_;
+  loop::LoopContext& ctx_;
   const config::UpstreamConfig& cfg_;
   lb::SelectorPtr selector_;
   std::unique_ptr<lb::AffinityPolicy> affinity_;

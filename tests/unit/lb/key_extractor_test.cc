@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "common/uv_util.h"
+#include "proxy/config/cidr.h"
 #include "proxy/lb/key_extractor.h"
 #include "tests/unit/lb/lb_test_util.h"
 
@@ -49,23 +50,23 @@ TEST_CASE("extractKey: first present source wins; absent sources fall through") 
 
 TEST_CASE("CIDR parsing and matching") {
   config::Cidr c;
-  CHECK(lb::parseCidr("10.0.0.0/8", c));
-  CHECK(lb::parseCidr("::1", c));
+  CHECK(config::parseCidr("10.0.0.0/8", c));
+  CHECK(config::parseCidr("::1", c));
   CHECK(c.prefix == 128);
-  CHECK_FALSE(lb::parseCidr("10.0.0.0/33", c));
-  CHECK_FALSE(lb::parseCidr("nope/8", c));
+  CHECK_FALSE(config::parseCidr("10.0.0.0/33", c));
+  CHECK_FALSE(config::parseCidr("nope/8", c));
   std::vector<config::Cidr> list(2);
-  lb::parseCidr("10.0.0.0/8", list[0]);
-  lb::parseCidr("2001:db8::/32", list[1]);
-  CHECK(lb::cidrContains(list, "10.200.1.1"));
-  CHECK_FALSE(lb::cidrContains(list, "11.0.0.1"));
-  CHECK(lb::cidrContains(list, "::ffff:10.1.2.3"));
-  CHECK(lb::cidrContains(list, "2001:db8:1::5"));
+  config::parseCidr("10.0.0.0/8", list[0]);
+  config::parseCidr("2001:db8::/32", list[1]);
+  CHECK(config::cidrContains(list, "10.200.1.1"));
+  CHECK_FALSE(config::cidrContains(list, "11.0.0.1"));
+  CHECK(config::cidrContains(list, "::ffff:10.1.2.3"));
+  CHECK(config::cidrContains(list, "2001:db8:1::5"));
 }
 
 TEST_CASE("clientAddress: right-most untrusted X-Forwarded-For entry, only from a trusted peer") {
   std::vector<config::Cidr> trusted(1);
-  lb::parseCidr("10.0.0.0/8", trusted[0]);
+  config::parseCidr("10.0.0.0/8", trusted[0]);
   auto h = head("/", {{"X-Forwarded-For", "6.6.6.6, 203.0.113.7, 10.0.0.9"}});
   CHECK(lb::clientAddress(h, "10.0.0.2", trusted) == "203.0.113.7");
   CHECK(lb::clientAddress(h, "198.51.100.1", trusted) == "198.51.100.1");  // untrusted peer: ignored
@@ -85,7 +86,7 @@ TEST_CASE("trustedProxiesFor: the accepting listener by local address, wildcard 
   REQUIRE(common::parseSockAddr("127.0.0.1:8080", cfg.listeners[0].sockaddr, err));
   REQUIRE(common::parseSockAddr("0.0.0.0:9090", cfg.listeners[1].sockaddr, err));
   cfg.listeners[1].trusted_proxies.resize(1);
-  lb::parseCidr("10.0.0.0/8", cfg.listeners[1].trusted_proxies[0]);
+  config::parseCidr("10.0.0.0/8", cfg.listeners[1].trusted_proxies[0]);
   sockaddr_storage local;
   REQUIRE(common::parseSockAddr("127.0.0.1:8080", local, err));
   CHECK(lb::trustedProxiesFor(cfg, local) == nullptr);

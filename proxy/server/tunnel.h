@@ -16,15 +16,13 @@
 #include "proxy/upstream/upstream_conn.h"
 
 namespace proxy::server {
-class Session;
-}
 
-namespace proxy::tunnel {
+class Session;
 
 class Tunnel final : private upstream::RawSink {
-  friend class server::Session;
+  friend class Session;
  public:
-  Tunnel(server::Session& session, upstream::UpstreamConn& up);
+  Tunnel(Session& session, upstream::UpstreamConn& up);
   // Sends the client bytes that arrived after the request head, then pumps.
   void start();
 
@@ -45,7 +43,7 @@ class Tunnel final : private upstream::RawSink {
   void touch();
   void closeBoth();
 
-  server::Session& session_;
+  Session& session_;
   upstream::UpstreamConn* up_;
   uint64_t last_activity_ms_ = 0;
   bool client_eof_ = false;
@@ -54,4 +52,4 @@ class Tunnel final : private upstream::RawSink {
   bool upstream_shut_ = false;  // our FIN to the upstream is out
 };
 
-}  // namespace proxy::tunnel
+}  // namespace proxy::server

@@ -1,14 +1,14 @@
 // Tunnel: see tunnel.h.
-#include "proxy/tunnel/tunnel.h"
+#include "proxy/server/tunnel.h"
 
 #include "common/log.h"
 #include "common/uv_util.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
 
-namespace proxy::tunnel {
+namespace proxy::server {
 
-Tunnel::Tunnel(server::Session& session, upstream::UpstreamConn& up) : session_(session), up_(&up) {}
+Tunnel::Tunnel(Session& session, upstream::UpstreamConn& up) : session_(session), up_(&up) {}
 
 void Tunnel::start() {
   up_->startRaw(this);
@@ -23,7 +23,7 @@ void Tunnel::start() {
   session_.releaseHttpBuffers();
   up_->releaseHttpBuffers();
   if (!early.empty()) {
-    server::Session& s = session_;  // fromClient may close the session, which deletes `this`
+    Session& s = session_;  // fromClient may close the session, which deletes `this`
     fromClient(early.data(), early.size());
     if (s.closing_) return;
   }
@@ -78,7 +78,7 @@ void Tunnel::onRawEnd(int status) {
   if (status != UV_EOF) return closeBoth();
   upstream_eof_ = true;
   up_->pauseReading();
-  int rc = session_.shutdownClient([](server::Session* s, int st) {
+  int rc = session_.shutdownClient([](Session* s, int st) {
     if (st < 0 || !s->tunnel_) return s->close();
     s->tunnel_->client_shut_ = true;
     s->tunnel_->finishIfBothShut();
@@ -108,4 +108,4 @@ void Tunnel::destroy() {
   delete this;
 }
 
-}  // namespace proxy::tunnel
+}  // namespace proxy::server

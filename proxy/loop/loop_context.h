@@ -1,5 +1,5 @@
-// What every connection object of one worker loop shares: the loop, its single read buffer, and
-// the configuration it runs with.
+// What every connection object of one worker loop shares (client sessions in server/, upstream
+// connections in upstream/): the loop, its single read buffer, and the configuration it runs with.
 //
 // One read buffer per loop is enough because libuv calls the read callback right after the
 // alloc callback: data is handled (or the unconsumed tail copied into its connection) before
@@ -23,8 +23,10 @@ class MembershipHub;
 }
 
 namespace proxy::server {
-
 class Session;
+}
+
+namespace proxy::loop {
 
 // The iovec batch a session fills while handling one upstream read and flushes with one writev
 // before the callback returns. It never outlives a callback, so one per loop is enough (and
@@ -35,7 +37,7 @@ struct OutBatch {
   unsigned n = 0;
   char chunk_lines[kMaxIov][20];
   unsigned chunks = 0;
-  Session* owner = nullptr;
+  server::Session* owner = nullptr;  // the session filling it
 };
 
 struct LoopContext {
@@ -62,4 +64,9 @@ struct LoopContext {
   }
 };
 
+}  // namespace proxy::loop
+
+namespace proxy::server {
+using loop::LoopContext;  // the client side's everyday names for them
+using loop::OutBatch;
 }  // namespace proxy::server
