@@ -325,14 +325,17 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
     } else {
       u.hash_key.push_back(keySourceValue(hk));
     }
-    if (u.strategy != "consistent_hash") fail(hk, "hash_key needs strategy: consistent_hash");
+    if (lb::findStrategy(u.strategy)->key != lb::KeyUse::HashKey)
+      fail(hk, "hash_key needs a strategy that hashes it: " + lb::strategyNames([](const lb::Strategy& s) { return s.key == lb::KeyUse::HashKey; }));
   }
   if (node["balance_factor"]) {
     std::string s = scalar(node["balance_factor"], "balance_factor");
     char* end = nullptr;
     double f = std::strtod(s.c_str(), &end);
     if (end != s.c_str() + s.size() || !(f > 1.0 && f <= 100.0)) fail(node["balance_factor"], "balance_factor must be a number > 1 (e.g. 1.25), got '" + s + "'");
-    if (u.strategy != "consistent_hash") fail(node["balance_factor"], "balance_factor needs strategy: consistent_hash");
+    if (!lb::findStrategy(u.strategy)->bounded_loads)
+      fail(node["balance_factor"], "balance_factor needs a strategy with bounded loads: " +
+                                       lb::strategyNames([](const lb::Strategy& s) { return s.bounded_loads; }));
     u.balance_factor = f;
   }
   if (node["ip_hash"]) {

@@ -18,7 +18,8 @@ enum class Kind { None, Hash, Cookie };
 Kind kindOf(const config::UpstreamConfig& u) {
   for (auto l : u.affinity)
     if (l == config::AffinityLayer::Cookie) return Kind::Cookie;
-  if (u.strategy == "ip_hash" || u.strategy == "consistent_hash") return Kind::Hash;
+  const Strategy* s = findStrategy(u.strategy);
+  if (s && s->key != KeyUse::None) return Kind::Hash;
   return Kind::None;
 }
 
@@ -32,7 +33,8 @@ std::string syntheticIp(size_t i) {
 
 // The key hash this upstream would compute for client i (or for a line of the keys file).
 uint64_t keyFor(const config::UpstreamConfig& u, size_t i, const CompareOptions& o) {
-  bool addr = u.strategy == "ip_hash" || u.hash_key.empty() || u.hash_key[0].kind == config::KeySource::Kind::RemoteAddr;
+  const Strategy* s = findStrategy(u.strategy);
+  bool addr = (s && s->key == KeyUse::Address) || u.hash_key.empty() || u.hash_key[0].kind == config::KeySource::Kind::RemoteAddr;
   if (!o.keys.empty()) {
     const std::string& k = o.keys[i];
     return addr ? hashAddress(k, u.ipv4_prefix, u.ipv6_prefix) : hashKeyValue(k);

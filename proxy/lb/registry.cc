@@ -10,10 +10,10 @@ SelectorPtr buildConsistentHash(std::span<const ServerSpec>, const config::Upstr
 
 namespace {
 constexpr Strategy kStrategies[] = {
-    {"round_robin", &buildRoundRobin},
-    {"least_conn", &buildLeastConn},
-    {"ip_hash", &buildIpHash},
-    {"consistent_hash", &buildConsistentHash},
+    {"round_robin", &buildRoundRobin, KeyUse::None, false},
+    {"least_conn", &buildLeastConn, KeyUse::None, false},
+    {"ip_hash", &buildIpHash, KeyUse::Address, false},
+    {"consistent_hash", &buildConsistentHash, KeyUse::HashKey, true},
 };
 }  // namespace
 
@@ -23,9 +23,10 @@ const Strategy* findStrategy(std::string_view name) {
   return nullptr;
 }
 
-std::string strategyNames() {
+std::string strategyNames(bool (*filter)(const Strategy&)) {
   std::string out;
   for (const Strategy& s : kStrategies) {
+    if (filter && !filter(s)) continue;
     if (!out.empty()) out += ", ";
     out += s.name;
   }

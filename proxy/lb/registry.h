@@ -9,6 +9,7 @@
 namespace proxy::lb {
 
 const Strategy* findStrategy(std::string_view name);
-std::string strategyNames();  // "round_robin, ..." for error messages
+// "round_robin, ..." for error messages: every strategy, or those `filter` accepts.
+std::string strategyNames(bool (*filter)(const Strategy&) = nullptr);
 
 }  // namespace proxy::lb

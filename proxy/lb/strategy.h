@@ -86,9 +86,19 @@ struct ServerSpec {
 
 using BuildFn = SelectorPtr (*)(std::span<const ServerSpec> servers, const config::UpstreamConfig& cfg);
 
+// What a strategy reads from a request, so the config loader, the affinity policy and the
+// compare tool ask the strategy instead of comparing names.
+enum class KeyUse : uint8_t {
+  None,       // no key (round_robin, least_conn)
+  Address,    // the client address, under ip_hash's prefixes (ip_hash)
+  HashKey,    // `hash_key:` sources, the client address by default (consistent_hash)
+};
+
 struct Strategy {
   std::string_view name;
   BuildFn build;
+  KeyUse key = KeyUse::None;
+  bool bounded_loads = false;  // accepts `balance_factor`
 };
 
 inline bool isExcluded(const PickContext& ctx, size_t i) { return ctx.excluded && ctx.excluded->test(i); }

@@ -7,14 +7,17 @@
 #include "common/hash.h"
 #include "proxy/lb/affinity/sid.h"
 #include "proxy/lb/key_extractor.h"
+#include "proxy/lb/registry.h"
 
 namespace proxy::lb {
 
 AffinityPolicy::AffinityPolicy(const config::UpstreamConfig& cfg, std::span<const ServerSpec> servers) : cfg_(cfg) {
-  if (cfg.strategy == "ip_hash") {
+  const Strategy* strategy = findStrategy(cfg.strategy);
+  KeyUse key = strategy ? strategy->key : KeyUse::None;
+  if (key == KeyUse::Address) {
     hashed_ = true;
     sources_.push_back({config::KeySource::Kind::RemoteAddr, {}});
-  } else if (cfg.strategy == "consistent_hash") {
+  } else if (key == KeyUse::HashKey) {
     hashed_ = true;
     sources_ = cfg.hash_key;
     if (sources_.empty()) sources_.push_back({config::KeySource::Kind::RemoteAddr, {}});

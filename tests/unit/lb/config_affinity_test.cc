@@ -57,7 +57,12 @@ TEST_CASE("config: affinity errors carry FILE:LINE:COL") {
   CHECK_FALSE(r.ok);
   CHECK(r.error.rfind("t.yaml:6:15: hash_key must be", 0) == 0);
   CHECK_FALSE(loadText("    strategy: consistent_hash\n    balance_factor: 0.9\n", c).ok);
-  CHECK_FALSE(loadText("    strategy: round_robin\n    balance_factor: 1.5\n", c).ok);
+  auto bf = loadText("    strategy: round_robin\n    balance_factor: 1.5\n", c);
+  CHECK_FALSE(bf.ok);
+  CHECK(bf.error.find("balance_factor needs a strategy with bounded loads: consistent_hash") != std::string::npos);
+  auto hk = loadText("    strategy: ip_hash\n    hash_key: header:x-user\n", c);
+  CHECK_FALSE(hk.ok);
+  CHECK(hk.error.find("hash_key needs a strategy that hashes it: consistent_hash") != std::string::npos);
   CHECK_FALSE(loadText("    affinity: [sid, sid]\n", c).ok);
   CHECK_FALSE(loadText("    affinity: [ip]\n", c).ok);
   CHECK_FALSE(loadText("    ip_hash: {ipv4_prefix: 40}\n", c).ok);
