@@ -36,15 +36,11 @@ std::string_view Session::affinityClientIp(const http::MessageHead& head) {
   return lb::clientAddress(head, peer, *trusted_);
 }
 
-// Called right after down_head_ is written: adds Set-Cookie when the cookie layer pins a client
-// to the server that answered, and starts sid capture on a handshake's 200.
+// Called right after down_head_ is written: the layers add their header lines (Set-Cookie when the
+// cookie layer pins a client to the server that answered) and may start watching the body (the
+// sid layer, on a handshake's 200).
 void Session::addAffinityHeaders(unsigned status) {
-  if (!policy_ || !up_) return;
-  policy_->responseStatus(affinity_, status);
-  if (!policy_->wantsCookie(affinity_, up_->server()) || down_head_.size() < 2) return;
-  down_head_.resize(down_head_.size() - 2);  // before the blank line that ends the head
-  policy_->appendSetCookie(up_->server(), tls_ != nullptr, down_head_);
-  down_head_ += "\r\n";
+  if (policy_ && up_) policy_->responseHead(affinity_, status, up_->server(), tls_ != nullptr, down_head_);
 }
 
 // ---- request events --------------------------------------------------------------------------
@@ -291,7 +287,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
 void Session::onResponseBody(std::string_view chunk) {
   response_body_bytes_ += chunk.size();
   if (holding_head_) return holdResponseBody(chunk, false);
-  if (affinity_.capturing && up_) policy_->captureSid(affinity_, chunk, up_->server(), uv_now(worker_.ctx().loop));
+  if (affinity_.capturing && up_) policy_->sid()->captureSid(affinity_, chunk, up_->server(), uv_now(worker_.ctx().loop));
   sendResponseBody(chunk);
 }
 
@@ -299,7 +295,7 @@ void Session::onResponseBody(std::string_view chunk) {
 // head goes out with the body's new length, then the body.
 void Session::holdResponseBody(std::string_view chunk, bool final) {
   uint32_t server = up_ ? up_->server() : UINT32_MAX;
-  if (!policy_->sealOpenPacket(affinity_, chunk, final, server, uv_now(worker_.ctx().loop), held_body_)) return;
+  if (!policy_->sid()->sealOpenPacket(affinity_, chunk, final, server, uv_now(worker_.ctx().loop), held_body_)) return;
   holding_head_ = false;
   if (framing_ == http::BodyFraming::ContentLength && !http::setContentLength(down_head_, held_body_.size())) {
     common::logError("sid_seal_failed", {{"reason", "no Content-Length in the response head"}});

@@ -46,4 +46,18 @@ void CookieAffinity::appendSetCookie(uint32_t server, bool tls, std::string& out
   out += "; HttpOnly\r\n";
 }
 
+int CookieLayer::pin(const http::MessageHead& head, uint64_t, AffinityRequest& req) const {
+  bool has = false;
+  std::string_view cookies = head.find("cookie", &has);
+  if (!has) return -1;
+  bool present = false;
+  int server = req.cookie_server = cookie_.serverFor(cookies, &present);
+  if (present && server < 0) req.unknown_pin = true;  // removed, or forged
+  return server;
+}
+
+void CookieLayer::atResponseHead(AffinityRequest& req, unsigned, uint32_t server, bool tls, std::string& lines) const {
+  if (req.cookie_server != static_cast<int>(server)) cookie_.appendSetCookie(server, tls, lines);
+}
+
 }  // namespace proxy::lb

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "proxy/config/config.h"
+#include "proxy/lb/affinity/layer.h"
 #include "proxy/lb/strategy.h"
 
 namespace proxy::lb {
@@ -36,6 +37,19 @@ class CookieAffinity {
  private:
   config::CookieConfig cfg_;
   std::vector<std::string> ids_;
+};
+
+// The layer: pins from the Cookie header; sets the cookie when the answering server is not the
+// one the request's cookie named.
+class CookieLayer final : public Layer {
+ public:
+  CookieLayer(const config::UpstreamConfig& cfg, std::span<const ServerSpec> servers) : cookie_(cfg.name, servers, cfg.cookie) {}
+  int pin(const http::MessageHead& head, uint64_t now_ms, AffinityRequest& req) const override;
+  void atResponseHead(AffinityRequest& req, unsigned status, uint32_t server, bool tls, std::string& lines) const override;
+  const CookieAffinity& cookie() const { return cookie_; }
+
+ private:
+  CookieAffinity cookie_;
 };
 
 }  // namespace proxy::lb

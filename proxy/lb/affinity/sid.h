@@ -1,6 +1,7 @@
-// Engine.IO sid affinity layer: learn which server owns a Socket.IO session from the backend's
-// handshake, then pin every later request carrying `?sid=` (polling and the websocket upgrade)
-// there — no cookie and no client address needed.
+// The Engine.IO sid table and open-packet parser behind the sid layer (sid_layer.h): learn which
+// server owns a Socket.IO session from the backend's handshake, then pin every later request
+// carrying `?sid=` (polling and the websocket upgrade) there — no cookie and no client address
+// needed.
 //
 // The handshake is a polling request with `EIO=` and no `sid=` in its query; its 200 response body
 // starts with the open packet, `0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],
@@ -40,7 +41,7 @@ class SidTable {
 
   // Entries are keyed by keyOf(upstream, sid): one hash per request, reused by find and forget.
   static uint64_t keyOf(uint64_t upstream_id, std::string_view sid);
-  // `server_id`: the owning server's identity (AffinityPolicy::serverId, never 0), not its
+  // `server_id`: the owning server's identity (SidLayer::serverId, never 0), not its
   // position, so entries stay right across reloads that reorder the servers.
   void learn(uint64_t key, uint64_t server_id, uint64_t ttl_ms, uint64_t now_ms);
   // The identity of the server owning the sid (and extends its life), or 0.

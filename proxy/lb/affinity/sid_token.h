@@ -4,7 +4,7 @@
 //
 // On a polling handshake, the open packet's sid `S` (the backend's) is handed to the client as
 // `S.T`, where T (19 base64url characters) carries the identity of the server that answered
-// (AffinityPolicy::serverId, a hash of its name) and a 48-bit HMAC-SHA256 tag over S and that
+// (SidLayer::serverId, a hash of its name) and a 48-bit HMAC-SHA256 tag over S and that
 // identity, keyed from the upstream's name and its optional `sid_secret`. Every later request
 // carrying `?sid=S.T` is forwarded with `?sid=S`, so the backend only ever sees its own sid. A tether
 // that has the sid in its table pins from the table; one that has never seen it (another replica,

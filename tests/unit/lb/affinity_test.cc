@@ -77,6 +77,15 @@ TEST_CASE("sid table: learn, find across threads, expiry and refresh") {
   CHECK(t.find(k, 30'001) == 0);
 }
 
+namespace {
+// The response head the policy sees: what the layers add to a minimal 200/400 head.
+std::string respond(const lb::AffinityPolicy& pol, lb::AffinityRequest& req, unsigned status, uint32_t server) {
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
+  pol.responseHead(req, status, server, false, head);
+  return head;
+}
+}  // namespace
+
 TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy, sid capture") {
   Fleet f = fleet(3);
   config::UpstreamConfig cfg;
@@ -93,10 +102,14 @@ TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy
   pol.prepare(head("/socket.io/?EIO=4&transport=polling&t=1"), "127.0.0.1", 1000, req);
   CHECK(req.learn_sid);
   CHECK(req.pins[0] == -1);
-  CHECK(pol.wantsCookie(req, 1));
-  pol.responseStatus(req, 200);
-  pol.captureSid(req, R"(0{"sid":"abcdefgh)", 1, 1000);
-  pol.captureSid(req, R"(ijk","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000})", 1, 1000);
+  std::string h = respond(pol, req, 200, 1);
+  CHECK(h.find("\r\nSet-Cookie: tether_sid=" + lb::CookieAffinity::serverId("policy-test", "srv-1")) != std::string::npos);
+  CHECK(h.size() > 4);
+  CHECK(h.compare(h.size() - 4, 4, "\r\n\r\n") == 0);
+  REQUIRE(pol.sid());
+  CHECK(req.capturing);
+  pol.sid()->captureSid(req, R"(0{"sid":"abcdefgh)", 1, 1000);
+  pol.sid()->captureSid(req, R"(ijk","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000})", 1, 1000);
   CHECK_FALSE(req.capturing);
 
   // Later requests with ?sid= go to server 1, even over a cookie naming server 2.
@@ -116,11 +129,11 @@ TEST_CASE("policy: sid then cookie pins, exclusion falls through to the strategy
   lb::Choice c = lb::choose(in, *sel, st, scratch);
   CHECK(c.server == 0);  // both failed: the strategy
   CHECK(c.pin == lb::PinOutcome::Repinned);
-  CHECK(pol.wantsCookie(req, 0));
-  CHECK_FALSE(pol.wantsCookie(req, 2));
+  CHECK(respond(pol, req, 200, 0).find("Set-Cookie") != std::string::npos);  // moved: the cookie follows
+  CHECK(respond(pol, req, 200, 2).find("Set-Cookie") == std::string::npos);  // the cookie's own server
 
   // The backend forgot the session ("Session ID unknown"): the entry goes.
-  pol.responseStatus(req, 400);
+  respond(pol, req, 400, 1);
   pol.prepare(head("/socket.io/?EIO=4&transport=polling&sid=abcdefghijk"), "127.0.0.1", 3000, req);
   CHECK(req.pins[0] == -1);
   CHECK(req.unknown_pin);  // counted as an affinity miss
@@ -135,8 +148,8 @@ TEST_CASE("policy: a sid pin names its server by identity, so a reordering reloa
   lb::AffinityPolicy old_policy(cfg, specs);
   lb::AffinityRequest req;
   old_policy.prepare(head("/socket.io/?EIO=4&transport=polling"), "127.0.0.1", 1000, req);
-  old_policy.responseStatus(req, 200);
-  old_policy.captureSid(req, R"(0{"sid":"reorder-sid","pingInterval":25000,"pingTimeout":20000})", 1, 1000);  // srv-1
+  respond(old_policy, req, 200, 1);
+  old_policy.sid()->captureSid(req, R"(0{"sid":"reorder-sid","pingInterval":25000,"pingTimeout":20000})", 1, 1000);  // srv-1
 
   // Reload: srv-2, a new srv-3, srv-1; srv-0 removed.
   Fleet after = before;

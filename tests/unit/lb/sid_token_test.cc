@@ -85,13 +85,13 @@ TEST_CASE("policy with sid tokens: another replica pins from the token and forwa
   Replica a("token-replicas", {"srv-0", "srv-1", "srv-2"});
   lb::AffinityRequest req;
   a.pol->prepare(head("/socket.io/?EIO=4&transport=polling&t=1"), "127.0.0.1", 1000, req);
-  a.pol->responseStatus(req, 200);
+  { std::string h = "HTTP/1.1 200 OK\r\n\r\n"; a.pol->responseHead(req, 200, 1, false, h); }
   REQUIRE(req.sealing);
   std::string out;
   std::string body = openPacket("tok-backend-sid-0001");
   // Split across reads: nothing goes out until the packet is complete.
-  CHECK_FALSE(a.pol->sealOpenPacket(req, std::string_view(body).substr(0, 15), false, 1, 1000, out));
-  REQUIRE(a.pol->sealOpenPacket(req, std::string_view(body).substr(15), false, 1, 1000, out));
+  CHECK_FALSE(a.pol->sid()->sealOpenPacket(req, std::string_view(body).substr(0, 15), false, 1, 1000, out));
+  REQUIRE(a.pol->sid()->sealOpenPacket(req, std::string_view(body).substr(15), false, 1, 1000, out));
   CHECK_FALSE(req.sealing);
   lb::OpenPacket p;
   REQUIRE(lb::parseOpenPacket(out, p));
@@ -134,15 +134,15 @@ TEST_CASE("policy with sid tokens: a body that is not an open packet goes out un
   lb::AffinityRequest req;
   std::string out;
   a.pol->prepare(head("/socket.io/?EIO=4&transport=polling"), "127.0.0.1", 1000, req);
-  a.pol->responseStatus(req, 200);
-  CHECK_FALSE(a.pol->sealOpenPacket(req, "hello", false, 0, 1000, out));
-  REQUIRE(a.pol->sealOpenPacket(req, " world", true, 0, 1000, out));  // the body ended
+  { std::string h = "HTTP/1.1 200 OK\r\n\r\n"; a.pol->responseHead(req, 200, 1, false, h); }
+  CHECK_FALSE(a.pol->sid()->sealOpenPacket(req, "hello", false, 0, 1000, out));
+  REQUIRE(a.pol->sid()->sealOpenPacket(req, " world", true, 0, 1000, out));  // the body ended
   CHECK(out == "hello world");
 
   std::string big(600, 'x');
   a.pol->prepare(head("/socket.io/?EIO=4&transport=polling"), "127.0.0.1", 1000, req);
-  a.pol->responseStatus(req, 200);
-  REQUIRE(a.pol->sealOpenPacket(req, big, false, 0, 1000, out));  // 512 bytes without a sid: give up
+  { std::string h = "HTTP/1.1 200 OK\r\n\r\n"; a.pol->responseHead(req, 200, 1, false, h); }
+  REQUIRE(a.pol->sid()->sealOpenPacket(req, big, false, 0, 1000, out));  // 512 bytes without a sid: give up
   CHECK(out == big);
 
   // sid_token: false keeps the backend's sid visible to clients (no sealing).
@@ -150,7 +150,7 @@ TEST_CASE("policy with sid tokens: a body that is not an open packet goes out un
   off.cfg.sid_token = false;
   lb::AffinityPolicy plain(off.cfg, off.specs);
   plain.prepare(head("/socket.io/?EIO=4&transport=polling"), "127.0.0.1", 1000, req);
-  plain.responseStatus(req, 200);
+  { std::string h = "HTTP/1.1 200 OK\r\n\r\n"; plain.responseHead(req, 200, 0, false, h); }
   CHECK(req.capturing);
   CHECK_FALSE(req.sealing);
 }
