@@ -5,58 +5,15 @@
 //
 // Bounded: 3 servers, 24 clients per scenario in batches of 8, all on loopback.
 "use strict";
-const http = require("http");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const net = require("net");
 const { spawn } = require("child_process");
-const { Server } = require("socket.io");
 const { io } = require("socket.io-client");
+const { TETHER_BIN, freePort, waitPort, startBackends, stopBackends } = require("./sio_support");
 
-const TETHER_BIN = process.env.TETHER_BIN || path.join(process.env.TETHER_BUILD_DIR || "build", "proxy", "tether");
 const CLIENTS = Number(process.env.AFFINITY_CLIENTS || 24);  // override for a bigger manual run
 const BATCH = Number(process.env.AFFINITY_BATCH || 8);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startBackends(n) {
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const name = `sio${i}`;
-    const httpServer = http.createServer();
-    const ioServer = new Server(httpServer, { pingInterval: 2000, pingTimeout: 2000 });
-    ioServer.on("connection", (socket) => {
-      socket.on("echo", (msg, ack) => ack({ server: name, msg }));
-    });
-    await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
-    out.push({ name, port: httpServer.address().port, ioServer, httpServer });
-  }
-  return out;
-}
-
-function waitPort(port, ms = 10000) {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect(port, "127.0.0.1");
-      s.on("connect", () => { s.destroy(); resolve(); });
-      s.on("error", () => {
-        if (Date.now() > deadline) return reject(new Error(`port ${port} not listening`));
-        setTimeout(attempt, 30);
-      });
-    };
-    attempt();
-  });
-}
 
 async function startTether(port, backends, upstreamExtra) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-sio-"));
@@ -136,7 +93,7 @@ async function scenario(name, backends, extra) {
 }
 
 async function main() {
-  const backends = await startBackends(3);
+  const backends = await startBackends(3, "sio");
   let failed = false;
   const expect = (cond, msg) => { if (!cond) { console.log("FAIL: " + msg); failed = true; } };
   try {
@@ -161,10 +118,7 @@ async function main() {
         expect(r.counts.filter((c) => c > 0).length >= 2, `${name} should spread sessions over servers`);
     }
   } finally {
-    for (const b of backends) {
-      b.ioServer.close();
-      b.httpServer.close();
-    }
+    stopBackends(backends);
   }
   console.log(failed ? "FAILED" : "ok");
   process.exit(failed ? 1 : 0);

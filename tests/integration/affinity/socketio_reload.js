@@ -7,91 +7,19 @@
 //
 // Bounded: 4 servers, 24 clients, all on loopback; cleans its temp dir.
 "use strict";
-const http = require("http");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const net = require("net");
 const { spawn } = require("child_process");
-const { Server } = require("socket.io");
-const { io } = require("socket.io-client");
+const { TETHER_BIN, freePort, waitPort, startBackends, stopBackends, connectPolling: connect, check } = require("./sio_support");
 
-const TETHER_BIN = process.env.TETHER_BIN || path.join(process.env.TETHER_BUILD_DIR || "build", "proxy", "tether");
 const CLIENTS = 24;
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function waitPort(port, ms = 10000) {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect(port, "127.0.0.1");
-      s.on("connect", () => { s.destroy(); resolve(); });
-      s.on("error", () => {
-        if (Date.now() > deadline) return reject(new Error(`port ${port} not listening`));
-        setTimeout(attempt, 30);
-      });
-    };
-    attempt();
-  });
-}
-
-async function startBackends(n) {
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const name = `s${i}`;
-    const httpServer = http.createServer();
-    const ioServer = new Server(httpServer, { pingInterval: 2000, pingTimeout: 2000 });
-    ioServer.on("connection", (socket) => socket.on("echo", (msg, ack) => ack({ server: name, msg })));
-    await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
-    out.push({ name, port: httpServer.address().port, ioServer, httpServer });
-  }
-  return out;
-}
 
 function configText(port, servers) {
   const lines = ["workers: 2", "listeners:", `  - address: 127.0.0.1:${port}`, "upstreams:", "  app:",
                  "    strategy: round_robin", "    affinity: [sid]", "    servers:"];
   for (const b of servers) lines.push(`      - {address: 127.0.0.1:${b.port}, name: ${b.name}}`);
   return lines.join("\n") + "\n";
-}
-
-function connect(url) {
-  return new Promise((resolve, reject) => {
-    const socket = io(url, { forceNew: true, reconnection: false, transports: ["polling"], timeout: 4000 });
-    socket.disconnects = [];
-    socket.on("disconnect", (reason) => socket.disconnects.push(reason));
-    socket.once("connect_error", (e) => reject(e));
-    socket.once("connect", async () => {
-      try {
-        socket.server = (await socket.timeout(3000).emitWithAck("echo", 0)).server;
-        resolve(socket);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
-
-// Three acked echoes; the session is broken if any goes elsewhere, times out or it disconnected.
-async function check(socket) {
-  try {
-    for (let i = 1; i <= 3; i++) {
-      const r = await socket.timeout(3000).emitWithAck("echo", i);
-      if (r.server !== socket.server) return `answered by ${r.server}, opened on ${socket.server}`;
-    }
-  } catch (e) {
-    return e.message;
-  }
-  return socket.disconnects.length ? "disconnected: " + socket.disconnects.join(",") : null;
 }
 
 async function reloadTo(proc, file, text) {
@@ -146,10 +74,7 @@ async function main() {
     for (const s of sockets) s.close();
     proc.kill("SIGTERM");
     if (proc.exitCode === null) await new Promise((r) => proc.once("exit", r));
-    for (const b of backends) {
-      b.ioServer.close();
-      b.httpServer.close();
-    }
+    stopBackends(backends);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   console.log(failed ? "FAILED" : "ok");

@@ -11,55 +11,14 @@
 //
 // Bounded: 3 servers, 12 clients, all on loopback; cleans its temp dir.
 "use strict";
-const http = require("http");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const net = require("net");
 const { spawn } = require("child_process");
-const { Server } = require("socket.io");
-const { io } = require("socket.io-client");
+const { TETHER_BIN, freePort, waitPort, startBackends, stopBackends, connectPolling: connect, checkWith } = require("./sio_support");
 
-const TETHER_BIN = process.env.TETHER_BIN || path.join(process.env.TETHER_BUILD_DIR || "build", "proxy", "tether");
 const CLIENTS = Number(process.env.CLIENTS || 12);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function waitPort(port, ms = 10000) {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.connect(port, "127.0.0.1");
-      s.on("connect", () => { s.destroy(); resolve(); });
-      s.on("error", () => {
-        if (Date.now() > deadline) return reject(new Error(`port ${port} not listening`));
-        setTimeout(attempt, 30);
-      });
-    };
-    attempt();
-  });
-}
-
-async function startBackends(n) {
-  const out = [];
-  for (let i = 0; i < n; i++) {
-    const name = `s${i}`;
-    const httpServer = http.createServer();
-    const ioServer = new Server(httpServer, { pingInterval: 1500, pingTimeout: 3000 });
-    ioServer.on("connection", (socket) => socket.on("echo", (msg, ack) => ack({ server: name, msg })));
-    await new Promise((r) => httpServer.listen(0, "127.0.0.1", r));
-    out.push({ name, port: httpServer.address().port, ioServer, httpServer });
-  }
-  return out;
-}
 
 // The L4 balancer: each accepted connection goes to the next replica in turn; a replica that
 // refuses is skipped (it is stopped or restarting).
@@ -121,36 +80,6 @@ async function stopTether(proc) {
   await new Promise((r) => proc.once("exit", r));
 }
 
-function connect(url) {
-  return new Promise((resolve, reject) => {
-    const socket = io(url, { forceNew: true, reconnection: false, transports: ["polling"], timeout: 4000 });
-    socket.disconnects = [];
-    socket.on("disconnect", (reason) => socket.disconnects.push(reason));
-    socket.once("connect_error", (e) => reject(e));
-    socket.once("connect", async () => {
-      try {
-        socket.server = (await socket.timeout(3000).emitWithAck("echo", 0)).server;
-        resolve(socket);
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
-
-// Four acked echoes; the session is broken if any goes elsewhere, times out or it disconnected.
-async function check(socket) {
-  try {
-    for (let i = 1; i <= 4; i++) {
-      const r = await socket.timeout(3000).emitWithAck("echo", i);
-      if (r.server !== socket.server) return `answered by ${r.server}, opened on ${socket.server}`;
-    }
-  } catch (e) {
-    return e.message;
-  }
-  return socket.disconnects.length ? "disconnected: " + socket.disconnects.join(",") : null;
-}
-
 // Opens the sessions; a failed connect or first echo counts as broken (without tokens the
 // handshake and the first requests may already land on different servers).
 async function openAll(url) {
@@ -159,12 +88,12 @@ async function openAll(url) {
 }
 
 async function brokenCount(sockets) {
-  const errs = (await Promise.all(sockets.map(check))).filter((e) => e);
+  const errs = (await Promise.all(sockets.map(checkWith(4)))).filter((e) => e);
   return { n: errs.length, sample: errs.slice(0, 3).join(" | ") };
 }
 
 async function main() {
-  const backends = await startBackends(3);
+  const backends = await startBackends(3, "s", { pingInterval: 1500, pingTimeout: 3000 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-sio-replicas-"));
   const portA = await freePort();
   const portB = await freePort();
@@ -221,10 +150,7 @@ async function main() {
     for (const s of all) s.close();
     for (const p of procs) await stopTether(p);
     relay.close();
-    for (const b of backends) {
-      b.ioServer.close();
-      b.httpServer.close();
-    }
+    stopBackends(backends);
     if (failed && process.env.LOGLEVEL) for (const f of fs.readdirSync(dir)) if (f.endsWith(".log")) console.log(f, fs.readFileSync(path.join(dir, f), "utf8").slice(-4000));
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -10,10 +10,19 @@ import tempfile
 import time
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_dns_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (dnsmasq listens on both)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            try:
+                with socket.socket() as t:
+                    t.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no port free for UDP and TCP")
 
 
 class Dns:
@@ -22,7 +31,7 @@ class Dns:
         self.dir = tempfile.mkdtemp(prefix="tether-dns-")
         os.chmod(self.dir, 0o755)  # dnsmasq drops privileges before it re-reads the file
         self.hosts_path = os.path.join(self.dir, "hosts")
-        self.port = free_udp_port()
+        self.port = free_dns_port()
         self.proc = None
         self.set({})
 
@@ -47,7 +56,9 @@ class Dns:
             stdout=self.log, stderr=subprocess.STDOUT)
         time.sleep(0.3)
         if self.proc.poll() is not None:
-            raise RuntimeError("dnsmasq did not start:\n" + open(os.path.join(self.dir, "dnsmasq.log")).read())
+            self.log.close()
+            with open(os.path.join(self.dir, "dnsmasq.log")) as f:
+                raise RuntimeError("dnsmasq did not start:\n" + f.read())
         return self
 
     def stop(self):

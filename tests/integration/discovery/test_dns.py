@@ -17,7 +17,7 @@ from admin_support import scrape, status, value  # noqa: E402
 from dns_support import Dns  # noqa: E402
 from health_support import Load, count_lines, get, wait_log  # noqa: E402
 from support.backend import Backend  # noqa: E402
-from support.harness import TETHER_BIN, Tether, free_port  # noqa: E402
+from support.harness import TETHER_BIN, Tether, free_port, wait_for  # noqa: E402
 
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 
@@ -49,14 +49,6 @@ def config(port, admin, dns_port, name, backend_port, workers=2):
             f"      - address: {name}:{backend_port}\n        resolve: true\n"
             f"admin:\n  address: 127.0.0.1:{admin}\n")
 
-
-def wait_for(cond, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def member_names(admin):

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "admin"))
 from admin_support import admin_call, scrape, status, value  # noqa: E402
 from health_support import get, health_upstream, spawn_backend, wait_log  # noqa: E402
 from support.backend import Backend  # noqa: E402
-from support.harness import Tether, free_port, simple_config  # noqa: E402
+from support.harness import Tether, free_port, simple_config, wait_for  # noqa: E402
 
 INTERVAL, FALL = 0.2, 2
 
@@ -35,14 +35,6 @@ def reload(t, text):
 def servers_of(admin):
     return {s["name"]: s for s in status(admin)["upstreams"][0]["servers"]}
 
-
-def wait_for(cond, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class OperatorView(unittest.TestCase):

@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from support.backend import Backend  # noqa: E402
-from support.harness import Tether, free_port, wait_port  # noqa: E402
+from support.harness import Tether, free_port, wait_port, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,14 +38,6 @@ def reload(t, text):
         f.write(text)
     t.proc.send_signal(signal.SIGHUP)
 
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def name_via(port):

@@ -61,6 +61,16 @@ def wait_port(port, host="127.0.0.1", timeout=10.0):
     raise TimeoutError(f"nothing listening on {host}:{port}")
 
 
+def wait_for(cond, timeout=5.0, step=0.05):
+    """Polls cond() until it is true (returns True) or `timeout` seconds pass (returns False)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
