@@ -5,8 +5,8 @@
 //
 //   1. 12 sessions open and go on through both replicas: every echo is answered by the server
 //      that opened the session (each replica pins the other's sessions from the sid token).
-//   2. Replica A stops; every session goes on through B alone. A restarts (empty memory), B stops;
-//      every session goes on through the restarted A.
+//   2. Replica A is taken out of the balancer and stops; every session goes on through B alone. A
+//      restarts (empty memory) and replaces B; every session goes on through the restarted A.
 //   3. Control: the same first step with `sid_token: false` breaks sessions (so step 1 can fail).
 //
 // Bounded: 3 servers, 12 clients, all on loopback; cleans its temp dir.
@@ -20,9 +20,11 @@ const { TETHER_BIN, freePort, waitPort, startBackends, stopBackends, connectPoll
 
 const CLIENTS = Number(process.env.CLIENTS || 12);
 
-// The L4 balancer: each accepted connection goes to the next replica in turn; a replica that
-// refuses is skipped (it is stopped or restarting).
-async function startRelay(replicaPorts) {
+// The L4 balancer: each accepted connection goes to the next registered replica in turn; a
+// replica that refuses is skipped. Like a cloud balancer, it stops sending new connections to a
+// replica (route()) before that replica is stopped; connections already open stay.
+async function startRelay(ports) {
+  let replicaPorts = ports;
   let next = 0;
   const conns = new Set();
   const server = net.createServer((client) => {
@@ -55,7 +57,11 @@ async function startRelay(replicaPorts) {
     tryConnect(0);
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { port: server.address().port, close: () => { for (const c of conns) c.destroy(); server.close(); } };
+  return {
+    port: server.address().port,
+    route: (list) => { replicaPorts = list; },
+    close: () => { for (const c of conns) c.destroy(); server.close(); },
+  };
 }
 
 function configText(port, servers, tokens) {
@@ -116,13 +122,16 @@ async function main() {
     console.log(`two replicas: ${sockets.length}/${CLIENTS} opened ${JSON.stringify(owners)}, broken ${r.n}`, r.sample);
     if (openFailed || r.n) failed = true;
 
-    // 2. A stops: B alone. A restarts with empty memory, B stops: the new A alone.
+    // 2. A is deregistered and stops: B alone. A restarts with empty memory and B leaves: the new
+    //    A alone.
+    relay.route([portB]);
     await stopTether(a);
     r = await brokenCount(sockets);
     console.log(`replica A stopped, through B: broken ${r.n}/${sockets.length}`, r.sample);
     if (r.n) failed = true;
     a = await startTether(dir, "a", portA, configText(portA, backends, true));
     procs.push(a);
+    relay.route([portA]);
     await stopTether(b);
     r = await brokenCount(sockets);
     console.log(`A restarted, B stopped, through the new A: broken ${r.n}/${sockets.length}`, r.sample);
@@ -131,6 +140,7 @@ async function main() {
     await stopTether(a);
 
     // 3. Control: without tokens the replicas cannot know each other's sessions.
+    relay.route([portA, portB]);
     const a2 = await startTether(dir, "a2", portA, configText(portA, backends, false));
     const b2 = await startTether(dir, "b2", portB, configText(portB, [...backends].reverse(), false));
     procs.push(a2, b2);
