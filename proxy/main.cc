@@ -182,6 +182,7 @@ std::string reload(MainLoop& m) {
     common::logError("discovery_failed", {{"error", why}, {"effect", "resolve: true servers keep their last members"}});
   m.file = std::move(cfg);
   m.tls = std::move(tls);
+  if (m.admin && m.file->admin.enabled) m.admin->reconfigure(m.file->admin);
   adopt(m, proxy::upstream::expandMembers(*m.file, m.discovery->names()));
   ++m.reloads_ok;
   ++m.generation;
@@ -370,7 +371,11 @@ int main(int argc, char** argv) {
       for (auto& w : workers) w->join();
       return 1;
     }
-    common::logInfo("admin_listening", {{"address", cfg->admin.address}, {"token", cfg->admin.token.empty() ? "none" : "required"}});
+    common::logInfo("admin_listening", {{"address", cfg->admin.address}, {"token", cfg->admin.token.empty() ? "none" : "required"},
+                                        {"read_token", cfg->admin.read_token.empty() ? "none" : "set"}});
+    if (cfg->admin.allow_unauthenticated && cfg->admin.token.empty())
+      common::logWarn("admin_unauthenticated", {{"address", cfg->admin.address},
+                                                {"effect", "anyone who reaches this address can drain, disable and reload (allow_unauthenticated: true)"}});
   }
   m.admin = admin.get();
   for (auto& w : workers) w->start();

@@ -185,20 +185,47 @@ std::string renderStatusJson(const ScrapeSources& src) {
   return doc.dump();
 }
 
-AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& src, const std::string& token) {
+namespace {
+
+AdminResponse unauthorized() {
+  AdminResponse r = text(401, "unauthorized: send Authorization: Bearer <admin.token>");
+  r.extra_headers = "WWW-Authenticate: Bearer realm=\"tether-admin\"\r\n";
+  return r;
+}
+
+AdminResponse route(const AdminRequest& req, std::string_view path, const ScrapeSources& src);
+
+}  // namespace
+
+AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& src, const config::AdminConfig& cfg) {
   std::string_view path = req.target.substr(0, req.target.find('?'));
-  if (!token.empty() && !tokenMatches(req.authorization, token)) {
-    // The page itself carries no data; serving it lets a browser show a token prompt.
-    if (req.method == "GET" && path == "/") {
-      AdminResponse r;
-      r.content_type = "text/html; charset=utf-8";
-      r.body = std::string(kStatusPageHtml);
-      return r;
+  bool write = req.method == "POST";
+  if (!cfg.token.empty() && !tokenMatches(req.authorization, cfg.token)) {
+    bool reader = !cfg.read_token.empty() && tokenMatches(req.authorization, cfg.read_token);
+    if (reader && write) {
+      common::logWarn("admin_write", {{"peer", req.peer}, {"action", path}, {"status", 403LL}, {"reason", "read_token cannot write"}});
+      return text(403, "forbidden: the read-only token cannot change anything; use admin.token");
     }
-    AdminResponse r = text(401, "unauthorized: send Authorization: Bearer <admin.token>");
-    r.extra_headers = "WWW-Authenticate: Bearer realm=\"tether-admin\"\r\n";
-    return r;
+    if (!reader) {
+      // The page itself carries no data; serving it lets a browser show a token prompt.
+      if (req.method == "GET" && path == "/") {
+        AdminResponse r;
+        r.content_type = "text/html; charset=utf-8";
+        r.body = std::string(kStatusPageHtml);
+        return r;
+      }
+      if (write) common::logWarn("admin_write", {{"peer", req.peer}, {"action", path}, {"status", 401LL}});
+      return unauthorized();
+    }
   }
+  AdminResponse r = route(req, path, src);
+  if (write) common::logInfo("admin_write", {{"peer", req.peer}, {"action", path}, {"status", static_cast<long long>(r.status)}});
+  return r;
+}
+
+namespace {
+
+AdminResponse route(const AdminRequest& req, std::string_view path, const ScrapeSources& src) {
   std::vector<std::string> parts = splitPath(path);
   bool get = req.method == "GET" || req.method == "HEAD";
   if (parts.empty()) {
@@ -236,4 +263,5 @@ AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& s
   return text(404, "not found");
 }
 
+}  // namespace
 }  // namespace proxy::admin

@@ -9,9 +9,11 @@
 //
 // {s} is the server's name or address, percent-encoded if needed ("[::1]:80" -> %5B%3A%3A1%5D%3A80).
 // When admin.token is set every route needs "Authorization: Bearer <token>" (401 otherwise,
-// compared in constant time). The status page is the exception only in that the browser must
-// still pass the token: it reads it from the page URL's #token=... fragment, which never leaves
-// the browser, and sends it as a header on its /status polls.
+// compared in constant time); with admin.read_token as well, the read-only routes (GET) also take
+// that one and the write routes (POST) refuse it (403). The status page is the exception only in
+// that the browser must still pass the token: it reads it from the page URL's #token=... fragment,
+// which never leaves the browser, and sends it as a header on its /status polls. Every write is
+// logged once (admin_write: peer, action, status); no token is ever logged or echoed.
 #pragma once
 
 #include <string>
@@ -25,6 +27,7 @@ struct AdminRequest {
   std::string_view method;
   std::string_view target;         // path and query as received
   std::string_view authorization;  // Authorization header value, empty if absent
+  std::string_view peer;           // client IP, for the write log
 };
 
 struct AdminResponse {
@@ -34,7 +37,7 @@ struct AdminResponse {
   std::string extra_headers;  // complete "Name: value\r\n" lines
 };
 
-AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& sources, const std::string& token);
+AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& sources, const config::AdminConfig& cfg);
 
 // The /status document (exposed for tests).
 std::string renderStatusJson(const ScrapeSources& sources);

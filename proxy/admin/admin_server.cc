@@ -50,6 +50,12 @@ class AdminConnection final : private http::ParserHandler {
     rc = uv_timer_init(server_.loop(), &timer_);
     if (rc == 0) ++open_handles_;
     if (rc == 0) rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_));
+    if (rc == 0) {
+      sockaddr_storage ss{};
+      int len = sizeof(ss);
+      if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+        peer_ = common::formatIp(reinterpret_cast<const sockaddr*>(&ss));
+    }
     if (rc == 0) rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &allocCb, &onReadCb);
     if (rc == 0) rc = uv_timer_start(&timer_, &onTimerCb, kIdleMs, 0);
     if (rc < 0) {
@@ -104,8 +110,17 @@ class AdminConnection final : private http::ParserHandler {
   }
   void onBody(std::string_view) override {}  // the admin API takes no body
   bool onComplete() override {
-    AdminRequest req{method_, target_, authorization_};
-    AdminResponse resp = handleAdminRequest(req, server_.sources(), server_.token());
+    AdminRequest req{method_, target_, authorization_, peer_};
+    uint64_t now = uv_now(server_.loop());
+    AdminResponse resp;
+    if (server_.authThrottled(peer_, now)) {
+      resp.status = 429;
+      resp.body = "too many failed authentications: retry in a second\n";
+      resp.extra_headers = "Retry-After: 1\r\n";
+    } else {
+      resp = handleAdminRequest(req, server_.sources(), server_.config());
+      if (resp.status == 401) server_.noteAuthFailure(peer_, now);
+    }
     send(resp, method_ == "HEAD");
     return true;  // pause: the next request waits for this response
   }
@@ -162,6 +177,7 @@ class AdminConnection final : private http::ParserHandler {
   std::string pending_;
   std::string out_;
   std::string method_, target_, authorization_;
+  std::string peer_;  // client IP
   uint8_t open_handles_ = 0;
   bool closing_ = false;
   bool writing_ = false;
@@ -185,6 +201,35 @@ bool AdminServer::start(std::string& error) {
     return false;
   }
   return true;
+}
+
+void AdminServer::reconfigure(const config::AdminConfig& cfg) {
+  if (cfg.address != cfg_.address)
+    common::logWarn("admin_address_unchanged", {{"configured", cfg.address}, {"running", cfg_.address}, {"hint", "a restart moves the admin listener"}});
+  std::string address = cfg_.address;
+  sockaddr_storage bound = cfg_.sockaddr;
+  cfg_ = cfg;
+  cfg_.address = address;
+  cfg_.sockaddr = bound;
+}
+
+bool AdminServer::authThrottled(const std::string& peer, uint64_t now_ms) {
+  auto it = auth_failures_.find(peer);
+  if (it == auth_failures_.end()) return false;
+  if (now_ms - it->second.window_start_ms >= 1000) {
+    auth_failures_.erase(it);
+    return false;
+  }
+  return it->second.count > kMaxAuthFailures;
+}
+
+void AdminServer::noteAuthFailure(const std::string& peer, uint64_t now_ms) {
+  if (auth_failures_.size() > 4096)  // bounded: forget windows that are over
+    for (auto it = auth_failures_.begin(); it != auth_failures_.end();)
+      it = now_ms - it->second.window_start_ms >= 1000 ? auth_failures_.erase(it) : std::next(it);
+  auto [it, fresh] = auth_failures_.try_emplace(peer, Failures{now_ms, 0});
+  if (!fresh && now_ms - it->second.window_start_ms >= 1000) it->second = Failures{now_ms, 0};
+  ++it->second.count;
 }
 
 void AdminServer::stop() {

@@ -1,4 +1,4 @@
-// The admin listener (`admin: {address, token}`): a small HTTP/1.1 server on the main thread's
+// The admin listener (`admin: {address, token, read_token}`): a small HTTP/1.1 server on the main thread's
 // libuv loop, never on a public listener and never on a worker loop, so a slow scrape cannot
 // delay proxied traffic.
 //
@@ -13,6 +13,8 @@
 #include <uv.h>
 
 #include <string>
+#include <cstdint>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "proxy/admin/scrape_sources.h"
@@ -34,7 +36,15 @@ class AdminServer {
   void stop();
 
   const ScrapeSources& sources() const { return sources_; }
-  const std::string& token() const { return cfg_.token; }
+  const config::AdminConfig& config() const { return cfg_; }
+  // A reload: new tokens apply to the next request (the address stays until a restart).
+  void reconfigure(const config::AdminConfig& cfg);
+
+  // Failed authentications per client address: more than kMaxAuthFailures within one second and
+  // that address gets 429 (Retry-After: 1) until the second is over.
+  bool authThrottled(const std::string& peer, uint64_t now_ms);
+  void noteAuthFailure(const std::string& peer, uint64_t now_ms);
+  static constexpr unsigned kMaxAuthFailures = 5;
   uv_loop_t* loop() const { return loop_; }
 
  private:
@@ -47,6 +57,11 @@ class AdminServer {
   uv_tcp_t tcp_;
   bool listening_ = false;
   std::unordered_set<AdminConnection*> connections_;  // open ones, closed by stop()
+  struct Failures {
+    uint64_t window_start_ms;
+    unsigned count;
+  };
+  std::unordered_map<std::string, Failures> auth_failures_;
 };
 
 }  // namespace proxy::admin

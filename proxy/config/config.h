@@ -165,7 +165,10 @@ struct AdminConfig {
   bool enabled = false;
   std::string address;
   sockaddr_storage sockaddr{};
-  std::string token;          // when set, requests need "Authorization: Bearer <token>"
+  std::string token;          // when set, requests need "Authorization: Bearer <token>" (from
+                              // `token`, `token_file` or $TETHER_ADMIN_TOKEN)
+  std::string read_token;     // also accepted for the read-only endpoints (/metrics, /status)
+  bool allow_unauthenticated = false;  // a non-loopback address without a token, on purpose
 };
 
 // Optional access log, one line per response, buffered per worker (metrics/access_log.h).

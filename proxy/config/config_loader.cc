@@ -6,7 +6,11 @@
 // offending node, and turned into "FILE:LINE:COL: message" at the top.
 #include "proxy/config/config_loader.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
 
 #include <cctype>
 #include <fstream>
@@ -121,13 +125,48 @@ void readLimits(const YAML::Node& node, Limits& l) {
 }
 
 // admin: {address: 127.0.0.1:9901, token: secret}
-void readAdmin(const YAML::Node& node, AdminConfig& a) {
+// The token's first line, from a file (relative to the config file's folder).
+std::string tokenFromFile(const YAML::Node& node, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(node, "admin.token_file '" + path + "' cannot be read");
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  if (token.empty()) fail(node, "admin.token_file '" + path + "' is empty");
+  return token;
+}
+
+bool loopback(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr) >> 24) == 127;
+  if (ss.ss_family == AF_INET6) return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr);
+  return false;
+}
+
+// admin: {address, token | token_file, read_token, allow_unauthenticated}; without a token in the
+// file, $TETHER_ADMIN_TOKEN. An address other hosts can reach needs a token unless the operator
+// says otherwise in so many words.
+void readAdmin(const YAML::Node& node, AdminConfig& a, const std::string& source) {
   expectMap(node, "admin");
-  checkKeys(node, "admin", {"address", "token"});
+  checkKeys(node, "admin", {"address", "token", "token_file", "read_token", "allow_unauthenticated"});
   if (!node["address"]) fail(node, "admin needs an 'address'");
   a.address = scalar(node["address"], "admin.address");
   a.sockaddr = addressValue(node["address"], "admin.address");
+  if (node["token"] && node["token_file"]) fail(node["token_file"], "admin: give token or token_file, not both");
   if (node["token"]) a.token = scalar(node["token"], "admin.token");
+  if (node["token_file"]) a.token = tokenFromFile(node["token_file"], resolvePath(scalar(node["token_file"], "admin.token_file"), source));
+  if (a.token.empty())
+    if (const char* env = std::getenv("TETHER_ADMIN_TOKEN"); env && *env) a.token = env;
+  if (node["read_token"]) {
+    a.read_token = scalar(node["read_token"], "admin.read_token");
+    if (a.token.empty()) fail(node["read_token"], "admin.read_token needs admin.token (or token_file, $TETHER_ADMIN_TOKEN) for the write endpoints");
+    if (a.read_token == a.token) fail(node["read_token"], "admin.read_token must differ from admin.token");
+  }
+  if (node["allow_unauthenticated"]) a.allow_unauthenticated = boolValue(node["allow_unauthenticated"], "admin.allow_unauthenticated");
+  if (a.token.empty() && !loopback(a.sockaddr) && !a.allow_unauthenticated)
+    fail(node["address"], "admin.address " + a.address + " is reachable from other hosts and has no token: anyone could drain "
+                          "or reload the fleet. Set admin.token, admin.token_file or $TETHER_ADMIN_TOKEN, bind a loopback "
+                          "address (127.0.0.1:PORT), or accept the risk with allow_unauthenticated: true");
   a.enabled = true;
 }
 
@@ -192,7 +231,7 @@ void readRoot(const YAML::Node& root, Config& c) {
   if (root["timeouts"]) readTimeouts(root["timeouts"], c.timeouts);
   if (root["limits"]) readLimits(root["limits"], c.limits);
   if (root["admin"]) {
-    readAdmin(root["admin"], c.admin);
+    readAdmin(root["admin"], c.admin, c.source);
     for (const auto& l : c.listeners)  // the admin API is never served on a public listener
       if (common::formatSockAddr(reinterpret_cast<const sockaddr*>(&l.sockaddr)) ==
           common::formatSockAddr(reinterpret_cast<const sockaddr*>(&c.admin.sockaddr)))

@@ -49,7 +49,7 @@ struct Fixture {
   metrics::ServerMetrics& server(unsigned worker, const char* name) { return series.server("chat", name)->at(worker); }
   lb::AdminState adminState(size_t s) { return members->server(0, s).admin; }
   admin::AdminResponse call(std::string_view method, std::string_view target, std::string_view auth = "Bearer tok") {
-    return admin::handleAdminRequest({method, target, auth}, src, cfg->admin.token);
+    return admin::handleAdminRequest({method, target, auth, "127.0.0.1"}, src, cfg->admin);
   }
 };
 }  // namespace
