@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from admin_support import admin_call, admin_config, open_tunnel, status, UpgradeBackend  # noqa: E402
 from support.backend import Backend  # noqa: E402
-from support.harness import TETHER_BIN, Tether, free_port  # noqa: E402
+from support.harness import TETHER_BIN, Tether, free_port, recv_until_close  # noqa: E402
 
 
 def names(port, n):
@@ -150,12 +150,7 @@ class AdminHttp(unittest.TestCase):
                 s = socket.create_connection(("127.0.0.1", admin), timeout=5)
                 s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\n\r\nHEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
                           b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                got = b""
-                while True:
-                    d = s.recv(65536)
-                    if not d:
-                        break
-                    got += d
+                got = recv_until_close(s)
                 self.assertEqual(got.count(b"HTTP/1.1 200 OK"), 3)
                 self.assertIn(b"application/json", got)
                 self.assertIn(b"# TYPE tether_build_info gauge", got)

@@ -9,7 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from support.backend import Backend  # noqa: E402
-from support.harness import Tether, free_port, raw_request, simple_config  # noqa: E402
+from support.harness import Tether, free_port, raw_request, recv_until_close, simple_config  # noqa: E402
 
 
 def status_of(raw):
@@ -90,12 +90,7 @@ class BadInput(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finishes the head
         start = time.time()
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_until_close(s)
         elapsed = time.time() - start
         self.assertEqual(status_of(data), 408)
         self.assertLess(elapsed, 3.5)

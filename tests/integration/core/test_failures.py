@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from support.backend import Backend  # noqa: E402
-from support.harness import TETHER_BIN, Tether, free_port, raw_request, simple_config  # noqa: E402
+from support.harness import TETHER_BIN, Tether, free_port, raw_request, recv_until_close, simple_config  # noqa: E402
 
 
 def status_of(raw):
@@ -124,12 +124,7 @@ class Lifecycle(unittest.TestCase):
             # Connection: close, instead of being cut.
             time.sleep(0.1)
             idle.sendall(b"GET /name HTTP/1.1\r\nHost: x\r\n\r\n")
-            late = b""
-            while True:
-                chunk = idle.recv(4096)
-                if not chunk:
-                    break
-                late += chunk
+            late = recv_until_close(idle)
             self.assertEqual(status_of(late), 200)
             self.assertIn(b"Connection: close", late)
             # An idle connection that sends nothing is closed after the grace (1 s).

@@ -150,6 +150,16 @@ def simple_config(listen_port, servers, strategy="round_robin", extra_upstream="
     return text
 
 
+def recv_until_close(sock):
+    """Everything `sock` receives until the peer closes (the socket's own timeout applies)."""
+    out = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
 def raw_request(port, data, timeout=5.0, read_until_close=True):
     """Sends raw bytes and returns everything the server sends back until it closes (or timeout)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from support.harness import Tether, free_port  # noqa: E402
+from support.harness import Tether, free_port, recv_until_close  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
@@ -95,12 +95,7 @@ class WebSocketTunnels(unittest.TestCase):
             s.sendall(b"raw bytes")
             self.assertEqual(s.recv(100), b"raw bytes")
             s.shutdown(socket.SHUT_WR)
-            rest = b""
-            while True:
-                d = s.recv(100)
-                if not d:
-                    break
-                rest += d
+            rest = recv_until_close(s)
             self.assertEqual(rest, b"after-client-eof")
             self.assertEqual(events, ["backend saw EOF"])
             s.close()
