@@ -84,6 +84,18 @@ std::string formatSockAddr(const sockaddr* sa) {
 }
 
 
+void setPort(sockaddr_storage& ss, uint16_t port) {
+  if (ss.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
+  else if (ss.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
+}
+
+void sortUniqueAddresses(std::vector<sockaddr_storage>& addrs) {
+  auto text = [](const sockaddr_storage& a) { return formatSockAddr(reinterpret_cast<const sockaddr*>(&a)); };
+  std::sort(addrs.begin(), addrs.end(), [&](const sockaddr_storage& a, const sockaddr_storage& b) { return text(a) < text(b); });
+  addrs.erase(std::unique(addrs.begin(), addrs.end(), [&](const sockaddr_storage& a, const sockaddr_storage& b) { return text(a) == text(b); }),
+              addrs.end());
+}
+
 std::string resolveHost(const std::string& host, uint16_t port, std::vector<sockaddr_storage>& out) {
   out.clear();
   addrinfo hints{};
@@ -93,25 +105,14 @@ std::string resolveHost(const std::string& host, uint16_t port, std::vector<sock
   int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0) return rc == EAI_NONAME || rc == EAI_NODATA ? "host name '" + host + "' not found" : "cannot resolve '" + host + "': " + gai_strerror(rc);
   for (addrinfo* a = res; a; a = a->ai_next) {
+    if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
     sockaddr_storage ss{};
-    if (a->ai_family == AF_INET) {
-      std::memcpy(&ss, a->ai_addr, sizeof(sockaddr_in));
-      reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
-    } else if (a->ai_family == AF_INET6) {
-      std::memcpy(&ss, a->ai_addr, sizeof(sockaddr_in6));
-      reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
-    } else {
-      continue;
-    }
-    std::string text = formatSockAddr(reinterpret_cast<const sockaddr*>(&ss));
-    bool seen = false;
-    for (const auto& o : out) seen = seen || formatSockAddr(reinterpret_cast<const sockaddr*>(&o)) == text;
-    if (!seen) out.push_back(ss);
+    std::memcpy(&ss, a->ai_addr, a->ai_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+    setPort(ss, port);
+    out.push_back(ss);
   }
   ::freeaddrinfo(res);
-  std::sort(out.begin(), out.end(), [](const sockaddr_storage& a, const sockaddr_storage& b) {
-    return formatSockAddr(reinterpret_cast<const sockaddr*>(&a)) < formatSockAddr(reinterpret_cast<const sockaddr*>(&b));
-  });
+  sortUniqueAddresses(out);
   if (out.empty()) return "host name '" + host + "' has no IPv4 or IPv6 address";
   return {};
 }

@@ -24,6 +24,11 @@ size_t formatIp(const sockaddr* sa, char* out, size_t cap);
 std::string formatIp(const sockaddr* sa);
 // "ip:port" / "[ip]:port".
 std::string formatSockAddr(const sockaddr* sa);
+// Sets the port of an IPv4/IPv6 address (other families are left alone).
+void setPort(sockaddr_storage& ss, uint16_t port);
+// Sorts addresses by their text ("ip:port") and drops duplicates: one canonical order, so two
+// lookups that return the same set compare equal.
+void sortUniqueAddresses(std::vector<sockaddr_storage>& addrs);
 // Resolves `host` with the system resolver (getaddrinfo: blocking, for configuration loading
 // only, never on a worker loop) into every IPv4/IPv6 address with `port`, sorted and without
 // duplicates. Returns "" or why it failed ("host name not found", ...).

@@ -187,6 +187,13 @@ std::string renderStatusJson(const ScrapeSources& src) {
 
 namespace {
 
+AdminResponse statusPage() {
+  AdminResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::string(kStatusPageHtml);
+  return r;
+}
+
 AdminResponse unauthorized() {
   AdminResponse r = text(401, "unauthorized: send Authorization: Bearer <admin.token>");
   r.extra_headers = "WWW-Authenticate: Bearer realm=\"tether-admin\"\r\n";
@@ -208,12 +215,7 @@ AdminResponse handleAdminRequest(const AdminRequest& req, const ScrapeSources& s
     }
     if (!reader) {
       // The page itself carries no data; serving it lets a browser show a token prompt.
-      if (req.method == "GET" && path == "/") {
-        AdminResponse r;
-        r.content_type = "text/html; charset=utf-8";
-        r.body = std::string(kStatusPageHtml);
-        return r;
-      }
+      if (req.method == "GET" && path == "/") return statusPage();
       if (write) common::logWarn("admin_write", {{"peer", req.peer}, {"action", path}, {"status", 401LL}});
       return unauthorized();
     }
@@ -230,10 +232,7 @@ AdminResponse route(const AdminRequest& req, std::string_view path, const Scrape
   bool get = req.method == "GET" || req.method == "HEAD";
   if (parts.empty()) {
     if (!get) return text(405, "method not allowed");
-    AdminResponse r;
-    r.content_type = "text/html; charset=utf-8";
-    r.body = std::string(kStatusPageHtml);
-    return r;
+    return statusPage();
   }
   if (parts.size() == 1 && parts[0] == "metrics") {
     if (!get) return text(405, "method not allowed");

@@ -16,11 +16,6 @@ namespace {
 constexpr uint64_t kMaxTtlMs = 300'000;
 constexpr uint64_t kRetrySoonMs = 100;
 
-void setPort(sockaddr_storage& ss, uint16_t port) {
-  if (ss.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
-  else if (ss.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
-}
-
 std::string ipText(const sockaddr_storage& ss) { return common::formatIp(reinterpret_cast<const sockaddr*>(&ss)); }
 
 std::string joined(const std::vector<sockaddr_storage>& addrs) {
@@ -45,7 +40,7 @@ std::shared_ptr<config::Config> expandMembers(const config::Config& file, const 
       auto it = names.find(t.host);
       if (it == names.end()) continue;
       for (sockaddr_storage addr : it->second) {
-        setPort(addr, t.port);
+        common::setPort(addr, t.port);
         config::ServerConfig s = t;
         s.sockaddr = addr;
         s.address = common::formatSockAddr(reinterpret_cast<const sockaddr*>(&addr));
@@ -260,7 +255,7 @@ void Discovery::onResultCb(void* arg, int status, int, ares_addrinfo* result) {
       if (a->ai_family == AF_INET) std::memcpy(&ss, a->ai_addr, sizeof(sockaddr_in));
       else if (a->ai_family == AF_INET6) std::memcpy(&ss, a->ai_addr, sizeof(sockaddr_in6));
       else continue;
-      setPort(ss, 0);
+      common::setPort(ss, 0);
       addrs.push_back(ss);
       ttl_ms = std::min<uint64_t>(ttl_ms, static_cast<uint64_t>(std::max(a->ai_ttl, 0)) * 1000);
     }
@@ -275,9 +270,7 @@ void Discovery::onResultCb(void* arg, int status, int, ares_addrinfo* result) {
     self->schedule(n, kRetrySoonMs);
     return;
   }
-  std::sort(addrs.begin(), addrs.end(), [](const sockaddr_storage& a, const sockaddr_storage& b) { return ipText(a) < ipText(b); });
-  addrs.erase(std::unique(addrs.begin(), addrs.end(), [](const sockaddr_storage& a, const sockaddr_storage& b) { return ipText(a) == ipText(b); }),
-              addrs.end());
+  common::sortUniqueAddresses(addrs);
   bool authoritative_none = status == ARES_ENOTFOUND || status == ARES_ENODATA ||
                             (status == ARES_SUCCESS && addrs.empty());
   n.answered = true;
