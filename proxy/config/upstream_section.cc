@@ -226,7 +226,7 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
     if (end != s.c_str() + s.size() || !(f > 1.0 && f <= 100.0)) fail(node["balance_factor"], "balance_factor must be a number > 1 (e.g. 1.25), got '" + s + "'");
     if (!lb::findStrategy(u.strategy)->bounded_loads)
       fail(node["balance_factor"], "balance_factor needs a strategy with bounded loads: " +
-                                       lb::strategyNames([](const lb::Strategy& s) { return s.bounded_loads; }));
+                                       lb::strategyNames([](const lb::Strategy& st) { return st.bounded_loads; }));
     u.balance_factor = f;
   }
   if (node["ip_hash"]) {

@@ -20,7 +20,10 @@ std::string ipText(const sockaddr_storage& ss) { return common::formatIp(reinter
 
 std::string joined(const std::vector<sockaddr_storage>& addrs) {
   std::string out;
-  for (const auto& a : addrs) out += (out.empty() ? "" : ",") + ipText(a);
+  for (const auto& a : addrs) {
+    if (!out.empty()) out += ',';
+    out += ipText(a);
+  }
   return out.empty() ? "-" : out;
 }
 
