@@ -9,6 +9,7 @@
 #include "backend/chat/options.h"
 #include "backend/chat/runner.h"
 #include "backend/fleet/supervisor.h"
+#include "backend/fleet/supervisor_link.h"
 
 #ifndef TETHER_DEFAULT_WEB_ROOT
 #define TETHER_DEFAULT_WEB_ROOT "backend/web"
@@ -19,10 +20,14 @@
 static int runFleetCommand(int argc, char** argv) {
   backend::fleet::FleetOptions opt;
   std::string error;
-  if (!backend::fleet::parseFleetArgs(argc, argv, opt, error)) {
-    std::fprintf(stderr, "tether-chat fleet: %s\n"
-                 "usage: tether-chat fleet --instances N|auto [--base-port 8001] [--host 127.0.0.1] [--print-upstreams] [server options...]\n",
-                 error.c_str());
+  bool info = false;
+  if (!backend::fleet::parseFleetArgs(argc, argv, opt, error, info)) {
+    if (info) {
+      std::fputs(error.c_str(), stdout);
+      if (error.back() != '\n') std::fputc('\n', stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "tether-chat fleet: %s\n%s", error.c_str(), backend::fleet::fleetUsage());
     return 2;
   }
   if (opt.print_upstreams) {
@@ -48,6 +53,10 @@ int main(int argc, char** argv) {
     std::fprintf(help ? stdout : stderr, "%s\n", error.c_str());
     if (!help) std::fprintf(stderr, "%s", backend::chat::usage());
     return help ? 0 : 2;
+  }
+  if (!backend::fleet::followSupervisor(error)) {
+    std::fprintf(stderr, "tether-chat: %s\n", error.c_str());
+    return 1;
   }
   if (options->webRoot.empty()) options->webRoot = TETHER_DEFAULT_WEB_ROOT;
   return backend::chat::run(*options);

@@ -4,7 +4,12 @@
 #include <charconv>
 
 #include "backend/bus/redis_url.h"
+#include "common/log.h"
 #include "common/units.h"
+
+#ifndef TETHER_VERSION
+#error "TETHER_VERSION is set by backend/CMakeLists.txt"
+#endif
 
 namespace backend::chat {
 namespace {
@@ -21,7 +26,11 @@ std::optional<uint64_t> parseMillis(const std::string& v) {
 }  // namespace
 
 const char* usage() {
-  return "usage: tether-chat [options]\n"
+  return "usage: tether-chat [options]                      one chat server\n"
+         "       tether-chat fleet --instances N|auto [...]   N servers under a supervisor\n"
+         "                                                    (tether-chat fleet --help)\n"
+         "  --help, -h               this text\n"
+         "  --version                print the version\n"
          "  --host ADDR              listen address (127.0.0.1)\n"
          "  --port N                 listen port, 0 picks a free one (3000)\n"
          "  --id NAME                instance id shown to clients (hostname:port)\n"
@@ -51,6 +60,11 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
     if (flag == "--help" || flag == "-h") {
       help = true;
       error = usage();
+      return std::nullopt;
+    }
+    if (flag == "--version") {
+      help = true;
+      error = std::string("tether-chat ") + TETHER_VERSION;
       return std::nullopt;
     }
     size_t eq = flag.find('=');
@@ -105,6 +119,11 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
     } else if (flag == "--web-root") {
       o.webRoot = value;
     } else if (flag == "--log-level") {
+      common::LogLevel level;
+      if (!common::parseLogLevel(value, level)) {
+        error = "invalid value for --log-level: '" + value + "' (debug, info, warn or error)";
+        return std::nullopt;
+      }
       o.logLevel = value;
     } else if (flag == "--redis") {
       std::string why;

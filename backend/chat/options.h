@@ -34,8 +34,8 @@ struct Options {
   size_t history = 1000;      // per-room stream length (XADD MAXLEN ~)
 };
 
-// Parses argv (without argv[0]). On error returns nullopt and sets `error`; "--help" sets
-// error to the usage text and `help` to true.
+// Parses argv (without argv[0]). On error returns nullopt and sets `error`; "--help" and
+// "--version" set `help` to true and `error` to the text to print on stdout (exit 0).
 std::optional<Options> parseOptions(const std::vector<std::string>& args, std::string& error, bool& help);
 
 const char* usage();

@@ -3,13 +3,16 @@
 
 #include <uv.h>
 
-#include <charconv>
+#include <unistd.h>
+
 #include <cstring>
 #include <memory>
-#include <thread>
 
 #include "common/log.h"
+#include "backend/fleet/supervisor_link.h"
 #include "common/uv_util.h"
+
+extern char** environ;
 
 namespace backend::fleet {
 namespace {
@@ -31,6 +34,7 @@ struct Child {
 struct Fleet {
   const FleetOptions* opt = nullptr;
   std::string exe;
+  std::vector<std::string> env;  // this process's environment plus the supervisor's pid
   uv_loop_t* loop = nullptr;
   std::vector<std::unique_ptr<Child>> children;
   uv_signal_t sigterm{}, sigint{};
@@ -48,7 +52,7 @@ void onExit(uv_process_t* p, int64_t status, int term_signal) {
   common::logInfo("instance_exited", {{"instance", c->index}, {"port", c->port}, {"status", static_cast<long long>(status)},
                                       {"signal", term_signal}});
   if (f.stopping) {
-    if (status != 0) f.exit_code = 1;
+    if (status != 0 || term_signal != 0) f.exit_code = 1;  // a drain ends in exit(0), nothing else
     bool any = false;
     for (auto& ch : f.children) any = any || ch->running;
     if (!any) {
@@ -78,9 +82,13 @@ void spawn(Child& c) {
     stdio[i].flags = UV_INHERIT_FD;
     stdio[i].data.fd = i;
   }
+  std::vector<char*> envp;
+  for (auto& e : f.env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   uv_process_options_t o{};
   o.file = f.exe.c_str();
   o.args = argv.data();
+  o.env = envp.data();
   o.exit_cb = &onExit;
   o.stdio_count = 3;
   o.stdio = stdio;
@@ -119,72 +127,16 @@ void onStopSignal(uv_signal_t* h, int signum) {
   }
 }
 
-bool parseUnsigned(std::string_view s, unsigned& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 }  // namespace
-
-bool parseFleetArgs(int argc, char** argv, FleetOptions& out, std::string& error) {
-  for (int i = 0; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&](std::string_view name) -> const char* {
-      if (i + 1 >= argc) {
-        error = std::string(name) + " needs a value";
-        return nullptr;
-      }
-      return argv[++i];
-    };
-    if (a == "--instances") {
-      const char* v = value(a);
-      if (!v) return false;
-      if (std::string_view(v) == "auto") out.instances = std::max(1u, std::thread::hardware_concurrency());
-      else if (!parseUnsigned(v, out.instances) || out.instances == 0 || out.instances > 256) {
-        error = "--instances must be 1..256 or auto";
-        return false;
-      }
-    } else if (a == "--base-port") {
-      const char* v = value(a);
-      if (!v) return false;
-      if (!parseUnsigned(v, out.base_port) || out.base_port == 0 || out.base_port > 65535) {
-        error = "--base-port must be a port number";
-        return false;
-      }
-    } else if (a == "--host") {
-      const char* v = value(a);
-      if (!v) return false;
-      out.host = v;
-    } else if (a == "--print-upstreams") {
-      out.print_upstreams = true;
-    } else if (a == "--port") {
-      error = "--port is chosen per instance by the fleet: use --base-port";
-      return false;
-    } else {
-      out.child_args.emplace_back(a);  // an instance option (and its value, next round)
-    }
-  }
-  if (out.base_port + out.instances - 1 > 65535) {
-    error = "--base-port + --instances runs past port 65535";
-    return false;
-  }
-  return true;
-}
-
-std::string upstreamsYaml(const FleetOptions& opt) {
-  std::string y = "    servers:\n";
-  for (unsigned i = 0; i < opt.instances; ++i) {
-    std::string addr = (opt.host.find(':') != std::string::npos ? "[" + opt.host + "]" : opt.host) + ":" +
-                       std::to_string(opt.base_port + i);
-    y += "      - {name: s" + std::to_string(i + 1) + ", address: \"" + addr + "\"}\n";
-  }
-  return y;
-}
 
 int runFleet(const FleetOptions& opt, const std::string& self_exe) {
   Fleet f;
   f.opt = &opt;
   f.exe = self_exe;
+  const std::string link_prefix = std::string(kSupervisorPidEnv) + "=";
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, link_prefix.c_str(), link_prefix.size()) != 0) f.env.emplace_back(*e);
+  f.env.push_back(link_prefix + std::to_string(getpid()));
   f.loop = uv_default_loop();
   uv_signal_init(f.loop, &f.sigterm);
   uv_signal_init(f.loop, &f.sigint);

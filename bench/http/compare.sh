@@ -5,13 +5,17 @@
 # and upstream keep-alive: tether, nginx (proxy_http_version 1.1, keepalive 64) and HAProxy
 # (nbthread 1, http-reuse always). wrk -t1 -c64 drives each in alternating rounds; the script
 # prints req/s and p99 per target (median over rounds) and the ratios, and writes
-# docs/bench-http.csv. Loopback only; bounded by ROUNDS x DURATION.
+# OUT_DIR/bench-http.csv (OUT_DIR defaults to $TMPDIR/tether-bench, outside the source tree; the
+# copy in docs/ is one such file committed with the figures it backs). Loopback only; bounded by
+# ROUNDS x DURATION.
 #
-# Usage: bench/http/compare.sh [ROUNDS=5] [DURATION=10s]
+# Usage: [OUT_DIR=DIR] bench/http/compare.sh [ROUNDS=5] [DURATION=10s]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ROUNDS=${1:-5}
 DURATION=${2:-10s}
+OUT_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/tether-bench}
+mkdir -p "$OUT_DIR"
 "$root/scripts/install-deps" --bench >/dev/null
 BUILD_DIR=${BUILD_DIR:-$root/build} "$root/scripts/build" >/dev/null
 TETHER=${BUILD_DIR:-$root/build}/proxy/tether
@@ -70,7 +74,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-csv="$root/docs/bench-http.csv"
+csv="$OUT_DIR/bench-http.csv"
 echo "target,req_per_s,p99_ms,proxy_cpu_us_per_request" > "$csv"
 printf "\n%-8s %12s %10s %22s\n" target "req/s" "p99 ms" "proxy CPU us/request"
 for t in "${order[@]}"; do

@@ -35,10 +35,15 @@ def read_lines(path, n, timeout=5):
 
 
 class AccessLog(unittest.TestCase):
+    def tmp(self):
+        d = tempfile.TemporaryDirectory(prefix="tether-access-")
+        self.addCleanup(d.cleanup)
+        return d.name
+
     def test_json(self):
         b = Backend("b").start()
         port = free_port()
-        d = tempfile.mkdtemp()
+        d = self.tmp()
         path = os.path.join(d, "access.log")
         try:
             with Tether(simple_config(port, [b.address], extra=f"access_log: {{path: {path}, format: json}}\n"), [port]):
@@ -66,7 +71,7 @@ class AccessLog(unittest.TestCase):
     def test_combined(self):
         b = Backend("b").start()
         port = free_port()
-        d = tempfile.mkdtemp()
+        d = self.tmp()
         path = os.path.join(d, "access.log")
         try:
             with Tether(simple_config(port, [b.address], extra=f"access_log: {{path: {path}, format: combined}}\n"), [port]):
@@ -81,7 +86,7 @@ class AccessLog(unittest.TestCase):
     def test_off_by_default_and_unroutable_requests(self):
         b = Backend("b").start()
         port = free_port()
-        d = tempfile.mkdtemp()
+        d = self.tmp()
         try:
             with Tether(simple_config(port, [b.address]), [port]):
                 traffic(port)
@@ -92,7 +97,7 @@ class AccessLog(unittest.TestCase):
     def test_flushed_at_shutdown(self):
         b = Backend("b").start()
         port = free_port()
-        path = os.path.join(tempfile.mkdtemp(), "access.log")
+        path = os.path.join(self.tmp(), "access.log")
         try:
             t = Tether(simple_config(port, [b.address], extra=f"access_log: {{path: {path}}}\n"), [port]).start()
             traffic(port)

@@ -6,17 +6,17 @@
 // Bounded: 3 servers, 24 clients per scenario in batches of 8, all on loopback.
 "use strict";
 const fs = require("fs");
-const os = require("os");
 const path = require("path");
 const { spawn } = require("child_process");
 const { io } = require("socket.io-client");
+const { tempDir } = require("../chat/lib");
 const { TETHER_BIN, freePort, waitPort, startBackends, stopBackends } = require("./sio_support");
 
 const CLIENTS = Number(process.env.AFFINITY_CLIENTS || 24);  // override for a bigger manual run
 const BATCH = Number(process.env.AFFINITY_BATCH || 8);
 
 async function startTether(port, backends, upstreamExtra) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-sio-"));
+  const dir = tempDir("tether-sio-");
   const lines = ["workers: 2", "listeners:", `  - address: 127.0.0.1:${port}`, "upstreams:", "  app:", "    retries: 1"];
   for (const l of upstreamExtra) lines.push("    " + l);
   lines.push("    servers:");

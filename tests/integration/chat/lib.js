@@ -8,6 +8,8 @@ const net = require("net");
 const crypto = require("crypto");
 const path = require("path");
 const assert = require("assert");
+const fs = require("fs");
+const os = require("os");
 
 const BIN = path.join(process.env.TETHER_BUILD_DIR || path.join(__dirname, "../../../build"), "backend/tether-chat");
 
@@ -173,4 +175,14 @@ function main(body, deadlineMs = 60000) {
     });
 }
 
-module.exports = { BIN, sleep, withTimeout, startServer, stopServer, request, RawWs, parseClose, once, main };
+// A fresh folder under the temporary directory, removed when this process exits (also after a
+// failed assertion: main() ends the process with process.exit).
+const tempDirs = [];
+process.on("exit", () => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+function tempDir(prefix) {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+module.exports = { BIN, tempDir, sleep, withTimeout, startServer, stopServer, request, RawWs, parseClose, once, main };

@@ -5,9 +5,8 @@
 "use strict";
 const assert = require("assert");
 const fs = require("fs");
-const os = require("os");
 const path = require("path");
-const { startServer, main, sleep } = require("../chat/lib");
+const { startServer, main, sleep, tempDir } = require("../chat/lib");
 const { Redis, waitFor, startTether, chatUpstreamYaml } = require("./fleet_lib");
 const { RoomClient } = require("./room_client");
 
@@ -20,7 +19,7 @@ main(async (track) => {
   try {
     const servers = [];
     for (const id of ["k1", "k2", "k3"]) servers.push(track(await startServer(["--id", id, "--redis", redis.url])));
-    const accessLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tether-access-")), "access.log");
+    const accessLog = path.join(tempDir("tether-access-"), "access.log");
     const yaml = chatUpstreamYaml(servers.map((s) => s.port));
     tether = await startTether((port) => `${yaml(port)}access_log: {path: ${accessLog}, format: json}\n`);
     const clients = Array.from({ length: CLIENTS }, (_, i) => new RoomClient(tether.url, { name: `k${i}`,

@@ -5,9 +5,8 @@
 const { spawn } = require("child_process");
 const fs = require("fs");
 const net = require("net");
-const os = require("os");
 const path = require("path");
-const { withTimeout, sleep, request } = require("../chat/lib");
+const { withTimeout, sleep, request, tempDir } = require("../chat/lib");
 
 const BUILD = process.env.TETHER_BUILD_DIR || path.join(__dirname, "../../../build");
 const TETHER = process.env.TETHER_BIN || path.join(BUILD, "proxy/tether");
@@ -32,7 +31,7 @@ async function waitFor(pred, ms, what) {
 // A redis-server we own. start() again after kill() reuses the port and the data directory.
 class Redis {
   constructor({ password } = {}) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "tether-redis-"));
+    this.dir = tempDir("tether-redis-");
     this.password = password;
     this.extraArgs = password ? ["--requirepass", password] : [];
     this.proc = null;
@@ -77,7 +76,7 @@ class Redis {
 // tether with `yaml` (a function of its listen port); resolves {proc, port, url, stop()}.
 async function startTether(yaml) {
   const port = await freePort();
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tether-conf-")), "tether.yaml");
+  const file = path.join(tempDir("tether-conf-"), "tether.yaml");
   fs.writeFileSync(file, yaml(port));
   const proc = spawn(TETHER, ["-c", file], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";

@@ -3,16 +3,19 @@
 """
 import json
 import os
+import re
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from support.backend import Backend  # noqa: E402
-from support.harness import TETHER_BIN, Tether, free_port  # noqa: E402
+from support.harness import TETHER_BIN, Tether, free_port, wait_for  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -105,6 +108,22 @@ timeouts: {{client_header: 2s}}
         self.assertIn("Verify return code: 0 (ok)", p.stdout)
         self.assertIn("CN = default", p.stdout)
 
+    def test_handshake_across_a_reload_uses_the_sni_table(self):
+        # A connection accepted before a reload whose ClientHello arrives after it: the reload
+        # replaced (and released) the listener's TLS context; the handshake must still pick the
+        # SNI certificate (under ASan, a freed SNI table fails this test).
+        ctx = ssl.create_default_context(cafile=self.ca())
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as raw:
+            time.sleep(0.2)  # accepted by a worker
+            before = self.tether.logs().count("reloaded")
+            self.tether.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: self.tether.logs().count("reloaded") > before, 10), "reloaded")
+            time.sleep(0.3)  # every worker applied it
+            with ctx.wrap_socket(raw, server_hostname="chat.example.test") as s:
+                self.assertEqual(dict(x[0] for x in s.getpeercert()["subject"])["commonName"], "sni")
+                s.sendall(b"GET / HTTP/1.1\r\nHost: chat.example.test\r\nConnection: close\r\n\r\n")
+                self.assertTrue(s.recv(64).startswith(b"HTTP/1.1 "))
+
     def test_min_version_and_garbage(self):
         p = run("openssl", "s_client", "-connect", f"127.0.0.1:{self.port}", "-tls1_1", input="")
         self.assertNotEqual(p.returncode, 0)
@@ -133,15 +152,30 @@ timeouts: {{client_header: 2s}}
             p = run("node", os.path.join(HERE, "wss_echo.js"), str(node_port), str(tls_port), self.ca())
             self.assertEqual(p.stdout.strip(), "ok", p.stderr)
 
-    def test_bad_certificate_fails_config_check(self):
+    def check_fails(self, replace_from, replace_to, expected):
+        """`tether -t` on the config with one path replaced: exit 1, FILE:LINE:COL of that key, reason."""
         path = os.path.join(self.dir.name, "bad.yaml")
         with open(path, "w") as f:
-            f.write(self.config.replace("default.key", "sni.key", 1))
+            f.write(self.config.replace(replace_from, replace_to, 1))
         p = run(TETHER_BIN, "-t", "-c", path)
-        self.assertEqual(p.returncode, 1)
-        self.assertIn("sni.key", p.stderr)
-        self.assertIn("mismatch", p.stderr)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        first = p.stderr.splitlines()[0]
+        line = next(i for i, text in enumerate(self.config.replace(replace_from, replace_to, 1).splitlines(), 1)
+                    if replace_to in text)
+        self.assertRegex(first, rf"^{re.escape(path)}:{line}:\d+: ")
+        self.assertIn(expected, first)
+        self.assertNotIn("unknown OpenSSL error", p.stderr)
+        return first
 
+    def test_bad_certificate_fails_config_check(self):
+        first = self.check_fails("default.key", "sni.key", "the key does not match the certificate")
+        self.assertIn("sni.key", first)
+
+    def test_missing_and_non_pem_files_are_named_with_a_plain_reason(self):
+        self.check_fails("default.key", "missing.key", "missing.key': no such file or directory")
+        with open(os.path.join(self.dir.name, "text.pem"), "w") as f:
+            f.write("not a certificate\n")
+        self.check_fails("default.pem", "text.pem", "text.pem': not a PEM file")
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -53,6 +53,21 @@ TEST_CASE("bad flags are reported") {
   CHECK_FALSE(parse({"--app", "irc"}, &err));
   CHECK_FALSE(parse({"--ping-interval", "0"}, &err));
   CHECK_FALSE(parse({"--path", "nope"}, &err));
+  CHECK_FALSE(parse({"--log-level", "loud"}, &err));
+  CHECK(err.find("--log-level") != std::string::npos);
+}
+
+TEST_CASE("--help and --version are text for stdout") {
+  std::string text;
+  bool help = false;
+  CHECK_FALSE(parseOptions({"--port", "1", "--version"}, text, help));
+  CHECK(help);
+  CHECK(text.rfind("tether-chat ", 0) == 0);
+  CHECK_FALSE(parseOptions({"-h"}, text, help));
+  CHECK(help);
+  CHECK(text.find("tether-chat fleet") != std::string::npos);
+  CHECK_FALSE(parseOptions({"--bogus", "1"}, text, help));
+  CHECK_FALSE(help);
 }
 
 TEST_CASE("room names and HTML escaping") {
