@@ -111,7 +111,7 @@ bool buildTls(const proxy::config::Config& cfg, TlsContexts& out, std::string& e
     std::string why;
     auto ctx = proxy::tls::TlsContext::create(l.tls, why);
     if (!ctx) {
-      error = cfg.source + ": listener " + l.name + ": " + why;
+      error = why + " (listener " + l.name + ")";
       return false;
     }
     out.push_back(std::move(ctx));

@@ -104,10 +104,12 @@ struct UpstreamConfig {
 struct TlsSniConfig {
   std::vector<std::string> names;  // lower-case host names; "*.example.com" allowed
   std::string cert, key;           // PEM files (paths resolved against the config file's folder)
+  std::string cert_at, key_at;     // "FILE:LINE:COL" of the keys, for certificate errors
 };
 
 struct TlsConfig {
   std::string cert, key;           // default certificate chain and key (PEM)
+  std::string cert_at, key_at;     // "FILE:LINE:COL" of the keys, for certificate errors
   std::string min_version = "TLSv1.2";  // TLSv1.2 | TLSv1.3
   std::vector<TlsSniConfig> sni;
 };

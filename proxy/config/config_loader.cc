@@ -13,6 +13,9 @@
 #include <cstdlib>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -34,12 +37,37 @@ std::string resolvePath(const std::string& path, const std::string& source) {
   return slash == std::string::npos ? path : source.substr(0, slash + 1) + path;
 }
 
+// strerror's text in lower case: "no such file or directory", "permission denied".
+std::string systemReason(int err) {
+  std::string r = std::strerror(err);
+  if (!r.empty()) r[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(r[0])));
+  return r;
+}
+
+std::string positionOf(const YAML::Node& node, const std::string& source) {
+  const YAML::Mark m = node.Mark();
+  if (m.line < 0) return source;
+  return source + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+// A certificate or key path: resolved against the config file's folder and readable now, so a
+// missing file fails at its key with the system's reason; `at` keeps the key's position for the
+// errors OpenSSL finds later (a bad PEM, a key that does not match).
+std::string pemFile(const YAML::Node& node, const std::string& what, const std::string& source, std::string& at) {
+  std::string path = resolvePath(scalar(node, what), source);
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail(node, what + " '" + path + "': " + systemReason(errno));
+  std::fclose(f);
+  at = positionOf(node, source);
+  return path;
+}
+
 void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   expectMap(node, "tls");
   checkKeys(node, "tls", {"cert", "key", "min_version", "sni"});
   if (!node["cert"] || !node["key"]) fail(node, "tls needs 'cert' and 'key'");
-  t.cert = resolvePath(scalar(node["cert"], "tls.cert"), source);
-  t.key = resolvePath(scalar(node["key"], "tls.key"), source);
+  t.cert = pemFile(node["cert"], "tls.cert", source, t.cert_at);
+  t.key = pemFile(node["key"], "tls.key", source, t.key_at);
   if (node["min_version"]) {
     t.min_version = scalar(node["min_version"], "tls.min_version");
     if (t.min_version != "TLSv1.2" && t.min_version != "TLSv1.3") fail(node["min_version"], "tls.min_version must be TLSv1.2 or TLSv1.3");
@@ -56,8 +84,8 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         sni.names.push_back(name);
       }
-      sni.cert = resolvePath(scalar(e["cert"], "cert"), source);
-      sni.key = resolvePath(scalar(e["key"], "key"), source);
+      sni.cert = pemFile(e["cert"], "tls.sni cert", source, sni.cert_at);
+      sni.key = pemFile(e["key"], "tls.sni key", source, sni.key_at);
       t.sni.push_back(std::move(sni));
     }
   }

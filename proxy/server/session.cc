@@ -28,7 +28,7 @@ Session::Session(Worker& worker)
 
 Session::~Session() { delete tls_; }
 
-void Session::accept(uv_stream_t* listener, const tls::TlsContext* tls) {
+void Session::accept(uv_stream_t* listener, const std::shared_ptr<const tls::TlsContext>& tls) {
   LoopContext& ctx = worker_.ctx();
   int rc = uv_tcp_init(ctx.loop, &client_);
   if (rc < 0) {
@@ -53,7 +53,7 @@ void Session::accept(uv_stream_t* listener, const tls::TlsContext* tls) {
   }
   uv_tcp_nodelay(&client_, 1);
   if (tls) {
-    tls_ = new tls::TlsEngine(tls->get());
+    tls_ = new tls::TlsEngine(tls);
     if (!tls_->ok()) {
       common::logError("tls_session_failed");
       return close();

@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include <memory>
 #include <string>
 
 #include "common/intrusive_list.h"
@@ -51,7 +52,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
 
   // Accepts a pending connection from `listener` (TLS when `tls` is set); on failure the session
   // closes itself.
-  void accept(uv_stream_t* listener, const tls::TlsContext* tls = nullptr);
+  void accept(uv_stream_t* listener, const std::shared_ptr<const tls::TlsContext>& tls = nullptr);
   // The worker is shutting down: idle connections close now, busy ones after their response.
   void drain();
   // Closes both sides now.

@@ -104,7 +104,7 @@ Worker::~Worker() {
   uv_loop_close(&loop_);
 }
 
-bool Worker::bindListener(const config::ListenerConfig& lc, uint32_t index, const tls::TlsContext* tls, std::string& error) {
+bool Worker::bindListener(const config::ListenerConfig& lc, uint32_t index, std::shared_ptr<const tls::TlsContext> tls, std::string& error) {
   if (tls && !tls_buffer_) {
     tls_buffer_.reset(new char[LoopContext::kReadBufferSize]);
     ctx_.tls_buffer = tls_buffer_.get();
@@ -112,7 +112,7 @@ bool Worker::bindListener(const config::ListenerConfig& lc, uint32_t index, cons
   auto l = std::make_unique<Listener>();
   l->worker = this;
   l->cfg = &lc;
-  l->tls = tls;
+  l->tls = std::move(tls);
   l->index = index;
   int fd = -1;
   int rc = openReusePortSocket(lc.sockaddr, fd);
@@ -144,7 +144,7 @@ bool Worker::bind(std::string& error) {
   }
   const auto& listeners = cfg.listeners;
   for (size_t i = 0; i < listeners.size(); ++i)
-    if (!bindListener(listeners[i], static_cast<uint32_t>(i), i < tls_.size() ? tls_[i].get() : nullptr, error)) return false;
+    if (!bindListener(listeners[i], static_cast<uint32_t>(i), i < tls_.size() ? tls_[i] : nullptr, error)) return false;
   return true;
 }
 
@@ -191,7 +191,7 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
       bound[i] = true;
       l->cfg = &wanted[i];
       l->index = static_cast<uint32_t>(i);
-      l->tls = i < tls_.size() ? tls_[i].get() : nullptr;
+      l->tls = i < tls_.size() ? tls_[i] : nullptr;
       kept.push_back(std::move(l));
     } else {
       common::logInfo("listener_removed", {{"worker", id_}, {"address", l->cfg->address}});
@@ -203,7 +203,7 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (bound[i]) continue;
     std::string error;
-    if (bindListener(wanted[i], static_cast<uint32_t>(i), i < tls_.size() ? tls_[i].get() : nullptr, error))
+    if (bindListener(wanted[i], static_cast<uint32_t>(i), i < tls_.size() ? tls_[i] : nullptr, error))
       common::logInfo("listener_added", {{"worker", id_}, {"address", wanted[i].address}});
     else
       common::logError("listener_add_failed", {{"worker", id_}, {"error", error}});

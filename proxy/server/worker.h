@@ -70,14 +70,14 @@ class Worker {
     uv_tcp_t tcp;
     Worker* worker;
     const config::ListenerConfig* cfg;
-    const tls::TlsContext* tls;
+    std::shared_ptr<const tls::TlsContext> tls;  // null on plain listeners
     uint32_t index = 0;  // position in config.listeners, for metrics
   };
   static void onConnectionCb(uv_stream_t* server, int status);
   static void onStopAsyncCb(uv_async_t* a);
   static void onReloadAsyncCb(uv_async_t* a);
   static void onCollectTimerCb(uv_timer_t* t);
-  bool bindListener(const config::ListenerConfig& lc, uint32_t index, const tls::TlsContext* tls, std::string& error);
+  bool bindListener(const config::ListenerConfig& lc, uint32_t index, std::shared_ptr<const tls::TlsContext> tls, std::string& error);
   void applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls);
   static void onShutdownTimerCb(uv_timer_t* t);
   static void onMembershipAsyncCb(uv_async_t* a);  // new membership snapshots published

@@ -10,28 +10,44 @@
 namespace proxy::tls {
 namespace {
 
-std::string opensslReason() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  const char* r = e ? ERR_reason_error_string(e) : nullptr;
-  return r ? r : "unknown OpenSSL error";
+// The reason for the failure in plain words. OpenSSL queues a chain of errors, the root cause
+// first ("no start line", then "PEM lib"): the common causes anywhere in it are rephrased,
+// otherwise the root cause is named as OpenSSL names it. Empties the queue.
+std::string opensslReason(const std::string& cert) {
+  std::string plain, first;
+  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
+    int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
+    if (plain.empty()) {
+      if (lib == ERR_LIB_X509 && reason == X509_R_KEY_VALUES_MISMATCH) plain = "the key does not match the certificate '" + cert + "'";
+      else if (lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE) plain = "not a PEM file (no -----BEGIN line)";
+      else if (lib == ERR_LIB_PEM && reason == PEM_R_BAD_END_LINE) plain = "a PEM block is cut short (bad -----END line)";
+      else if (lib == ERR_LIB_SYS) plain = std::strerror(reason);
+    }
+    const char* r = ERR_reason_error_string(e);
+    if (first.empty() && r) first = r;
+  }
+  if (!plain.empty()) return plain;
+  return first.empty() ? "not a usable PEM file" : first;
 }
 
-SSL_CTX* newContext(const std::string& cert, const std::string& key, int min_version, std::string& error) {
+// `at` is the certificate's or key's config position ("FILE:LINE:COL"), leading each message.
+SSL_CTX* newContext(const std::string& cert, const std::string& cert_at, const std::string& key, const std::string& key_at,
+                    int min_version, std::string& error) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (!ctx) {
-    error = "cannot create a TLS context: " + opensslReason();
+    error = cert_at + ": cannot create a TLS context: " + opensslReason(cert);
     return nullptr;
   }
   SSL_CTX_set_min_proto_version(ctx, min_version);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // idle connections give their buffers back
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) {
-    error = cert + ": cannot load certificate chain: " + opensslReason();
+    error = cert_at + ": certificate '" + cert + "': " + opensslReason(cert);
   } else if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    error = key + ": cannot load private key: " + opensslReason();
+    error = key_at + ": private key '" + key + "': " + opensslReason(cert);
   } else if (SSL_CTX_check_private_key(ctx) != 1) {
-    error = key + ": private key does not match " + cert;
+    ERR_clear_error();
+    error = key_at + ": private key '" + key + "': the key does not match the certificate '" + cert + "'";
   } else {
     return ctx;
   }
@@ -52,10 +68,10 @@ bool nameMatches(const std::string& pattern, std::string_view host) {
 std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std::string& error) {
   std::unique_ptr<TlsContext> t(new TlsContext());
   int min_version = cfg.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
-  t->default_ = newContext(cfg.cert, cfg.key, min_version, error);
+  t->default_ = newContext(cfg.cert, cfg.cert_at, cfg.key, cfg.key_at, min_version, error);
   if (!t->default_) return nullptr;
   for (const auto& s : cfg.sni) {
-    SSL_CTX* ctx = newContext(s.cert, s.key, min_version, error);
+    SSL_CTX* ctx = newContext(s.cert, s.cert_at, s.key, s.key_at, min_version, error);
     if (!ctx) return nullptr;
     SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, nullptr);
     t->sni_.push_back({s.names, ctx});

@@ -15,7 +15,8 @@ namespace proxy::tls {
 
 class TlsContext {
  public:
-  // Returns nullptr with a message naming the file and OpenSSL's reason on failure.
+  // Returns nullptr on failure with "FILE:LINE:COL: private key 'PATH': REASON", the position
+  // being the config key's (TlsConfig::cert_at / key_at) and the reason in plain words.
   static std::unique_ptr<TlsContext> create(const config::TlsConfig& cfg, std::string& error);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;

@@ -1,9 +1,13 @@
 // TlsEngine: see tls_engine.h.
 #include "proxy/tls/tls_engine.h"
 
+#include "proxy/tls/tls_context.h"
+
 #include <openssl/err.h>
 
 namespace proxy::tls {
+
+TlsEngine::TlsEngine(std::shared_ptr<const TlsContext> ctx) : TlsEngine(ctx->get(), false) { context_ = std::move(ctx); }
 
 TlsEngine::TlsEngine(SSL_CTX* ctx, bool client) {
   ssl_ = SSL_new(ctx);

@@ -12,9 +12,12 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
 namespace proxy::tls {
+
+class TlsContext;
 
 class TlsEngine {
  public:
@@ -22,6 +25,9 @@ class TlsEngine {
 
   // Server side unless `client` is true (client mode is for tests and tools).
   explicit TlsEngine(SSL_CTX* ctx, bool client = false);
+  // A listener's server side. The engine keeps `ctx` alive: its SNI callback reads the context's
+  // table during a handshake that may end after a reload has replaced the listener's context.
+  explicit TlsEngine(std::shared_ptr<const TlsContext> ctx);
   ~TlsEngine();
   TlsEngine(const TlsEngine&) = delete;
   TlsEngine& operator=(const TlsEngine&) = delete;
@@ -65,6 +71,7 @@ class TlsEngine {
   Status handshake();
   Status readError(int rc);
 
+  std::shared_ptr<const TlsContext> context_;  // null for engines built on a bare SSL_CTX
   SSL* ssl_ = nullptr;
   BIO* rbio_ = nullptr;  // network -> engine
   BIO* wbio_ = nullptr;  // engine -> network
