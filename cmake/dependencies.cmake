@@ -22,3 +22,5 @@ add_library(llhttp STATIC ${LLHTTP_SRC_DIR}/api.c ${LLHTTP_SRC_DIR}/http.c ${LLH
 target_include_directories(llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})
 set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON C_STANDARD 99)
 target_compile_options(llhttp PRIVATE -w)
+# Strict mode: chunk data must end in CRLF, line ends must be CRLF (proxy/http/parser.h).
+target_compile_definitions(llhttp PRIVATE LLHTTP_STRICT_MODE=1)

@@ -23,6 +23,7 @@ constexpr Canned kCanned[] = {
     {502, "Bad Gateway", "502 Bad Gateway: no upstream server could answer\n"},
     {503, "Service Unavailable", "503 Service Unavailable: no upstream server is available\n"},
     {504, "Gateway Timeout", "504 Gateway Timeout: the upstream server did not answer in time\n"},
+    {505, "HTTP Version Not Supported", "505 HTTP Version Not Supported: this port speaks HTTP/1.0 and HTTP/1.1\n"},
 };
 constexpr size_t kCount = sizeof(kCanned) / sizeof(kCanned[0]);
 
@@ -53,7 +54,9 @@ std::string_view errorResponse(int status, bool close) {
   static const Table table;
   for (size_t i = 0; i < kCount; ++i)
     if (kCanned[i].status == status) return close ? table.close[i] : table.keep[i];
-  return close ? table.close[5] : table.keep[5];  // 500
+  constexpr size_t k500 = 5;
+  static_assert(kCanned[k500].status == 500);
+  return close ? table.close[k500] : table.keep[k500];
 }
 
 }  // namespace proxy::http

@@ -39,8 +39,9 @@ void MessageHead::reset() {
   buf_.clear();
   headers_.clear();
   url_off_ = url_len_ = 0;
+  authority_off_ = authority_len_ = 0;
   in_name_ = in_value_ = false;
-  connection_headers_ = 0;
+  connection_headers_ = host_headers_ = 0;
   method = 0;
   status = 0;
   version_major = version_minor = 1;
@@ -61,6 +62,35 @@ void MessageHead::appendUrl(std::string_view piece) {
   url_len_ += static_cast<uint32_t>(piece.size());
 }
 
+bool MessageHead::splitAbsoluteForm() {
+  std::string_view target = url();
+  size_t scheme = 0;
+  if (target.size() >= 7 && equalsIgnoreCase(target.substr(0, 7), "http://")) scheme = 7;
+  else if (target.size() >= 8 && equalsIgnoreCase(target.substr(0, 8), "https://")) scheme = 8;
+  if (scheme == 0) return true;  // origin-form (or asterisk-form): nothing to split
+  std::string_view rest = target.substr(scheme);
+  size_t end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, end);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return false;
+  authority_off_ = url_off_ + static_cast<uint32_t>(scheme);
+  authority_len_ = static_cast<uint32_t>(authority.size());
+  std::string_view path = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  if (!path.empty() && path.front() == '/') {
+    url_off_ = authority_off_ + authority_len_;
+    url_len_ = static_cast<uint32_t>(path.size());
+    return true;
+  }
+  // "http://host" or "http://host?q": the path is "/" (RFC 9112 3.2.2); written after the head's
+  // bytes, which every view addresses by offset.
+  uint32_t off = static_cast<uint32_t>(buf_.size());
+  std::string origin = "/";
+  origin.append(path);
+  buf_.append(origin);
+  url_off_ = off;
+  url_len_ = static_cast<uint32_t>(origin.size());
+  return true;
+}
+
 void MessageHead::appendName(std::string_view piece) {
   if (!in_name_) {
     headers_.push_back({static_cast<uint32_t>(buf_.size()), 0, 0, 0});
@@ -74,6 +104,8 @@ void MessageHead::endName() {
   in_name_ = false;
   if (!headers_.empty() && headers_.back().name_len == 10 && equalsIgnoreCase(name(headers_.size() - 1), "connection"))
     ++connection_headers_;
+  if (!headers_.empty() && headers_.back().name_len == 4 && equalsIgnoreCase(name(headers_.size() - 1), "host"))
+    ++host_headers_;
   if (!headers_.empty()) headers_.back().value_off = static_cast<uint32_t>(buf_.size());  // empty value
 }
 

@@ -38,8 +38,14 @@ class MessageHead {
   // First header named `name` (case-insensitive), or an empty view with found=false.
   std::string_view find(std::string_view name, bool* found = nullptr) const;
   size_t byteSize() const { return buf_.size(); }
-  // How many Connection headers the message has (counted while parsing).
+  // How many Connection / Host headers the message has (counted while parsing).
   unsigned connectionHeaders() const { return connection_headers_; }
+  unsigned hostHeaders() const { return host_headers_; }
+  // The authority of an absolute-form target ("GET http://a.example:8080/p HTTP/1.1" gives
+  // "a.example:8080", and url() is then "/p"), or "" for the usual origin-form.
+  std::string_view authority() const { return view(authority_off_, authority_len_); }
+  // The host the request is for: the absolute-form authority, else the first Host header.
+  std::string_view host() const { return authority_len_ ? authority() : find("host"); }
 
   void reset();
   // reset() and give the buffers' memory back (for connections that stop speaking HTTP).
@@ -51,6 +57,9 @@ class MessageHead {
   void endName();
   void appendValue(std::string_view piece);
   void endValue() { in_value_ = false; }
+  // Turns an absolute-form http(s) target into origin-form plus authority() (RFC 9112 3.2.2).
+  // False when the target is absolute-form without a usable authority (empty, or with userinfo).
+  bool splitAbsoluteForm();
 
  private:
   std::string_view view(uint32_t off, uint32_t len) const { return std::string_view(buf_).substr(off, len); }
@@ -58,7 +67,9 @@ class MessageHead {
   std::string buf_;
   std::vector<HeaderRef> headers_;
   uint32_t url_off_ = 0, url_len_ = 0;
+  uint32_t authority_off_ = 0, authority_len_ = 0;
   unsigned connection_headers_ = 0;
+  unsigned host_headers_ = 0;
   bool in_name_ = false;
   bool in_value_ = false;
 };

@@ -32,11 +32,20 @@ void Parser::reset() {
   reason_ = nullptr;
   body_bytes_ = 0;
   in_message_ = false;
+  target_at_feed_end_ = false;
 }
 
 FeedResult Parser::feed(const char* data, size_t len) {
   feed_begin_ = data;
   feed_end_ = data + len;
+  if (target_at_feed_end_ && len > 0) {
+    target_at_feed_end_ = false;
+    if (data[0] == '\r' || data[0] == '\n') {
+      error_ = ParseError::Malformed;
+      reason_ = "HTTP/0.9 request line";
+      return {ParseStatus::Error, 0};
+    }
+  }
   llhttp_errno_t rc = llhttp_execute(&parser_, data, len);
   switch (rc) {
     case HPE_OK: return {ParseStatus::Ok, len};
@@ -67,6 +76,7 @@ const char* Parser::errorReason() const {
     case ParseError::None: return "";
     case ParseError::HeaderTooLarge: return "header too large";
     case ParseError::BodyTooLarge: return "body too large";
+    case ParseError::VersionNotSupported: return "HTTP version not supported";
     case ParseError::Malformed: return reason_ ? reason_ : "malformed message";
   }
   return "";
@@ -74,6 +84,12 @@ const char* Parser::errorReason() const {
 
 int Parser::headBytesExceeded() {
   error_ = ParseError::HeaderTooLarge;
+  return -1;
+}
+
+int Parser::malformed(const char* reason) {
+  error_ = ParseError::Malformed;
+  reason_ = reason;
   return -1;
 }
 
@@ -88,11 +104,20 @@ int Parser::onMessageBegin(llhttp_t* p) {
 
 int Parser::onUrl(llhttp_t* p, const char* at, size_t len) {
   Parser& s = self(p);
+  // A target followed by the line end instead of " HTTP/1.x" is an HTTP/0.9 request: reject it
+  // now rather than wait for headers that such a client never sends.
+  const char* end = at + len;
+  s.target_at_feed_end_ = end == s.feed_end_;
+  if (end < s.feed_end_ && (*end == '\r' || *end == '\n')) return s.malformed("HTTP/0.9 request line");
   s.head_.appendUrl({at, len});
   return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
 }
 
-int Parser::onStatus(llhttp_t* p, const char* at, size_t len) { return onUrl(p, at, len); }
+int Parser::onStatus(llhttp_t* p, const char* at, size_t len) {
+  Parser& s = self(p);
+  s.head_.appendUrl({at, len});  // the reason phrase shares the target's slot
+  return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
+}
 
 int Parser::onHeaderField(llhttp_t* p, const char* at, size_t len) {
   Parser& s = self(p);
@@ -113,11 +138,12 @@ int Parser::onHeaderFieldComplete(llhttp_t* p) {
 
 int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
   Parser& s = self(p);
-  // obs-fold and bare CR/LF inside a value are request-smuggling shapes (RFC 9112 5.2): reject.
-  if (std::memchr(at, '\r', len) || std::memchr(at, '\n', len)) {
-    s.error_ = ParseError::Malformed;
-    s.reason_ = "bare CR or LF in a header value";
-    return -1;
+  // obs-fold and bare CR/LF inside a value are request-smuggling shapes (RFC 9112 5.2), and NUL
+  // and the other control bytes are never valid field content (RFC 9110 5.5): reject them all.
+  for (size_t i = 0; i < len; ++i) {
+    unsigned char c = static_cast<unsigned char>(at[i]);
+    if (c == '\r' || c == '\n') return s.malformed("bare CR or LF in a header value");
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return s.malformed("control byte in a header value");
   }
   // llhttp accepts obs-fold ("a\r\n b") by starting a new span after the CRLF. A value's pieces
   // are contiguous unless a read ended between them, so a gap means a fold.
@@ -155,15 +181,36 @@ int Parser::onHeadersComplete(llhttp_t* p) {
   h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
   h.content_length = h.has_content_length ? p->content_length : 0;
   h.upgrade = p->upgrade != 0;
-  if (p->type == HTTP_REQUEST && h.has_content_length && h.content_length > s.limits_.max_body_bytes) {
-    s.error_ = ParseError::BodyTooLarge;
-    return -1;
+  if (p->type == HTTP_REQUEST) {
+    if (s.checkRequestHead(p) != 0) return -1;
+    if (h.has_content_length && h.content_length > s.limits_.max_body_bytes) {
+      s.error_ = ParseError::BodyTooLarge;
+      return -1;
+    }
   }
   switch (s.handler_.onHead(h)) {
     case HeadAction::Continue: return 0;
     case HeadAction::Pause: return HPE_PAUSED;
     case HeadAction::NoBody: return 1;
   }
+  return 0;
+}
+
+// The request checks that must pass before anything of the request is forwarded (parser.h).
+int Parser::checkRequestHead(llhttp_t* p) {
+  MessageHead& h = head_;
+  if (h.version_major != 1) {
+    if (h.version_major == 0) return malformed("HTTP/0.9 request line");
+    error_ = ParseError::VersionNotSupported;
+    return -1;
+  }
+  const bool has_te = (p->flags & F_TRANSFER_ENCODING) != 0;
+  if (has_te && !h.chunked) return malformed("Transfer-Encoding whose last coding is not chunked");
+  if (has_te && h.has_content_length) return malformed("both Transfer-Encoding and Content-Length");
+  if (has_te && h.version_minor == 0) h.keep_alive = false;  // RFC 9112 6.1: close after it
+  if (h.hostHeaders() > 1) return malformed("more than one Host header");
+  if (h.hostHeaders() == 0 && h.version_minor >= 1) return malformed("no Host header in an HTTP/1.1 request");
+  if (!h.splitAbsoluteForm()) return malformed("absolute-form target without a usable authority");
   return 0;
 }
 

@@ -4,11 +4,20 @@
 // The owner feeds bytes and receives, per message: onHead (the collected head), onBody (decoded
 // body bytes: chunked framing already removed; the views point into the fed buffer) and
 // onComplete. Either callback may pause the parser; feed() then reports how many bytes it consumed
-// and the caller resumes later with the rest. On top of llhttp's strict mode (which rejects
-// Content-Length with Transfer-Encoding, duplicate Content-Length, a last coding other than
-// chunked, bad chunk sizes) it rejects obs-fold and bare CR/LF in header values, enforces the
-// header-size and body-size limits, and classifies every failure so the caller can answer
-// 400 / 413 / 431.
+// and the caller resumes later with the rest.
+//
+// llhttp is built in strict mode (LLHTTP_STRICT_MODE, cmake/dependencies.cmake) with every
+// lenient flag off: it rejects Content-Length with Transfer-Encoding, duplicate Content-Length,
+// bad chunk sizes, chunk data not followed by CRLF, and bare LF line ends. On top of it this
+// parser rejects, before onHead so that nothing of such a request is ever forwarded: a request
+// Transfer-Encoding whose last coding is not chunked (llhttp finds it only after the head),
+// missing (HTTP/1.1) or repeated Host headers, an absolute-form target without a usable authority,
+// HTTP/0.9 request lines, and versions other than 1.x (VersionNotSupported, 505). It rejects
+// obs-fold, bare CR/LF, NUL and other control bytes in header values and whitespace in header
+// names; it marks an HTTP/1.0 request with Transfer-Encoding as not keep-alive (RFC 9112 6.1:
+// the connection closes after it); it turns absolute-form targets into origin-form plus
+// MessageHead::authority(). It enforces the header-size and body-size limits and classifies every
+// failure so the caller can answer 400 / 413 / 431 / 505.
 #pragma once
 
 #include <llhttp.h>
@@ -28,7 +37,7 @@ enum class ParseStatus : uint8_t {
   Error,
 };
 
-enum class ParseError : uint8_t { None, Malformed, HeaderTooLarge, BodyTooLarge };
+enum class ParseError : uint8_t { None, Malformed, HeaderTooLarge, BodyTooLarge, VersionNotSupported };
 
 struct FeedResult {
   ParseStatus status;
@@ -90,6 +99,8 @@ class Parser {
   static int onMessageComplete(llhttp_t* p);
   static Parser& self(llhttp_t* p) { return *static_cast<Parser*>(p->data); }
   int headBytesExceeded();
+  int malformed(const char* reason);
+  int checkRequestHead(llhttp_t* p);
 
   llhttp_t parser_;
   ParserHandler& handler_;
@@ -105,6 +116,9 @@ class Parser {
   const char* value_end_ = nullptr;
   bool value_started_ = false;
   bool value_end_was_feed_end_ = false;
+  // HTTP/0.9 detection: the request target ended exactly at the end of a feed, so the next
+  // feed's first byte tells whether a version follows.
+  bool target_at_feed_end_ = false;
 };
 
 }  // namespace proxy::http

@@ -84,7 +84,9 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
   out.append(fwd.url.empty() ? req.url() : fwd.url);
   out.append(" HTTP/1.1\r\n", 11);
   ConnectionTokens tokens = connectionTokens(req);
-  std::string_view host;
+  // An absolute-form target's authority replaces any Host header (RFC 9112 3.2.2).
+  std::string_view host = req.authority();
+  if (!host.empty()) appendHeader(out, "Host", host);
   bool have_xff = false;
   for (size_t i = 0; i < req.headerCount(); ++i) {
     std::string_view name = req.name(i), value = req.value(i);
@@ -96,7 +98,10 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
     if (isHopByHop(k) || k == Kind::XRealIp || k == Kind::XForwardedProto || k == Kind::XForwardedHost) continue;
     if (k == Kind::Other && listedByConnection(tokens, name)) continue;
     if (k == Kind::ContentLength && req.chunked) continue;  // llhttp rejects both; belt and braces
-    if (k == Kind::Host && host.empty()) host = value;
+    if (k == Kind::Host) {
+      if (!req.authority().empty()) continue;
+      if (host.empty()) host = value;
+    }
     if (k == Kind::XForwardedFor && !have_xff) {
       // Append the client to the first X-Forwarded-For; later duplicates are merged into it.
       out.append(name).append(": ", 2).append(value);

@@ -2,7 +2,8 @@
 //
 // Towards the upstream: request line with HTTP/1.1, hop-by-hop headers removed (Connection and
 // every name it lists, Keep-Alive, TE, Trailer, Transfer-Encoding, Proxy-Connection, and Upgrade
-// unless upgrading), Host preserved, X-Forwarded-For appended, X-Real-IP / X-Forwarded-Proto /
+// unless upgrading), Host preserved (or taken from an absolute-form target's authority),
+// X-Forwarded-For appended, X-Real-IP / X-Forwarded-Proto /
 // X-Forwarded-Host set, and the body framing the proxy will actually send. Towards the client: the
 // same hop-by-hop filter on the response plus the framing and Connection header that match what
 // the proxy does with this client connection. Output is appended to a caller-owned string whose
@@ -19,7 +20,7 @@ namespace proxy::http {
 struct ForwardInfo {
   std::string_view client_ip;
   std::string_view proto = "http";   // X-Forwarded-Proto
-  std::string_view default_host;     // Host to send when the client sent none (HTTP/1.0)
+  std::string_view default_host;     // Host to send when the client sent none (HTTP/1.0 only)
   bool upgrade = false;              // forward Upgrade + Connection: upgrade
   std::string_view url;              // the request target to send, when not the client's
 };

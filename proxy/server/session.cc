@@ -163,8 +163,10 @@ void Session::feedClient(const char* data, size_t len) {
       return;
     case http::ParseStatus::Error: {
       common::logDebug("bad_request", {{"client", std::string_view(client_ip_, client_ip_len_)}, {"reason", parser_.errorReason()}});
-      int status = parser_.error() == http::ParseError::HeaderTooLarge ? 431
-                   : parser_.error() == http::ParseError::BodyTooLarge ? 413 : 400;
+      int status = parser_.error() == http::ParseError::HeaderTooLarge        ? 431
+                   : parser_.error() == http::ParseError::BodyTooLarge        ? 413
+                   : parser_.error() == http::ParseError::VersionNotSupported ? 505
+                                                                               : 400;
       if (response_started_ || up_) {  // mid-exchange: the upstream side cannot be saved
         releaseUpstream(false);
         if (response_started_) return close();

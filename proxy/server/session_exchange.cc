@@ -64,7 +64,7 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
     return http::HeadAction::Pause;
   }
   gen_ = worker_.acquire();  // this exchange (and a tunnel it becomes) runs on this config
-  int u = gen_->router.match(head.find("host"), head.url());
+  int u = gen_->router.match(head.host(), head.url());
   if (u < 0) {
     respondLocal(404);
     return http::HeadAction::Pause;

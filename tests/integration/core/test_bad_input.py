@@ -1,6 +1,7 @@
 """Proxy core, bad input: every malformed or hostile request gets a clear status and a short body,
 the proxy keeps serving everyone else, and nothing reaches the backend that should not.
 """
+import json
 import os
 import socket
 import sys
@@ -82,6 +83,50 @@ class BadInput(unittest.TestCase):
                 raw = raw_request(self.port, shape)
                 self.assertEqual(status_of(raw), 400, raw[:200])
         self.still_serving()
+
+    def test_framing_is_validated_before_anything_goes_upstream(self):
+        # Each is answered by tether alone: the backend never sees a request (not even a head).
+        cases = [
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+            (b"GET /name HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400),
+            (b"GET /name HTTP/1.1\r\nAccept: */*\r\n\r\n", 400),
+            (b"GET /name HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n", 400),
+            (b"GET http://user@x/name HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET /name HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+            (b"GET /name\r\n", 400),  # HTTP/0.9: at once, not 408 after client_header
+            (b"GET /name HTTP/1.1\nHost: x\n\n", 400),
+        ]
+        for request, status in cases:
+            with self.subTest(request=request[:60]):
+                self.expect(request, status)
+
+    def test_a_bad_chunk_never_smuggles_a_second_request(self):
+        before = self.backend.paths
+        raw = raw_request(self.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                     b"5\r\nhelloGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n0\r\n\r\n")
+        self.assertIn(status_of(raw), (400, 502, None))
+        time.sleep(0.2)
+        self.assertNotIn("/smuggled", self.backend.paths[len(before):])
+        self.still_serving()
+
+    def test_http10_with_transfer_encoding_closes_after_the_response(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"3\r\nabc\r\n0\r\n\r\n")
+            raw = recv_until_close(s)  # tether closes: the test would time out otherwise
+        self.assertEqual(status_of(raw), 200)
+        self.assertIn(b"Connection: close", raw)
+        self.assertTrue(raw.endswith(b"abc"))
+
+    def test_absolute_form_routes_on_the_path_with_the_authority_as_host(self):
+        raw = raw_request(self.port, b"GET http://chat.example:8080/headers?x=1 HTTP/1.1\r\nHost: other\r\n"
+                                     b"Connection: close\r\n\r\n")
+        self.assertEqual(status_of(raw), 200, raw[:200])
+        info = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+        self.assertEqual(info["request_line"], "GET /headers?x=1 HTTP/1.1")
+        hosts = [v for k, v in info["headers"] if k.lower() == "host"]
+        self.assertEqual(hosts, ["chat.example:8080"])
 
     def test_connect_method_refused(self):
         self.expect(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 400)

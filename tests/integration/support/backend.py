@@ -73,6 +73,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one(self):
         self.server.requests += 1
+        self.server.paths.append(self.path)
         url = urlsplit(self.path)
         q = parse_qs(url.query)
         path = url.path
@@ -164,6 +165,7 @@ class Backend:
         self.server = _Server((host, port), Handler)
         self.server.name = name
         self.server.requests = 0
+        self.server.paths = []  # every request target received, in order
         self.server.connections = 0
         self.server.active = set()
         self.server.healthy = True
@@ -176,6 +178,10 @@ class Backend:
     @property
     def requests(self):
         return self.server.requests
+
+    @property
+    def paths(self):
+        return list(self.server.paths)
 
     @property
     def connections(self):

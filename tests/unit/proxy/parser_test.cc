@@ -100,6 +100,100 @@ TEST_CASE("request smuggling shapes and malformed heads are rejected as Malforme
   }
 }
 
+TEST_CASE("framing that llhttp checks only after the head is rejected before onHead") {
+  // Nothing of these may reach the upstream: the head must not be handed out at all.
+  using namespace std::string_literals;
+  const std::string bad[] = {
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n"s,
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc"s,
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n"s,
+      "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"s,
+      "GET / HTTP/1.1\r\nX: y\r\n\r\n"s,
+      "GET http://user@a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n"s,
+      "GET http:///p HTTP/1.1\r\nHost: a.example\r\n\r\n"s,
+      "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n"s,
+      "GET / HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n"s,
+  };
+  for (const std::string& req : bad) {
+    CAPTURE(req);
+    for (size_t step : {0, 1}) {
+      Recorder r;
+      Parser p(HTTP_REQUEST, r);
+      CHECK(feedAll(p, req, step) == ParseStatus::Error);
+      CHECK(p.error() == ParseError::Malformed);
+      CHECK(r.heads.empty());
+    }
+  }
+}
+
+TEST_CASE("chunk data must end in CRLF (strict llhttp)") {
+  Recorder r;
+  Parser p(HTTP_REQUEST, r);
+  CHECK(feedAll(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n") == ParseStatus::Error);
+  CHECK(r.complete == 0);
+}
+
+TEST_CASE("HTTP/0.9 request lines fail at once, versions other than 1.x are VersionNotSupported") {
+  for (const char* line : {"GET /\r\n", "GET /\n", "GET /x\r\n\r\n"}) {
+    CAPTURE(line);
+    for (size_t step : {0, 1}) {
+      Recorder r;
+      Parser p(HTTP_REQUEST, r);
+      CHECK(feedAll(p, line, step) == ParseStatus::Error);
+      CHECK(p.error() == ParseError::Malformed);
+    }
+  }
+  // llhttp itself refuses versions other than 0.9, 1.0, 1.1 and 2.0 (Malformed, 400).
+  Recorder r;
+  Parser p(HTTP_REQUEST, r);
+  CHECK(feedAll(p, "GET / HTTP/2.0\r\nHost: x\r\n\r\n") == ParseStatus::Error);
+  CHECK(p.error() == ParseError::VersionNotSupported);
+  CHECK(r.heads.empty());
+}
+
+TEST_CASE("Host rules: HTTP/1.0 may omit it, HTTP/1.1 must send exactly one") {
+  Recorder r;
+  Parser p(HTTP_REQUEST, r);
+  REQUIRE(feedAll(p, "GET / HTTP/1.0\r\n\r\n") == ParseStatus::Ok);
+  CHECK(r.heads[0].hostHeaders() == 0);
+  Parser p11(HTTP_REQUEST, r);
+  REQUIRE(feedAll(p11, "GET / HTTP/1.1\r\nhost: a\r\n\r\n") == ParseStatus::Ok);
+  CHECK(r.heads[1].hostHeaders() == 1);
+  CHECK(r.heads[1].host() == "a");
+}
+
+TEST_CASE("absolute-form targets route on the path and take the authority as the host") {
+  struct Case {
+    const char* req;
+    const char* url;
+    const char* host;
+  } cases[] = {
+      {"GET http://chat.example:8080/socket.io/?EIO=4 HTTP/1.1\r\nHost: other\r\n\r\n", "/socket.io/?EIO=4", "chat.example:8080"},
+      {"GET HTTPS://a.example HTTP/1.1\r\nHost: a.example\r\n\r\n", "/", "a.example"},
+      {"GET http://a.example?x=1 HTTP/1.1\r\nHost: a.example\r\n\r\n", "/?x=1", "a.example"},
+      {"GET /plain HTTP/1.1\r\nHost: b\r\n\r\n", "/plain", "b"},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.req);
+    for (size_t step : {0, 1}) {
+      Recorder r;
+      Parser p(HTTP_REQUEST, r);
+      REQUIRE(feedAll(p, c.req, step) == ParseStatus::Ok);
+      CHECK(r.heads[0].url() == c.url);
+      CHECK(r.heads[0].host() == c.host);
+    }
+  }
+}
+
+TEST_CASE("an HTTP/1.0 request with Transfer-Encoding closes the connection after it") {
+  Recorder r;
+  Parser p(HTTP_REQUEST, r);
+  REQUIRE(feedAll(p, "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") ==
+          ParseStatus::Ok);
+  CHECK(r.bodies[0] == "abc");
+  CHECK_FALSE(r.heads[0].keep_alive);
+}
+
 TEST_CASE("obs-fold is caught even when a read ends right after the CRLF") {
   Recorder r;
   Parser p(HTTP_REQUEST, r);

@@ -41,8 +41,17 @@ TEST_CASE("upstream request: hop-by-hop removed, forwarding headers set, Host ke
         "Accept: */*\r\nX-Real-IP: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: chat.example.com\r\n\r\n");
 }
 
-TEST_CASE("upstream request: missing Host gets the default, chunked is re-declared, upgrade kept when asked") {
-  MessageHead h = parse(HTTP_REQUEST, "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+TEST_CASE("upstream request: an absolute-form target's authority is the Host") {
+  MessageHead h = parse(HTTP_REQUEST, "GET http://chat.example:8080/a?b HTTP/1.1\r\nHost: elsewhere\r\nAccept: */*\r\n\r\n");
+  std::string out;
+  writeUpstreamRequestHead(h, {"192.0.2.7", "http", "127.0.0.1:8001", false}, out);
+  CHECK(out ==
+        "GET /a?b HTTP/1.1\r\nHost: chat.example:8080\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.7\r\n"
+        "X-Real-IP: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: chat.example:8080\r\n\r\n");
+}
+
+TEST_CASE("upstream request: missing Host (HTTP/1.0) gets the default, chunked is re-declared, upgrade kept when asked") {
+  MessageHead h = parse(HTTP_REQUEST, "POST /u HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
   std::string out;
   writeUpstreamRequestHead(h, {"::1", "http", "127.0.0.1:8001", false}, out);
   CHECK(out.find("Host: 127.0.0.1:8001\r\n") != std::string::npos);
