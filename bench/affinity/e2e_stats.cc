@@ -118,6 +118,7 @@ std::string e2eGnuplotScript(const std::string& csv, const std::string& png, con
   return "set terminal pngcairo size 1400,1300 font 'Sans,10' noenhanced\n"
          "set output '" + png + "'\n"
          "set datafile separator ','\n"
+         "set key autotitle columnhead\n"  // the CSV's header line is not a data row
          "set style data histograms\n"
          "set style histogram clustered gap 1\n"
          "set style fill solid 0.8 border -1\n"
