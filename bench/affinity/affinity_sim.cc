@@ -172,12 +172,13 @@ std::string clientId(size_t client) { return "user-" + std::to_string(client); }
 std::vector<StrategyResult> runSimulation(const SimConfig& cfg) { return runSimulation(cfg, defaultSpecs()); }
 
 std::vector<StrategyResult> runSimulation(const SimConfig& cfg, const std::vector<StrategySpec>& specs) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < cfg.servers; ++i) names.push_back("srv-" + std::to_string(i));
+  std::vector<std::string> names = cfg.server_names;
+  if (names.empty())
+    for (size_t i = 0; i < cfg.servers; ++i) names.push_back("srv-" + std::to_string(i));
   std::vector<std::string> removed = names;
-  removed.erase(removed.begin() + static_cast<long>(cfg.servers / 2));
+  removed.erase(removed.begin() + static_cast<long>(names.size() / 2));
   std::vector<std::string> added = removed;
-  added.push_back("srv-" + std::to_string(cfg.servers));
+  added.push_back(cfg.server_names.empty() ? "srv-" + std::to_string(cfg.servers) : "added-server");
 
   std::vector<StrategyResult> out;
   for (const StrategySpec& v : specs) {

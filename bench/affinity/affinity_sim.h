@@ -40,6 +40,9 @@ struct SimConfig {
   // the case bounded loads exist for. 0 = uniform keys.
   double hot_share = 0;
   size_t hot_keys = 4;
+  // Server names; empty: srv-0 .. srv-(servers-1), srv-(servers/2) removed, srv-(servers) added.
+  // Given: `servers` is their count, the middle one is removed and "added-server" added.
+  std::vector<std::string> server_names;
   // Client addresses (ip_hash keys): NAT group g is the IPv4 address address_base + g.
   uint32_t address_base = 0x0A000000;  // 10.0.0.0
 };

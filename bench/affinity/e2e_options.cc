@@ -10,6 +10,10 @@ const char* const kE2eUsage =
     "                             [--wave N] [--cookies keep|drop] [--remove-at N] [--add-at N] [--no-churn]\n"
     "                             [--balance-factor F] [--backend-cmd CMD] [--tether PATH] [--tether-chat PATH]\n"
     "                             [--workers N] [--session-timeout SECONDS] [--out DIR] [--no-plot]\n"
+    "       tether-bench affinity --e2e --configs A.yaml,B.yaml ...   your configs, backends started on\n"
+    "                             their servers' addresses (one upstream, loopback, no churn)\n"
+    "       tether-bench affinity --e2e --target http://127.0.0.1:PORT [--target-pid PID] ...   a running\n"
+    "                             tether (no churn; its backends must send X-Served-By)\n"
     "  Starts tether once per --strategies entry (default: the simulation's rows) in front of --servers\n"
     "  backends (tether-chat, or --backend-cmd with {port} and {name}; the backend must name itself in an\n"
     "  X-Served-By header) on 127.0.0.1, and runs 3 x --clients (default 2000) browser-like Engine.IO\n"
@@ -55,7 +59,8 @@ std::string parseE2eOptions(const std::vector<std::string>& args, E2eOptions& o)
     bool takes_value = a == "--strategies" || a == "--servers" || a == "--clients" || a == "--nat-groups" ||
                        a == "--wave" || a == "--cookies" || a == "--remove-at" || a == "--add-at" ||
                        a == "--balance-factor" || a == "--backend-cmd" || a == "--tether" || a == "--tether-chat" ||
-                       a == "--workers" || a == "--session-timeout" || a == "--out";
+                       a == "--workers" || a == "--session-timeout" || a == "--out" || a == "--configs" ||
+                       a == "--target" || a == "--target-pid";
     if (!takes_value) return "unknown flag '" + a + "'";
     if (i + 1 >= args.size()) return a + " needs a value";
     const std::string& v = args[++i];
@@ -95,10 +100,36 @@ std::string parseE2eOptions(const std::vector<std::string>& args, E2eOptions& o)
       err = positive(t);
       o.session_timeout_s = static_cast<double>(t);
     } else if (a == "--out") o.out_dir = v;
+    else if (a == "--configs") {
+      size_t start = 0;
+      for (;;) {
+        size_t end = v.find(',', start);
+        std::string path = v.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (path.empty()) return "empty path in --configs";
+        o.configs.push_back(path);
+        if (end == std::string::npos) break;
+        start = end + 1;
+      }
+    } else if (a == "--target") o.target_url = v;
+    else if (a == "--target-pid") {
+      size_t pid = 0;
+      err = positive(pid);
+      o.target_pid = static_cast<int>(pid);
+    }
     if (!err.empty()) return err;
   }
+  int modes = !strategies.empty() + !o.configs.empty() + !o.target_url.empty();
+  if (modes > 1) return "--strategies, --configs and --target exclude each other";
+  if (o.target_pid && o.target_url.empty()) return "--target-pid needs --target";
+  if (!o.configs.empty() || !o.target_url.empty()) {
+    if (remove_set || add_set) return "--remove-at/--add-at need --strategies (the bench rewrites the membership)";
+    o.params.churn = false;
+    o.params.fleet = o.configs.empty() ? "the target's servers" : "each config's servers";
+  }
+  if (!o.target_url.empty() && o.target_url.rfind("http://", 0) != 0)
+    return "--target must be an http:// URL on 127.0.0.0/8";
   if (strategies.empty()) {
-    o.strategies = defaultSpecs();
+    if (o.configs.empty() && o.target_url.empty()) o.strategies = defaultSpecs();
   } else if (std::string err = parseStrategyList(strategies, o.strategies); !err.empty()) {
     return err;
   }

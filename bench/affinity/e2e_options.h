@@ -13,6 +13,11 @@ namespace bench::affinity {
 struct E2eOptions {
   E2eParams params;                  // servers, clients, nat_groups, wave, cookies, churn points
   std::vector<StrategySpec> strategies;
+  // Instead of --strategies: the user's tether configs (one row each, named by the path as
+  // given), or a tether already running (one row, named by the URL); both without churn.
+  std::vector<std::string> configs;
+  std::string target_url;
+  int target_pid = 0;                // --target-pid: the running tether, for its CPU time
   double balance_factor = 1.25;
   std::string backend_cmd;           // "" = tether-chat
   std::string tether_bin, chat_bin;  // "" = next to tether-bench (build tree or install dir)

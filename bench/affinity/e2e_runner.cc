@@ -9,16 +9,14 @@
 
 namespace bench::affinity {
 
-TrafficRun::TrafficRun(const E2eParams& params, const SimConfig& addresses, double session_timeout_s, int port,
-                       ChurnHooks hooks)
+TrafficRun::TrafficRun(const E2eParams& params, const SimConfig& addresses, double session_timeout_s,
+                       const sockaddr_in& target, std::string host, ChurnHooks hooks)
     : params_(params),
       addresses_(addresses),
       timeout_ns_(static_cast<uint64_t>(session_timeout_s * 1e9)),
-      host_("127.0.0.1:" + std::to_string(port)),
+      target_(target),
+      host_(std::move(host)),
       hooks_(std::move(hooks)) {
-  target_.sin_family = AF_INET;
-  target_.sin_port = htons(static_cast<uint16_t>(port));
-  target_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   total_ = params_.clients * (params_.churn ? 3 : 1);
   clients_.resize(params_.clients);
 }

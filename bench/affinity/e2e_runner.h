@@ -27,8 +27,9 @@ struct ChurnHooks {
 class TrafficRun {
  public:
   // `addresses` maps a client to its source address (SimConfig::address_base, nat_groups).
-  TrafficRun(const E2eParams& params, const SimConfig& addresses, double session_timeout_s, int port,
-             ChurnHooks hooks);
+  // `target`: tether's listener (IPv4); `host`: the Host header.
+  TrafficRun(const E2eParams& params, const SimConfig& addresses, double session_timeout_s, const sockaddr_in& target,
+             std::string host, ChurnHooks hooks);
   TrafficRun(const TrafficRun&) = delete;
   TrafficRun& operator=(const TrafficRun&) = delete;
   ~TrafficRun();

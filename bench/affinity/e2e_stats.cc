@@ -23,6 +23,14 @@ std::vector<uint64_t> countsOver(const std::map<std::string, uint64_t>& placed, 
 
 double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 
+// A row name as one CSV field: quoted when it holds a comma or a quote.
+std::string csvField(const std::string& v) {
+  if (v.find_first_of(",\"") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 }  // namespace
 
 Spread spreadOf(const std::vector<uint64_t>& counts) {
@@ -57,10 +65,11 @@ std::string formatE2eTable(const E2eParams& p, const std::vector<E2eResult>& res
                   p.clients, p.nat_groups, p.servers, p.servers / 2, p.remove_at, p.servers, p.add_at, p.wave,
                   p.cookies ? "kept" : "dropped");
   } else {
+    std::string fleet = p.fleet.empty() ? std::to_string(p.servers) + " servers" : p.fleet;
     std::snprintf(line, sizeof(line),
-                  "tether-bench affinity --e2e: %zu clients on %zu addresses, %zu servers (no churn), 3 polls + "
+                  "tether-bench affinity --e2e: %zu clients on %zu addresses, %s (no churn), 3 polls + "
                   "upgrade, %zu concurrent, cookies %s\n",
-                  p.clients, p.nat_groups, p.servers, p.wave, p.cookies ? "kept" : "dropped");
+                  p.clients, p.nat_groups, fleet.c_str(), p.wave, p.cookies ? "kept" : "dropped");
   }
   out += line;
   std::snprintf(line, sizeof(line), "%-28s %8s %8s %10s %10s %9s %9s %8s %7s %7s %7s %7s %7s %9s %7s\n", "strategy",
@@ -102,13 +111,20 @@ std::string toE2eCsv(const std::vector<E2eResult>& results, const std::vector<St
     const E2eResult& r = results[i];
     StrategyResult s = i < predicted.size() ? predicted[i] : StrategyResult{};
     Spread h = r.spreadHealthy(), a = r.spreadAfterAdd();
-    std::snprintf(line, sizeof(line),
-                  "%s,%.4f,%.4f,%.3f,%.3f,%.3f,%.4f,%zu,%zu,%zu,%.3f,%.3f,%.3f,%.3f,%.1f,%.2f,%.4f,%.3f,%.3f,%.3f,%.4f\n",
-                  r.name.c_str(), h.max_over_mean, h.stddev_over_mean, r.remapRemovePct(), r.remapAddPct(),
+    char cpu[32] = "";  // empty when not known
+    if (r.cpuMicrosPerSession() >= 0) std::snprintf(cpu, sizeof(cpu), "%.1f", r.cpuMicrosPerSession());
+    std::snprintf(line, sizeof(line), "%s,%.4f,%.4f,%.3f,%.3f,%.3f,%.4f,%zu,%zu,%zu,%.3f,%.3f,%.3f,%.3f,%s,%.2f,",
+                  csvField(r.name).c_str(), h.max_over_mean, h.stddev_over_mean, r.remapRemovePct(), r.remapAddPct(),
                   r.brokenPct(), a.max_over_mean, r.churn_broken, r.failed, r.sessions,
                   ms(r.handshake_us.percentile(0.5)), ms(r.handshake_us.percentile(0.99)),
-                  ms(r.upgrade_us.percentile(0.5)), ms(r.upgrade_us.percentile(0.99)), r.cpuMicrosPerSession(),
-                  r.wall_seconds, s.spread, s.remap_remove, s.remap_add, s.broken, s.spread_after_add);
+                  ms(r.upgrade_us.percentile(0.5)), ms(r.upgrade_us.percentile(0.99)), cpu, r.wall_seconds);
+    out += line;
+    if (s.name.empty()) {  // no prediction for this row (a running target, an unmodelled config)
+      out += ",,,,\n";
+      continue;
+    }
+    std::snprintf(line, sizeof(line), "%.4f,%.3f,%.3f,%.3f,%.4f\n", s.spread, s.remap_remove, s.remap_add, s.broken,
+                  s.spread_after_add);
     out += line;
   }
   return out;

@@ -60,10 +60,12 @@ struct E2eParams {
   size_t servers = 3, clients = 2000, nat_groups = 0, wave = 64;
   bool cookies = true, churn = true;
   size_t remove_at = 0, add_at = 0;
+  std::string fleet;  // the servers, as the table's title names them ("" = "N servers")
 };
 
 std::string formatE2eTable(const E2eParams& p, const std::vector<E2eResult>& results);
-// One row per result; the sim_* columns from `predicted` (same order, same names).
+// One row per result; the sim_* columns from `predicted` (same order; an entry with an empty
+// name, or a missing one, leaves them empty).
 std::string toE2eCsv(const std::vector<E2eResult>& results, const std::vector<StrategyResult>& predicted);
 // Measured beside predicted: broken %, max/mean, remap on remove / add.
 std::string e2eGnuplotScript(const std::string& csv, const std::string& png, const std::string& title);

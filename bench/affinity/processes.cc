@@ -40,10 +40,11 @@ sockaddr_in loopback(int port) {
 }
 
 // A blocking connect with a bound; the fd or -1.
-int connectWithin(int port, double timeout_s) {
+int connectWithin(const std::string& host, int port, double timeout_s) {
+  sockaddr_in a = loopback(port);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) return -1;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  sockaddr_in a = loopback(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 && errno != EINPROGRESS) {
     ::close(fd);
     return -1;
@@ -97,10 +98,10 @@ int freeLoopbackPort() {
   return port;
 }
 
-bool waitForPort(int port, double timeout_s) {
+bool waitForPort(const std::string& host, int port, double timeout_s) {
   double deadline = now() + timeout_s;
   while (now() < deadline && !interrupted()) {
-    int fd = connectWithin(port, 0.5);
+    int fd = connectWithin(host, port, 0.5);
     if (fd >= 0) {
       ::close(fd);
       return true;
@@ -111,7 +112,7 @@ bool waitForPort(int port, double timeout_s) {
 }
 
 std::string httpGet(int port, const std::string& path, double timeout_s) {
-  int fd = connectWithin(port, timeout_s);
+  int fd = connectWithin("127.0.0.1", port, timeout_s);
   if (fd < 0) return "";
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   double deadline = now() + timeout_s;

@@ -21,8 +21,9 @@ bool interrupted();
 
 // A port on 127.0.0.1 the kernel says is free now; -1 on failure.
 int freeLoopbackPort();
-// True once something accepts on 127.0.0.1:port, false after `timeout_s` (or when interrupted).
-bool waitForPort(int port, double timeout_s);
+// True once something accepts on host:port (an IPv4 literal), false after `timeout_s` (or when
+// interrupted).
+bool waitForPort(const std::string& host, int port, double timeout_s);
 // GET http://127.0.0.1:port/path with a bound; returns the body, "" on failure.
 std::string httpGet(int port, const std::string& path, double timeout_s);
 // utime + stime of `pid` in seconds from /proc/PID/stat; < 0 when unreadable.

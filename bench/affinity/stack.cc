@@ -18,21 +18,22 @@ std::string replaceAll(std::string s, const std::string& from, const std::string
 
 }  // namespace
 
-std::string Stack::startBackend(const std::string& name) {
-  int port = freeLoopbackPort();
+std::string Stack::startBackend(const std::string& name, const std::string& host, int port) {
+  if (port <= 0) port = freeLoopbackPort();
   if (port < 0) return "no free port for " + name;
   std::vector<std::string> argv;
   if (options_.backend_cmd.empty()) {
-    argv = {options_.chat_bin, "--host", "127.0.0.1", "--port", std::to_string(port), "--id", name,
+    argv = {options_.chat_bin, "--host", host, "--port", std::to_string(port), "--id", name,
             "--log-level", "warn", "--drain", "0"};
   } else {
-    std::string cmd = replaceAll(replaceAll(options_.backend_cmd, "{port}", std::to_string(port)), "{name}", name);
+    std::string cmd = replaceAll(replaceAll(replaceAll(options_.backend_cmd, "{port}", std::to_string(port)), "{name}", name),
+                                 "{host}", host);
     argv = {"/bin/sh", "-c", "exec " + cmd};
   }
   std::string log = "backend-" + name + ".log";
   pid_t pid = procs_.spawn(argv, log);
   if (pid < 0) return "cannot start backend " + name;
-  if (!waitForPort(port, 10) || !procs_.alive(pid)) return "backend " + name + " did not listen:\n" + procs_.tail(log);
+  if (!waitForPort(host, port, 10) || !procs_.alive(pid)) return "backend " + name + " did not listen:\n" + procs_.tail(log);
   backends_[name] = {pid, port};
   return "";
 }
@@ -76,10 +77,21 @@ std::string Stack::startTether(const StrategySpec& spec, const std::vector<std::
   if (std::string err = writeConfig(members); !err.empty()) return err;
   tether_pid_ = procs_.spawn({options_.tether_bin, "-c", config_path_, "--log-level", "warn"}, log_name_);
   if (tether_pid_ < 0) return "cannot start " + options_.tether_bin;
-  if (!waitForPort(port_, 10) || !waitForPort(admin_port_, 5) || !procs_.alive(tether_pid_))
+  if (!waitForPort("127.0.0.1", port_, 10) || !waitForPort("127.0.0.1", admin_port_, 5) || !procs_.alive(tether_pid_))
     return "tether did not start (" + config_path_ + "):\n" + procs_.tail(log_name_);
   generation_ = generation();
   return generation_ > 0 ? "" : "tether's admin /metrics has no tether_config_generation";
+}
+
+std::string Stack::startTetherFile(const std::string& path, int port) {
+  port_ = port;
+  ++starts_;
+  log_name_ = "tether-" + std::to_string(starts_) + ".log";
+  tether_pid_ = procs_.spawn({options_.tether_bin, "-c", path, "--log-level", "warn"}, log_name_);
+  if (tether_pid_ < 0) return "cannot start " + options_.tether_bin;
+  if (!waitForPort("127.0.0.1", port_, 10) || !procs_.alive(tether_pid_))
+    return "tether did not start on " + path + ":\n" + procs_.tail(log_name_);
+  return "";
 }
 
 int Stack::generation() {

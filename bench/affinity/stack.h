@@ -31,11 +31,14 @@ class Stack {
  public:
   Stack(ProcessSet& procs, StackOptions options) : procs_(procs), options_(std::move(options)) {}
 
-  std::string startBackend(const std::string& name);
+  // On 127.0.0.1 and a free port, or on `host`:`port` when port > 0.
+  std::string startBackend(const std::string& name, const std::string& host = "127.0.0.1", int port = 0);
   // SIGKILLs the backend (a crash, as the churn's removed server sees it).
   std::string killBackend(const std::string& name);
   // Starts tether for `spec` in front of `members` (backend names, in order).
   std::string startTether(const StrategySpec& spec, const std::vector<std::string>& members);
+  // Starts tether on the user's config file as it is; `port` is its first listener's.
+  std::string startTetherFile(const std::string& path, int port);
   // Rewrites the config with `members` and reloads (SIGHUP), waiting for the new generation.
   std::string reload(const std::vector<std::string>& members);
   std::string stopTether();

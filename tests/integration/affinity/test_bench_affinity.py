@@ -82,6 +82,24 @@ def e2e(d):
         check(os.path.getsize(os.path.join(d, "affinity_e2e.png")) > 1000, "the plot")
 
 
+def configs(d):
+    """--configs: the user's own file, backends started on its servers' addresses."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from support.harness import free_port
+    port, b1, b2 = free_port(), free_port(), free_port()
+    path = os.path.join(d, "mine.yaml")
+    with open(path, "w") as f:
+        f.write(f"workers: 2\nlisteners:\n  - address: 127.0.0.1:{port}\nupstreams:\n  chat:\n"
+                f"    strategy: round_robin\n    affinity: [sid]\n    servers:\n"
+                f"      - {{address: 127.0.0.1:{b1}, name: left}}\n      - {{address: 127.0.0.1:{b2}, name: right}}\n")
+    rc, out, err = run("--e2e", "--configs", path, "--clients", "40", "--out", d, "--no-plot")
+    check(rc == 0, f"--configs exit {rc}: {err}")
+    got = rows(os.path.join(d, "affinity_e2e.csv"))
+    check([r["strategy"] for r in got] == [path], f"one row named by the path: {got}")
+    check(int(got[0]["sessions"]) == 40 and float(got[0]["broken_pct"]) == 0, f"sid keeps sessions: {got[0]}")
+    check(got[0]["sim_broken_pct"] != "", "round_robin + sid is modelled by the simulation")
+
+
 def bad_flags():
     rc, _, err = run("--e2e", "--bogus")
     check(rc == 2 and "unknown flag '--bogus'" in err, f"unknown flag: {rc} {err}")
@@ -96,6 +114,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="tether-bench-test-") as d:
         simulation(d)
         e2e(d)
+        configs(d)
     bad_flags()
     print("ok")
 

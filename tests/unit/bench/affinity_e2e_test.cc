@@ -201,3 +201,31 @@ TEST_CASE("cookie jar: Set-Cookie replaces by name, ignores junk") {
   CHECK(jar[0] == std::make_pair(std::string("tether_sid"), std::string("def")));
   CHECK(jar[1].first == "other");
 }
+
+TEST_CASE("--e2e flags: --configs and --target replace --strategies and run without churn") {
+  E2eOptions o;
+  REQUIRE(parseArgs({"--e2e", "--configs", "a.yaml,conf/b.yaml"}, o).empty());
+  CHECK(o.configs == std::vector<std::string>{"a.yaml", "conf/b.yaml"});
+  CHECK(o.strategies.empty());
+  CHECK_FALSE(o.params.churn);
+  REQUIRE(parseArgs({"--e2e", "--target", "http://127.0.0.1:8080", "--target-pid", "42"}, o).empty());
+  CHECK(o.target_url == "http://127.0.0.1:8080");
+  CHECK(o.target_pid == 42);
+  CHECK(o.strategies.empty());
+  CHECK_FALSE(o.params.churn);
+  CHECK_FALSE(parseArgs({"--e2e", "--configs", "a.yaml", "--strategies", "sid"}, o).empty());
+  CHECK_FALSE(parseArgs({"--e2e", "--configs", "a.yaml,,b.yaml"}, o).empty());
+  CHECK_FALSE(parseArgs({"--e2e", "--configs", "a.yaml", "--remove-at", "10"}, o).empty());
+  CHECK_FALSE(parseArgs({"--e2e", "--target", "ws://127.0.0.1:8080"}, o).empty());
+  CHECK_FALSE(parseArgs({"--e2e", "--target-pid", "42"}, o).empty());
+}
+
+TEST_CASE("CSV: a row without a prediction leaves the sim columns empty; names with commas are quoted") {
+  E2eResult a;
+  a.name = "http://127.0.0.1:1/x,y";
+  std::string csv = toE2eCsv({a}, {StrategyResult{}});
+  std::string row = csv.substr(csv.find('\n') + 1);
+  CHECK(row.rfind("\"http://127.0.0.1:1/x,y\",", 0) == 0);
+  CHECK(row.size() > 5);
+  CHECK(row.substr(row.size() - 5) == ",,,,\n");
+}
