@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "bench/affinity/processes.h"
 
@@ -25,8 +26,9 @@ TrafficRun::~TrafficRun() {
   if (!loop_ready_) return;
   active_.clear();  // closes their connections
   uv_walk(&loop_, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  uv_loop_close(&loop_);
+  int rc = uv_run(&loop_, UV_RUN_DEFAULT);
+  if (rc == 0) rc = uv_loop_close(&loop_);
+  if (rc != 0) std::fprintf(stderr, "tether-bench: the e2e loop did not close (%s)\n", uv_err_name(rc));
 }
 
 std::string TrafficRun::run(E2eResult& out) {
@@ -63,10 +65,11 @@ void TrafficRun::stop(const std::string& why) {
   stopping_ = true;
   for (auto& a : active_)
     if (!a->finished) a->session->timeout();
-  pump();
+  // The prepare handle's next pump() folds them in and ends the run.
 }
 
 void TrafficRun::pump() {
+  if (handles_closed_) return;
   // Fold in what finished (sessions are deleted here, never inside their own callbacks).
   for (auto& a : active_) {
     if (!a->finished) continue;
@@ -77,9 +80,8 @@ void TrafficRun::pump() {
   active_.erase(std::remove(active_.begin(), active_.end(), nullptr), active_.end());
   while (!stopping_ && next_ < total_ && active_.size() < params_.wave && startNext()) {
   }
-  if ((stopping_ || next_ >= total_) && active_.empty()) {
-    uv_prepare_stop(&prepare_);
-    uv_timer_stop(&timer_);
+  if ((stopping_ || next_ >= total_) && active_.empty() && !handles_closed_) {
+    handles_closed_ = true;  // uv_close stops them
     uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   }

@@ -68,7 +68,7 @@ class TrafficRun {
   uv_loop_t loop_{};
   uv_prepare_t prepare_{};
   uv_timer_t timer_{};
-  bool loop_ready_ = false, stopping_ = false;
+  bool loop_ready_ = false, stopping_ = false, handles_closed_ = false;
   size_t total_ = 0, next_ = 0;
   int epoch_ = 0;  // churn events done
   std::vector<Client> clients_;
