@@ -1,9 +1,10 @@
 // tether-bench: load generators for tether, one subcommand per file set (bench/<name>/).
-// `tether-bench ws ...` is the WebSocket generator; others (affinity, http) plug in here as one
-// table row each. Loopback targets only; every run is bounded in time.
+// `tether-bench ws ...` is the WebSocket generator, `tether-bench affinity ...` the affinity
+// simulation and its end-to-end measurement (--e2e); a new subcommand is one table row. Loopback targets only; every run is bounded in time.
 #include <cstdio>
 #include <cstring>
 
+#include "bench/affinity/main_affinity.h"
 #include "bench/ws/ws_bench.h"
 
 namespace {
@@ -16,6 +17,8 @@ struct Subcommand {
 
 const Subcommand kSubcommands[] = {
     {"ws", &bench::ws::wsBenchMain, "open-loop WebSocket echo load: messages/s and RTT percentiles"},
+    {"affinity", &bench::affinity::affinityMain,
+     "strategies and affinity layers: simulation, or measured on real processes (--e2e)"},
 };
 
 void usage() {

@@ -33,7 +33,7 @@ const char* usage() {
          "  --version                print the version\n"
          "  --host ADDR              listen address (127.0.0.1)\n"
          "  --port N                 listen port, 0 picks a free one (3000)\n"
-         "  --id NAME                instance id shown to clients (hostname:port)\n"
+         "  --id NAME                instance id shown to clients and in X-Served-By (hostname:port)\n"
          "  --path PATH              Engine.IO path (/socket.io/)\n"
          "  --ping-interval DUR      heartbeat interval (25000 ms)\n"
          "  --ping-timeout DUR       heartbeat timeout (20000 ms)\n"
@@ -93,7 +93,10 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
       if (!number(n) || n > 65535) return bad();
       o.port = static_cast<int>(n);
     } else if (flag == "--id") {
+      // Printable ASCII only: the id goes into the X-Served-By response header.
       if (value.empty() || value.size() > 64) return bad();
+      for (char c : value)
+        if (c < 0x21 || c > 0x7e) return bad();
       o.id = value;
     } else if (flag == "--path") {
       if (value.empty() || value[0] != '/') return bad();

@@ -128,6 +128,7 @@ int run(Options options) {
   in.listener = std::make_unique<http::Listener>(in.loop, in.engine.get(), limits);
   if (in.listener->start(options.host, options.port) < 0) return 1;
   if (options.id.empty()) options.id = defaultId(in.listener->port());
+  in.listener->setServedBy(options.id);
   in.routes = std::make_unique<WebRoutes>(options.id, options.webRoot);
   late.target = in.routes.get();
   if (!options.redisUrl.empty()) {

@@ -275,12 +275,13 @@ void Connection::respond(int status, std::string_view contentType, std::string b
                          std::string_view extraHeaders) {
   if (closing_ || ws_) return;
   std::string head;
-  head.reserve(160 + extraHeaders.size());
+  head.reserve(160 + extraHeaders.size() + limits_.servedBy.size());
   head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reasonPhrase(status));
   head.append("\r\nContent-Type: ").append(contentType);
   head.append("\r\nContent-Length: ").append(std::to_string(body.size()));
   head.append("\r\nCache-Control: no-store\r\n");
   if (!request_.keepAlive) head.append("Connection: close\r\n");
+  if (!limits_.servedBy.empty()) head.append("X-Served-By: ").append(limits_.servedBy).append("\r\n");
   head.append(extraHeaders);
   head.append("\r\n");
   bool keepAlive = request_.keepAlive;

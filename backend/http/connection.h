@@ -45,10 +45,14 @@ class WsHandler {
 
 using SharedBytes = std::shared_ptr<const std::string>;
 
+// Per-listener settings every accepted connection copies.
 struct Limits {
   size_t maxBody = 1'000'000;        // larger request bodies get 413
   size_t maxHeaderBytes = 16 * 1024; // request head larger than this gets 431
   size_t maxWsMessage = 1'000'000;   // WebSocket messages larger than this close with 1009
+  // Value of the X-Served-By header on every response, 101 included (the instance id, so that
+  // a client behind a balancer sees which instance answered); empty: no header.
+  std::string servedBy;
 };
 
 class Connection : private common::ws::Sink {

@@ -26,7 +26,9 @@ bool Connection::upgradeToWebSocket(const Request& request, WsHandler* wsHandler
   }
   std::string head =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Accept: " + ws::acceptKey(key) + "\r\n\r\n";
+      "Sec-WebSocket-Accept: " + ws::acceptKey(key) + "\r\n";
+  if (!limits_.servedBy.empty()) head.append("X-Served-By: ").append(limits_.servedBy).append("\r\n");
+  head.append("\r\n");
   write(std::move(head), nullptr);
   if (closing_) return false;
   ws_ = wsHandler;

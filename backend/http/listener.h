@@ -21,6 +21,8 @@ class Listener {
   // i.e. keep it until the loop ends).
   void stop();
   int port() const { return port_; }
+  // The X-Served-By value for connections accepted from now on (Limits::servedBy).
+  void setServedBy(std::string id) { limits_.servedBy = std::move(id); }
   size_t accepted() const { return accepted_; }
 
  private:

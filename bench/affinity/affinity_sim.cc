@@ -22,32 +22,9 @@ namespace {
 
 using namespace proxy;
 
-enum class Key { None, NatAddress, ClientId };
-
-struct Variant {
-  const char* name;
-  const char* strategy;
-  Key key;
-  bool bounded;
-  bool sid;
-  bool cookie;
-};
-
-constexpr Variant kVariants[] = {
-    {"round_robin", "round_robin", Key::None, false, false, false},
-    {"least_conn", "least_conn", Key::None, false, false, false},
-    {"ip_hash", "ip_hash", Key::NatAddress, false, false, false},
-    {"consistent_hash", "consistent_hash", Key::ClientId, false, false, false},
-    {"consistent_hash+bounded", "consistent_hash", Key::ClientId, true, false, false},
-    {"cookie(least_conn)", "least_conn", Key::None, false, false, true},
-    {"sid+round_robin", "round_robin", Key::None, false, true, false},
-    {"sid+least_conn", "least_conn", Key::None, false, true, false},
-    {"sid+consistent_hash+bounded", "consistent_hash", Key::ClientId, true, true, false},
-};
-
-std::string natAddress(size_t group) {
+std::string formatAddress(uint32_t a) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "10.%zu.%zu.%zu", group >> 16 & 0xff, group >> 8 & 0xff, group & 0xff);
+  std::snprintf(buf, sizeof(buf), "%u.%u.%u.%u", a >> 24 & 0xff, a >> 16 & 0xff, a >> 8 & 0xff, a & 0xff);
   return buf;
 }
 
@@ -60,7 +37,7 @@ struct Fleet {
   std::unordered_map<std::string, uint32_t> by_name;
 };
 
-Fleet buildFleet(const Variant& v, const std::vector<std::string>& names, double factor) {
+Fleet buildFleet(const StrategySpec& v, const std::vector<std::string>& names, double factor) {
   Fleet f;
   f.names = names;
   f.cfg.name = "bench";
@@ -69,7 +46,7 @@ Fleet buildFleet(const Variant& v, const std::vector<std::string>& names, double
   std::vector<lb::ServerSpec> specs;
   for (const auto& n : f.names) specs.push_back({n, 1, false});
   f.selector = lb::findStrategy(v.strategy)->build(specs, f.cfg);
-  if (v.cookie) f.cookie = std::make_unique<lb::CookieAffinity>("bench", specs, config::CookieConfig{});
+  if (v.has(Layer::Cookie)) f.cookie = std::make_unique<lb::CookieAffinity>("bench", specs, config::CookieConfig{});
   for (uint32_t i = 0; i < f.names.size(); ++i) f.by_name[f.names[i]] = i;
   return f;
 }
@@ -87,25 +64,28 @@ struct PhaseStats {
 };
 
 // Runs one phase: every client opens one session. Returns its stats.
-PhaseStats runPhase(const Variant& v, Fleet& f, std::vector<Client>& clients, const SimConfig& cfg, bool compare) {
+PhaseStats runPhase(const StrategySpec& v, Fleet& f, std::vector<Client>& clients, const SimConfig& cfg, bool compare) {
   size_t n = f.names.size();
   std::vector<uint32_t> active(n, 0);
   std::vector<uint32_t> assigned(n, 0);  // sessions placed per server (broken or not)
   lb::PickState state;
   std::unordered_map<uint64_t, uint32_t> sids;  // the sid table (one process: a map is enough)
   size_t broken = 0, remapped = 0;
+  const bool has_sid = v.has(Layer::Sid);
   auto pick = [&](Client& c, uint64_t sid, bool handshake) -> int {
-    if (v.sid && !handshake) {
-      auto it = sids.find(sid);
-      if (it != sids.end()) return static_cast<int>(it->second);
-    }
-    if (f.cookie && !c.cookie.empty()) {
-      int s = f.cookie->serverFor("tether_sid=" + c.cookie);
-      if (s >= 0) return s;
+    for (Layer l : v.layers) {  // the layers in `affinity:` order, then the strategy
+      if (l == Layer::Sid && !handshake) {
+        auto it = sids.find(sid);
+        if (it != sids.end()) return static_cast<int>(it->second);
+      }
+      if (l == Layer::Cookie && f.cookie && !c.cookie.empty()) {
+        int s = f.cookie->serverFor("tether_sid=" + c.cookie);
+        if (s >= 0) return s;
+      }
     }
     lb::PickContext ctx;
     ctx.active = active;
-    ctx.has_key = v.key != Key::None;
+    ctx.has_key = v.key != KeySource::None;
     ctx.key = c.key;
     return f.selector->pick(ctx, state);
   };
@@ -124,7 +104,7 @@ PhaseStats runPhase(const Variant& v, Fleet& f, std::vector<Client>& clients, co
       c.server = pick(c, 0, true);
       ++active[static_cast<size_t>(c.server)];  // the pending long-poll
       ++assigned[static_cast<size_t>(c.server)];
-      if (v.sid) sids[common::mix64(i + 1)] = static_cast<uint32_t>(c.server);
+      if (has_sid) sids[common::mix64(i + 1)] = static_cast<uint32_t>(c.server);
       if (f.cookie) c.cookie = std::string(f.cookie->id(static_cast<uint32_t>(c.server)));
       if (compare && f.names[static_cast<size_t>(c.server)] != c.server_name) ++remapped;
       c.server_name = f.names[static_cast<size_t>(c.server)];
@@ -155,23 +135,24 @@ PhaseStats runPhase(const Variant& v, Fleet& f, std::vector<Client>& clients, co
 }
 
 // One core, a stream of distinct keys, loads held at a realistic level.
-double picksPerSecond(const Variant& v, const Fleet& f, size_t iterations) {
+double picksPerSecond(const StrategySpec& v, const Fleet& f, size_t iterations) {
   std::vector<uint32_t> active(f.names.size(), 1000);
   lb::PickState state;
   std::string cookie_header = f.cookie ? "a=1; tether_sid=" + std::string(f.cookie->id(0)) : "";
   auto& table = lb::SidTable::global();
-  if (v.sid) table.learn(lb::SidTable::keyOf(7, "bench-sid-0000000000"), 0, 60'000, 0);
+  const bool has_sid = v.has(Layer::Sid);
+  if (has_sid) table.learn(lb::SidTable::keyOf(7, "bench-sid-0000000000"), 0, 60'000, 0);
   uint64_t sink = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < iterations; ++i) {
-    if (v.sid) {  // the layer's lookup (shared, sharded, locked) before the strategy
+    if (has_sid) {  // the layer's lookup (shared, sharded, locked) before the strategy
       uint64_t key = lb::SidTable::keyOf(7, "bench-sid-0000000000");  // the layer hashes each request's sid
       sink += static_cast<uint64_t>(table.find(key, 1) + 1);
     }
     if (f.cookie) sink += static_cast<uint64_t>(f.cookie->serverFor(cookie_header) + 1);
     lb::PickContext ctx;
     ctx.active = active;
-    ctx.has_key = v.key != Key::None;
+    ctx.has_key = v.key != KeySource::None;
     ctx.key = common::mix64(i);
     sink += static_cast<uint64_t>(f.selector->pick(ctx, state));
   }
@@ -182,23 +163,32 @@ double picksPerSecond(const Variant& v, const Fleet& f, size_t iterations) {
 
 }  // namespace
 
-std::vector<StrategyResult> runSimulation(const SimConfig& cfg) {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < cfg.servers; ++i) names.push_back("srv-" + std::to_string(i));
+std::string clientAddress(const SimConfig& cfg, size_t client) {
+  return formatAddress(cfg.address_base + static_cast<uint32_t>(cfg.hot_keys + client % cfg.nat_groups));
+}
+
+std::string clientId(size_t client) { return "user-" + std::to_string(client); }
+
+std::vector<StrategyResult> runSimulation(const SimConfig& cfg) { return runSimulation(cfg, defaultSpecs()); }
+
+std::vector<StrategyResult> runSimulation(const SimConfig& cfg, const std::vector<StrategySpec>& specs) {
+  std::vector<std::string> names = cfg.server_names;
+  if (names.empty())
+    for (size_t i = 0; i < cfg.servers; ++i) names.push_back("srv-" + std::to_string(i));
   std::vector<std::string> removed = names;
-  removed.erase(removed.begin() + static_cast<long>(cfg.servers / 2));
+  removed.erase(removed.begin() + static_cast<long>(names.size() / 2));
   std::vector<std::string> added = removed;
-  added.push_back("srv-" + std::to_string(cfg.servers));
+  added.push_back(cfg.server_names.empty() ? "srv-" + std::to_string(cfg.servers) : "added-server");
 
   std::vector<StrategyResult> out;
-  for (const Variant& v : kVariants) {
+  for (const StrategySpec& v : specs) {
     std::vector<Client> clients(cfg.clients);
     for (size_t i = 0; i < cfg.clients; ++i) {
       bool hot = cfg.hot_share > 0 && static_cast<double>(common::mix64(i) % 1'000'000) < cfg.hot_share * 1e6;
       size_t id = hot ? common::mix64(i + 77) % cfg.hot_keys : i;  // hot clients share a few keys
-      size_t group = hot ? id : cfg.hot_keys + i % cfg.nat_groups;
-      clients[i].key = v.key == Key::NatAddress ? lb::hashAddress(natAddress(group), 32, 128)
-                                                : lb::hashKeyValue((hot ? "hot-" : "user-") + std::to_string(id));
+      std::string address = hot ? formatAddress(cfg.address_base + static_cast<uint32_t>(id)) : clientAddress(cfg, i);
+      clients[i].key = v.key == KeySource::ClientAddress ? lb::hashAddress(address, 32, 128)
+                                                         : lb::hashKeyValue(hot ? "hot-" + std::to_string(id) : clientId(i));
     }
     StrategyResult r;
     r.name = v.name;
@@ -233,8 +223,10 @@ std::string formatTable(const SimConfig& cfg, const std::vector<StrategyResult>&
                 "remap-rm%", "remap-add%", "broken%", "max/mean+", "picks/s");
   out += line;
   for (const auto& r : results) {
-    std::snprintf(line, sizeof(line), "%-28s %8.3f %8.3f %10.2f %10.2f %9.2f %9.3f %12.3g\n", r.name.c_str(),
-                  r.spread, r.stddev, r.remap_remove, r.remap_add, r.broken, r.spread_after_add, r.picks_per_sec);
+    char picks[32] = "-";  // not measured (--picks 0, or a run without the pick-cost loop)
+    if (r.picks_per_sec > 0) std::snprintf(picks, sizeof(picks), "%.3g", r.picks_per_sec);
+    std::snprintf(line, sizeof(line), "%-28s %8.3f %8.3f %10.2f %10.2f %9.2f %9.3f %12s\n", r.name.c_str(),
+                  r.spread, r.stddev, r.remap_remove, r.remap_add, r.broken, r.spread_after_add, picks);
     out += line;
   }
   out += "(max/mean+ = spread after the server was added; remap = % of clients whose next session lands elsewhere)\n";

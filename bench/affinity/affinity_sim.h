@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/affinity/strategy_spec.h"
+
 namespace bench::affinity {
 
 struct SimConfig {
@@ -38,7 +40,17 @@ struct SimConfig {
   // the case bounded loads exist for. 0 = uniform keys.
   double hot_share = 0;
   size_t hot_keys = 4;
+  // Server names; empty: srv-0 .. srv-(servers-1), srv-(servers/2) removed, srv-(servers) added.
+  // Given: `servers` is their count, the middle one is removed and "added-server" added.
+  std::vector<std::string> server_names;
+  // Client addresses (ip_hash keys): NAT group g is the IPv4 address address_base + g.
+  uint32_t address_base = 0x0A000000;  // 10.0.0.0
 };
+
+// The address ip_hash sees for `client` (uniform keys): its NAT group's, as text.
+std::string clientAddress(const SimConfig& cfg, size_t client);
+// The client id consistent_hash hashes for `client` (uniform keys).
+std::string clientId(size_t client);
 
 struct StrategyResult {
   std::string name;
@@ -49,6 +61,9 @@ struct StrategyResult {
   double picks_per_sec = 0;
 };
 
+// One row per spec, in order (default: defaultSpecs()). Server names srv-0 .. srv-(N-1);
+// srv-(N/2) is removed, srv-N added.
+std::vector<StrategyResult> runSimulation(const SimConfig& cfg, const std::vector<StrategySpec>& specs);
 std::vector<StrategyResult> runSimulation(const SimConfig& cfg);
 std::string formatTable(const SimConfig& cfg, const std::vector<StrategyResult>& results);
 std::string toCsv(const std::vector<StrategyResult>& results);

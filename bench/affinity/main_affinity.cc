@@ -1,12 +1,14 @@
 // `tether-bench affinity`: flags -> SimConfig -> table on stdout, CSV + PNG (gnuplot) in --out.
-// runAffinityBench() is the entry point; standalone_main.cc wraps it as tether-bench-affinity
-// (bench/main.cc's tether-bench has no affinity subcommand).
+// With --e2e the arguments go to the end-to-end driver (e2e_main.h) instead.
+#include "bench/affinity/main_affinity.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
 #include "bench/affinity/affinity_sim.h"
+#include "bench/affinity/e2e_main.h"
 
 namespace {
 
@@ -14,9 +16,15 @@ constexpr const char* kUsage =
     "usage: tether-bench affinity [--clients N] [--nat-groups N] [--servers N] [--polls N] [--wave N]\n"
     "                             [--balance-factor F] [--picks N] [--hot-share F] [--hot-keys N]\n"
     "                             [--out DIR] [--no-plot]\n"
+    "       tether-bench affinity --e2e ...   (measured on real processes; --e2e --help)\n"
     "  simulates Socket.IO sessions against every strategy, with uniform keys and with --hot-share\n"
     "  (default 0.2) of the clients on --hot-keys (default 4) keys; writes DIR/affinity_bench.csv,\n"
     "  DIR/affinity_bench_skewed.csv and DIR/affinity_bench.png (DIR: docs)\n";
+
+}  // namespace
+
+namespace bench::affinity {
+namespace {
 
 bool writeFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -24,16 +32,38 @@ bool writeFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+bool haveGnuplot() { return std::system("command -v gnuplot >/dev/null 2>&1") == 0; }
+
 }  // namespace
 
-int runAffinityBench(int argc, char** argv) {
+int runGnuplot(const std::string& script_path, const std::string& script, const std::string& png) {
+  if (!haveGnuplot()) {
+    std::fprintf(stderr, "gnuplot not found: no plot (%s); install gnuplot-nox or pass --no-plot\n", png.c_str());
+    return 0;
+  }
+  if (!writeFile(script_path, script)) {
+    std::fprintf(stderr, "cannot write %s\n", script_path.c_str());
+    return 1;
+  }
+  int rc = std::system(("gnuplot '" + script_path + "'").c_str());
+  std::remove(script_path.c_str());
+  if (rc != 0) {
+    std::fprintf(stderr, "gnuplot failed (%d)\n", rc);
+    return 1;
+  }
+  std::printf("wrote %s\n", png.c_str());
+  return 0;
+}
+
+int affinityMain(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--e2e") return e2eMain(argc, argv);
   bench::affinity::SimConfig cfg;
   std::string out_dir = "docs";
   bool plot = true;
   double hot_share = 0.2;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "affinity") continue;  // tolerated when called as "tether-bench affinity ..."
     if (a == "--no-plot") {
       plot = false;
       continue;
@@ -92,16 +122,8 @@ int runAffinityBench(int argc, char** argv) {
     return 1;
   }
   std::printf("wrote %s %s\n", csv.c_str(), skewed_csv.c_str());
-  if (plot) {
-    std::string script = out_dir + "/.affinity_bench.gnuplot";
-    writeFile(script, bench::affinity::gnuplotScript(csv, skewed_csv, png));
-    int rc = std::system(("gnuplot '" + script + "'").c_str());
-    std::remove(script.c_str());
-    if (rc != 0) {
-      std::fprintf(stderr, "gnuplot failed (%d); CSV is still in %s\n", rc, csv.c_str());
-      return 1;
-    }
-    std::printf("wrote %s\n", png.c_str());
-  }
-  return 0;
+  if (!plot) return 0;
+  return runGnuplot(out_dir + "/.affinity_bench.gnuplot", bench::affinity::gnuplotScript(csv, skewed_csv, png), png);
 }
+
+}  // namespace bench::affinity

@@ -13,6 +13,7 @@ main(async (track) => {
   const open = async () => {
     const r = await request(base);
     assert.strictEqual(r.status, 200);
+    assert.strictEqual(r.headers["x-served-by"], server.id, "X-Served-By names the instance (--id)");
     assert.strictEqual(r.body[0], "0");
     return JSON.parse(r.body.slice(1));
   };
@@ -36,6 +37,7 @@ main(async (track) => {
   const err = async (u, opts, status, code) => {
     const r = await request(u, opts);
     assert.strictEqual(r.status, status, `${u} -> ${status}`);
+    assert.strictEqual(r.headers["x-served-by"], server.id, "error answers carry X-Served-By too");
     if (code !== undefined) assert.strictEqual(JSON.parse(r.body).code, code);
   };
   await err(`${base}&sid=unknownunknownunknow`, {}, 400, 1);
@@ -78,6 +80,7 @@ main(async (track) => {
   const held = request(uu);
   await sleep(50);
   const ws = await RawWs.connect(server.port, `/socket.io/?EIO=4&transport=websocket&sid=${up.sid}`);
+  assert.match(ws.head, new RegExp(`\r\nX-Served-By: ${server.id}(\r\n|$)`), "the 101 carries X-Served-By");
   ws.sendText("2probe");
   assert.strictEqual((await ws.next()).payload.toString(), "3probe");
   assert.strictEqual((await held).body, "6");

@@ -79,3 +79,12 @@ TEST_CASE("room names and HTML escaping") {
   CHECK_FALSE(validRoomName("\xff", 64));
   CHECK(htmlEscape("<s1 & \"x\">") == "&lt;s1 &amp; &quot;x&quot;&gt;");
 }
+
+TEST_CASE("--id is printable ASCII (it is sent as the X-Served-By header)") {
+  auto o = parse({"--id", "srv-1"});
+  REQUIRE(o);
+  CHECK(o->id == "srv-1");
+  std::string err;
+  CHECK_FALSE(parse({"--id", "a\r\nSet-Cookie: x=1"}, &err));
+  CHECK_FALSE(parse({"--id", "two words"}, &err));
+}
