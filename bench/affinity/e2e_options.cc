@@ -21,7 +21,7 @@ const char* const kE2eUsage =
     "  from its own address in 127.0.0.0/8 (--nat-groups: fewer addresses, as behind NAT). At session\n"
     "  --remove-at (default: clients) srv-N/2 is removed (config reload, then killed); at --add-at (default:\n"
     "  2 x clients) srv-N is started and added. Prints the measured table and the simulation's for the same\n"
-    "  parameters; writes DIR/affinity_e2e.csv and DIR/affinity_e2e.png (gnuplot, if installed). DIR: docs.\n"
+    "  parameters; writes DIR/affinity_e2e.csv and DIR/affinity_e2e.png (gnuplot, if installed). DIR: $TMPDIR/tether-bench.\n"
     "  strategies: round_robin least_conn ip_hash consistent_hash, cookie, cookie(STRATEGY), sid, layers\n"
     "  sid+ cookie+ in front, +bounded after consistent_hash (e.g. sid+consistent_hash+bounded)\n";
 

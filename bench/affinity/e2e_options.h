@@ -2,6 +2,8 @@
 // unit-tested: unknown flags and strategies, missing or bad values are errors (exit 2).
 #pragma once
 
+#include "bench/common/out_dir.h"
+
 #include <string>
 #include <vector>
 
@@ -23,7 +25,7 @@ struct E2eOptions {
   std::string tether_bin, chat_bin;  // "" = next to tether-bench (build tree or install dir)
   int workers = 2;                   // tether's
   double session_timeout_s = 10;
-  std::string out_dir = "docs";
+  std::string out_dir = defaultOutDir();
   bool plot = true;
   bool help = false;
 };

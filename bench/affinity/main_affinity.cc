@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "bench/affinity/affinity_sim.h"
 #include "bench/affinity/e2e_main.h"
+#include "bench/common/out_dir.h"
 
 namespace {
 
@@ -19,7 +21,7 @@ constexpr const char* kUsage =
     "       tether-bench affinity --e2e ...   (measured on real processes; --e2e --help)\n"
     "  simulates Socket.IO sessions against every strategy, with uniform keys and with --hot-share\n"
     "  (default 0.2) of the clients on --hot-keys (default 4) keys; writes DIR/affinity_bench.csv,\n"
-    "  DIR/affinity_bench_skewed.csv and DIR/affinity_bench.png (DIR: docs)\n";
+    "  DIR/affinity_bench_skewed.csv and DIR/affinity_bench.png (DIR: $TMPDIR/tether-bench)\n";
 
 }  // namespace
 
@@ -59,7 +61,7 @@ int affinityMain(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--e2e") return e2eMain(argc, argv);
   bench::affinity::SimConfig cfg;
-  std::string out_dir = "docs";
+  std::string out_dir = bench::defaultOutDir();
   bool plot = true;
   double hot_share = 0.2;
   for (int i = 1; i < argc; ++i) {
@@ -114,6 +116,8 @@ int affinityMain(int argc, char** argv) {
   auto skewed = bench::affinity::runSimulation(skewed_cfg);
   std::fputs("\n", stdout);
   std::fputs(bench::affinity::formatTable(skewed_cfg, skewed).c_str(), stdout);
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
   std::string csv = out_dir + "/affinity_bench.csv";
   std::string skewed_csv = out_dir + "/affinity_bench_skewed.csv";
   std::string png = out_dir + "/affinity_bench.png";
