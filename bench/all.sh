@@ -33,6 +33,7 @@ step() {  # step NAME COMMAND...: runs it, output to OUT_DIR/NAME.txt, command a
 step callgrind bench/http/callgrind.sh 10000
 step http bench/http/compare.sh 3 10s
 step affinity "$BUILD_DIR/bench/tether-bench" affinity --out "$OUT_DIR"
+step affinity-e2e "$BUILD_DIR/bench/tether-bench" affinity --e2e --servers 3 --clients 2000 --out "$OUT_DIR"
 step chat-1000 bench/chat/run.sh 1000 50 10
 step chat-2000 bench/chat/run.sh 2000 50 10
 step ws env IDLE_TUNNELS=5000 bench/ws_compare.sh
