@@ -3,15 +3,6 @@
 
 namespace proxy::http {
 
-static inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 bool hasToken(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     size_t comma = list.find(',');
@@ -41,7 +32,7 @@ void MessageHead::reset() {
   url_off_ = url_len_ = 0;
   authority_off_ = authority_len_ = 0;
   in_name_ = in_value_ = false;
-  connection_headers_ = host_headers_ = 0;
+  connection_headers_ = 0;
   method = 0;
   status = 0;
   version_major = version_minor = 1;
@@ -104,8 +95,6 @@ void MessageHead::endName() {
   in_name_ = false;
   if (!headers_.empty() && headers_.back().name_len == 10 && equalsIgnoreCase(name(headers_.size() - 1), "connection"))
     ++connection_headers_;
-  if (!headers_.empty() && headers_.back().name_len == 4 && equalsIgnoreCase(name(headers_.size() - 1), "host"))
-    ++host_headers_;
   if (!headers_.empty()) headers_.back().value_off = static_cast<uint32_t>(buf_.size());  // empty value
 }
 

@@ -4,6 +4,31 @@
 #include <cstring>
 
 namespace proxy::http {
+namespace {
+
+// Position of the first byte that may not appear in a field value (NUL, CR, LF and the other
+// control bytes except HTAB, and DEL; RFC 9110 5.5), or `len`. Eight bytes per step: a word with
+// no byte below 0x20 and none equal to 0x7f is skipped whole; the first word that may hold one is
+// decided byte by byte from there (HTAB is the only allowed byte below 0x20).
+size_t forbiddenFieldByte(const char* at, size_t len) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, at + i, 8);
+    uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;
+    uint64_t del = x ^ (kOnes * 0x7f);
+    del = (del - kOnes) & ~del & kHigh;
+    if (below_space | del) break;
+  }
+  for (; i < len; ++i) {
+    unsigned char c = static_cast<unsigned char>(at[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return i;
+  }
+  return len;
+}
+
+}  // namespace
 
 Parser::Parser(llhttp_type_t type, ParserHandler& handler, ParserLimits limits) : handler_(handler), limits_(limits) {
   static llhttp_settings_t settings = [] {
@@ -138,12 +163,14 @@ int Parser::onHeaderFieldComplete(llhttp_t* p) {
 
 int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
   Parser& s = self(p);
-  // obs-fold and bare CR/LF inside a value are request-smuggling shapes (RFC 9112 5.2), and NUL
-  // and the other control bytes are never valid field content (RFC 9110 5.5): reject them all.
-  for (size_t i = 0; i < len; ++i) {
-    unsigned char c = static_cast<unsigned char>(at[i]);
-    if (c == '\r' || c == '\n') return s.malformed("bare CR or LF in a header value");
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return s.malformed("control byte in a header value");
+  // obs-fold and bare CR/LF inside a value are request-smuggling shapes (RFC 9112 5.2): reject.
+  // A request's values must also be free of NUL and the other control bytes (RFC 9110 5.5), so
+  // nothing a client invents reaches the upstream; a response's are the upstream's own business.
+  if (p->type == HTTP_REQUEST) {
+    if (size_t bad = forbiddenFieldByte(at, len); bad != len)
+      return s.malformed(at[bad] == '\r' || at[bad] == '\n' ? "bare CR or LF in a header value" : "control byte in a header value");
+  } else if (std::memchr(at, '\r', len) || std::memchr(at, '\n', len)) {
+    return s.malformed("bare CR or LF in a header value");
   }
   // llhttp accepts obs-fold ("a\r\n b") by starting a new span after the CRLF. A value's pieces
   // are contiguous unless a read ended between them, so a gap means a fold.
@@ -208,8 +235,11 @@ int Parser::checkRequestHead(llhttp_t* p) {
   if (has_te && !h.chunked) return malformed("Transfer-Encoding whose last coding is not chunked");
   if (has_te && h.has_content_length) return malformed("both Transfer-Encoding and Content-Length");
   if (has_te && h.version_minor == 0) h.keep_alive = false;  // RFC 9112 6.1: close after it
-  if (h.hostHeaders() > 1) return malformed("more than one Host header");
-  if (h.hostHeaders() == 0 && h.version_minor >= 1) return malformed("no Host header in an HTTP/1.1 request");
+  unsigned hosts = 0;
+  for (size_t i = 0; i < h.headerCount(); ++i)
+    if (h.name(i).size() == 4 && equalsIgnoreCase(h.name(i), "host")) ++hosts;
+  if (hosts > 1) return malformed("more than one Host header");
+  if (hosts == 0 && h.version_minor >= 1) return malformed("no Host header in an HTTP/1.1 request");
   if (!h.splitAbsoluteForm()) return malformed("absolute-form target without a usable authority");
   return 0;
 }
