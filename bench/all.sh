@@ -36,5 +36,6 @@ step affinity "$BUILD_DIR/bench/tether-bench" affinity --out "$OUT_DIR"
 step affinity-e2e "$BUILD_DIR/bench/tether-bench" affinity --e2e --servers 3 --clients 2000 --out "$OUT_DIR"
 step chat-1000 bench/chat/run.sh 1000 50 10
 step chat-2000 bench/chat/run.sh 2000 50 10
+step chat-5000 env RATE=0.2 bench/chat/run.sh 5000 50 10
 step ws env IDLE_TUNNELS=5000 bench/ws_compare.sh
 echo "results in $OUT_DIR" | tee -a "$OUT_DIR/run.txt"
