@@ -46,14 +46,6 @@ std::string findBinary(const std::string& explicit_path, const std::vector<std::
 
 std::string serverName(size_t i) { return "srv-" + std::to_string(i); }
 
-sockaddr_in loopbackAddress(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 bool isLoopbackV4(const sockaddr_storage& ss) {
   if (ss.ss_family != AF_INET) return false;
   return (ntohl(reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr) >> 24) == 127;
@@ -98,7 +90,7 @@ std::string runStrategy(const E2eOptions& o, const StrategySpec& spec, ProcessSe
     r.servers_after_add = members;
     return stack.reload(members);
   };
-  std::string err = measure(o, addresses, loopbackAddress(stack.port()), "127.0.0.1:" + std::to_string(stack.port()),
+  std::string err = measure(o, addresses, loopback(stack.port()), "127.0.0.1:" + std::to_string(stack.port()),
                             stack.tetherPid(), hooks, r);
   stack.stopTether();
   stack.stopBackends();

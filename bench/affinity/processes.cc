@@ -31,12 +31,17 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
+// Waits until `pid` exits or `deadline` (now() seconds) passes, then SIGKILLs and reaps it.
+void reapBy(pid_t pid, double deadline) {
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 // A blocking connect with a bound; the fd or -1.
@@ -73,6 +78,14 @@ std::string readFile(const std::string& path) {
 }
 
 }  // namespace
+
+sockaddr_in loopback(int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
 
 void installInterruptHandlers() {
   struct sigaction sa {};
@@ -223,16 +236,7 @@ bool ProcessSet::stop(pid_t pid, int sig, double timeout_s) {
   auto it = std::find(pids_.begin(), pids_.end(), pid);
   if (it == pids_.end()) return false;
   ::kill(pid, sig);
-  double deadline = now() + timeout_s;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  reapBy(pid, now() + timeout_s);
   pids_.erase(std::find(pids_.begin(), pids_.end(), pid));
   return true;
 }
@@ -240,17 +244,7 @@ bool ProcessSet::stop(pid_t pid, int sig, double timeout_s) {
 void ProcessSet::stopAll() {
   for (pid_t pid : pids_) ::kill(pid, SIGTERM);
   double deadline = now() + 5;
-  for (pid_t pid : pids_) {
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-      if (now() > deadline) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  for (pid_t pid : pids_) reapBy(pid, deadline);
   pids_.clear();
 }
 

@@ -8,6 +8,8 @@
 // Blocking helpers (port waits, one HTTP GET) are for setup between measurements only.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <sys/types.h>
 
 #include <string>
@@ -19,6 +21,8 @@ namespace bench::affinity {
 void installInterruptHandlers();
 bool interrupted();
 
+// 127.0.0.1:port.
+sockaddr_in loopback(int port);
 // A port on 127.0.0.1 the kernel says is free now; -1 on failure.
 int freeLoopbackPort();
 // True once something accepts on host:port (an IPv4 literal), false after `timeout_s` (or when

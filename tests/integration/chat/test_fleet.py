@@ -7,12 +7,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from support.harness import free_port_run  # noqa: E402
+from support.harness import alive, free_port_run, wait_for  # noqa: E402
 
 CHAT = os.path.join(os.environ.get("TETHER_BUILD_DIR", "build"), "backend", "tether-chat")
 
@@ -28,24 +27,6 @@ def health(port):
 def read(path):
     with open(path) as f:
         return f.read()
-
-
-def alive(pid):
-    """True while pid runs (a zombie counts as gone: the instances' parent is init after the kill)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 class Fleet(unittest.TestCase):
@@ -85,7 +66,7 @@ class Fleet(unittest.TestCase):
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         children = []
         try:
-            self.assertTrue(wait_for(lambda: health(base) == 200 and health(base + 1) == 200), "both instances up")
+            self.assertTrue(wait_for(lambda: health(base) == 200 and health(base + 1) == 200, 10), "both instances up")
             children = [int(p) for p in subprocess.run(["pgrep", "-P", str(fleet.pid)], capture_output=True,
                                                        text=True).stdout.split()]
             self.assertEqual(len(children), 2)
@@ -118,12 +99,12 @@ class Fleet(unittest.TestCase):
             fleet = subprocess.Popen([CHAT, "fleet", "--instances", "2", "--base-port", str(base), "--drain", "200ms"],
                                      stdout=log, stderr=subprocess.STDOUT)
         try:
-            self.assertTrue(wait_for(lambda: health(base) == 200 and health(base + 1) == 200), "both instances up")
+            self.assertTrue(wait_for(lambda: health(base) == 200 and health(base + 1) == 200, 10), "both instances up")
             children = subprocess.run(["pgrep", "-P", str(fleet.pid)], capture_output=True, text=True).stdout.split()
             self.assertEqual(len(children), 2)
             os.kill(int(children[0]), signal.SIGKILL)
             self.assertTrue(wait_for(lambda: "instance_restarted" in read(log_path), 10), "restart logged")
-            self.assertTrue(wait_for(lambda: health(base) == 200 and health(base + 1) == 200), "back to two instances")
+            self.assertTrue(wait_for(lambda: health(base) == 200 and health(base + 1) == 200, 10), "back to two instances")
             fleet.send_signal(signal.SIGTERM)
             self.assertEqual(fleet.wait(15), 0)
             self.assertIsNone(health(base))

@@ -21,7 +21,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from support.harness import free_port, free_port_run  # noqa: E402
+from support.harness import alive, free_port, free_port_run  # noqa: E402
 
 SOURCE = os.environ.get("TETHER_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 DEMO = os.path.join(SOURCE, "scripts", "demo")
@@ -34,14 +34,6 @@ def answers(port):
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         return True
     except OSError:
-        return False
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
         return False
 
 

@@ -71,6 +71,15 @@ def wait_for(cond, timeout=5.0, step=0.05):
     return False
 
 
+def alive(pid):
+    """True while pid runs; a zombie counts as gone (its parent may be init, which reaps later)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
