@@ -44,8 +44,8 @@ std::string systemReason(int err) {
   return r;
 }
 
-std::string positionOf(const YAML::Node& node, const std::string& source) {
-  const YAML::Mark m = node.Mark();
+// "FILE:LINE:COL" (just "FILE" when yaml-cpp has no position), the prefix of every config error.
+std::string positionOf(const YAML::Mark& m, const std::string& source) {
   if (m.line < 0) return source;
   return source + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
@@ -58,7 +58,7 @@ std::string pemFile(const YAML::Node& node, const std::string& what, const std::
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) fail(node, what + " '" + path + "': " + systemReason(errno));
   std::fclose(f);
-  at = positionOf(node, source);
+  at = positionOf(node.Mark(), source);
   return path;
 }
 
@@ -270,11 +270,7 @@ void readRoot(const YAML::Node& root, Config& c) {
 }
 
 std::string formatError(const std::string& source, const YAML::Mark& mark, const std::string& msg) {
-  std::ostringstream os;
-  os << source;
-  if (mark.line >= 0) os << ":" << mark.line + 1 << ":" << mark.column + 1;
-  os << ": " << msg;
-  return os.str();
+  return positionOf(mark, source) + ": " + msg;
 }
 
 }  // namespace
