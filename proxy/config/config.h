@@ -127,8 +127,12 @@ struct ListenerConfig {
   sockaddr_storage sockaddr{};
   bool tls_enabled = false;
   TlsConfig tls;
-  // Peers whose X-Forwarded-For is believed: the client address is then the right-most entry
-  // not in this list (affinity keys only).
+  // Every connection starts with a PROXY protocol header (v1 or v2); its source is the client.
+  bool proxy_protocol = false;
+  // Addresses whose forwarding headers are believed: a request from one of them keeps its
+  // X-Forwarded-For chain, X-Forwarded-Proto and X-Forwarded-Host, and its client is the
+  // right-most X-Forwarded-For entry not in this list. With proxy_protocol, only these peers may
+  // connect at all.
   std::vector<Cidr> trusted_proxies;
 };
 
@@ -149,10 +153,20 @@ struct Timeouts {
   Millis tunnel_idle{3'600'000};      // silent upgraded (WebSocket) tunnel
 };
 
+// `limits.per_client`: per client address, shared by all workers (edge/client_limiter.h).
+// 0 turns a limit off; both off (the default) costs nothing.
+struct PerClientLimits {
+  uint32_t connections = 0;          // concurrent connections
+  uint32_t requests_per_second = 0;  // token bucket rate...
+  uint32_t burst = 0;                // ...and size (defaults to the rate)
+  bool enabled() const { return connections || requests_per_second; }
+};
+
 struct Limits {
-  uint64_t max_connections = 100'000;
+  uint64_t max_connections = 100'000;  // past it: 503 with Retry-After (plain), close (TLS)
   uint64_t max_header_bytes = 16 * 1024;
   uint64_t max_body_bytes = 10 * 1024 * 1024;
+  PerClientLimits per_client;
 };
 
 // DNS discovery for `resolve: true` servers (`resolver:`).
@@ -191,6 +205,9 @@ struct Config {
   AdminConfig admin;
   AccessLogConfig access_log;
   ResolverConfig resolver;
+  // `request_id: X-Request-Id`: the header that carries request ids (edge/request_id.h);
+  // empty: off.
+  std::string request_id;
 };
 
 }  // namespace proxy::config

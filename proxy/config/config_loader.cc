@@ -93,7 +93,8 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
 
 void readListener(const YAML::Node& node, ListenerConfig& l, size_t index, const std::string& source) {
   expectMap(node, "a listener");
-  checkKeys(node, "listener", {"name", "address", "tls", "trusted_proxies"});
+  checkKeys(node, "listener", {"name", "address", "tls", "trusted_proxies", "proxy_protocol"});
+  if (node["proxy_protocol"]) l.proxy_protocol = boolValue(node["proxy_protocol"], "proxy_protocol");
   if (node["tls"]) {
     l.tls_enabled = true;
     readTls(node["tls"], l.tls, source);
@@ -143,13 +144,43 @@ void readTimeouts(const YAML::Node& node, Timeouts& t) {
 
 void readLimits(const YAML::Node& node, Limits& l) {
   expectMap(node, "limits");
-  checkKeys(node, "limits", {"max_connections", "max_header_bytes", "max_body_bytes"});
+  checkKeys(node, "limits", {"max_connections", "max_header_bytes", "max_body_bytes", "per_client"});
   if (node["max_connections"]) l.max_connections = unsignedValue(node["max_connections"], "limits.max_connections", 1, 10'000'000);
   if (node["max_header_bytes"]) {
     l.max_header_bytes = sizeValue(node["max_header_bytes"], "limits.max_header_bytes");
     if (l.max_header_bytes < 256 || l.max_header_bytes > (1u << 20)) fail(node["max_header_bytes"], "limits.max_header_bytes must be between 256B and 1MiB");
   }
   if (node["max_body_bytes"]) l.max_body_bytes = sizeValue(node["max_body_bytes"], "limits.max_body_bytes");
+  if (const YAML::Node pc = node["per_client"]) {
+    expectMap(pc, "limits.per_client");
+    checkKeys(pc, "limits.per_client", {"connections", "requests_per_second", "burst"});
+    PerClientLimits& p = l.per_client;
+    if (pc["connections"]) p.connections = static_cast<uint32_t>(unsignedValue(pc["connections"], "limits.per_client.connections", 1, 1'000'000));
+    if (pc["requests_per_second"])
+      p.requests_per_second = static_cast<uint32_t>(unsignedValue(pc["requests_per_second"], "limits.per_client.requests_per_second", 1, 1'000'000));
+    if (pc["burst"]) {
+      if (!pc["requests_per_second"]) fail(pc["burst"], "limits.per_client.burst needs requests_per_second");
+      p.burst = static_cast<uint32_t>(unsignedValue(pc["burst"], "limits.per_client.burst", 1, 10'000'000));
+    }
+    if (p.burst == 0) p.burst = p.requests_per_second;
+  }
+}
+
+// request_id: X-Request-Id. A header tether owns for the request: not one it frames the message
+// with or writes itself.
+void readRequestId(const YAML::Node& node, std::string& out) {
+  out = scalar(node, "request_id");
+  if (out.empty() || out.size() > 64) fail(node, "request_id must be a header name (1-64 characters), like X-Request-Id");
+  for (char c : out)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+      fail(node, "request_id '" + out + "' is not a header name (letters, digits, '-' and '_')");
+  static constexpr std::string_view kReserved[] = {"host", "content-length", "transfer-encoding", "connection", "upgrade",
+                                                   "keep-alive", "te", "trailer", "proxy-connection", "x-forwarded-for",
+                                                   "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "cookie", "set-cookie"};
+  std::string lower = out;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view r : kReserved)
+    if (lower == r) fail(node, "request_id cannot be " + out + ": tether writes that header itself");
 }
 
 // admin: {address: 127.0.0.1:9901, token: secret}
@@ -216,7 +247,7 @@ void readAccessLog(const YAML::Node& node, AccessLogConfig& l) {
 void readRoot(const YAML::Node& root, Config& c) {
   if (!root.IsMap()) fail(root, "the configuration must be a mapping");
   checkKeys(root, "the top level", {"workers", "listeners", "upstreams", "routes", "timeouts", "limits", "admin", "access_log",
-                                    "resolver"});
+                                    "resolver", "request_id"});
   if (root["workers"]) {
     if (root["workers"].IsScalar() && root["workers"].Scalar() == "auto") {
       c.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -267,6 +298,7 @@ void readRoot(const YAML::Node& root, Config& c) {
   }
   if (root["access_log"]) readAccessLog(root["access_log"], c.access_log);
   if (root["resolver"]) readResolver(root["resolver"], c.resolver);
+  if (root["request_id"]) readRequestId(root["request_id"], c.request_id);
 }
 
 std::string formatError(const std::string& source, const YAML::Mark& mark, const std::string& msg) {

@@ -1,6 +1,7 @@
 // Canned error responses: see error_response.h.
 #include "proxy/http/error_response.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -18,6 +19,7 @@ constexpr Canned kCanned[] = {
     {404, "Not Found", "404 Not Found: no route matches this host and path\n"},
     {408, "Request Timeout", "408 Request Timeout: the request head did not arrive in time\n"},
     {413, "Content Too Large", "413 Content Too Large: the request body exceeds limits.max_body_bytes\n"},
+    {429, "Too Many Requests", "429 Too Many Requests: this client is over limits.per_client\n"},
     {431, "Request Header Fields Too Large", "431 Request Header Fields Too Large: the request head exceeds limits.max_header_bytes\n"},
     {500, "Internal Server Error", "500 Internal Server Error\n"},
     {502, "Bad Gateway", "502 Bad Gateway: no upstream server could answer\n"},
@@ -32,7 +34,7 @@ std::string build(const Canned& c, bool close) {
   std::string r = "HTTP/1.1 " + std::to_string(c.status) + " " + c.reason + "\r\n";
   r += "Content-Type: text/plain; charset=utf-8\r\n";
   r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  if (c.status == 503) r += "Retry-After: 1\r\n";
+  if (c.status == 503 || c.status == 429) r += "Retry-After: 1\r\n";
   r += close ? "Connection: close\r\n" : "";
   r += "\r\n" + body;
   return r;
@@ -54,9 +56,17 @@ std::string_view errorResponse(int status, bool close) {
   static const Table table;
   for (size_t i = 0; i < kCount; ++i)
     if (kCanned[i].status == status) return close ? table.close[i] : table.keep[i];
-  constexpr size_t k500 = 5;
+  constexpr size_t k500 = 6;
   static_assert(kCanned[k500].status == 500);
   return close ? table.close[k500] : table.keep[k500];
+}
+
+void withHeader(std::string_view response, std::string_view name, std::string_view value, std::string& out) {
+  size_t end = response.find("\r\n\r\n");
+  if (end == std::string_view::npos) end = response.size();  // not ours: append at the end
+  out.assign(response.substr(0, end + 2));
+  out.append(name).append(": ").append(value).append("\r\n");
+  out.append(response.substr(std::min(end + 2, response.size())));
 }
 
 }  // namespace proxy::http

@@ -3,11 +3,15 @@
 // the data path only takes a view.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace proxy::http {
 
 // Full response bytes for `status`. With close=true it carries "Connection: close".
 std::string_view errorResponse(int status, bool close);
+
+// Copies `response` (from errorResponse) into `out` with one more header line in its head.
+void withHeader(std::string_view response, std::string_view name, std::string_view value, std::string& out);
 
 }  // namespace proxy::http

@@ -87,38 +87,53 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
   // An absolute-form target's authority replaces any Host header (RFC 9112 3.2.2).
   std::string_view host = req.authority();
   if (!host.empty()) appendHeader(out, "Host", host);
-  bool have_xff = false;
+  bool have_xff = false, have_proto = false, have_fhost = false;
+  const bool ids = !fwd.request_id_name.empty();
   for (size_t i = 0; i < req.headerCount(); ++i) {
     std::string_view name = req.name(i), value = req.value(i);
     Kind k = classify(name);
-    if (k == Kind::Upgrade && fwd.upgrade) {
-      appendHeader(out, name, value);
-      continue;
+    switch (k) {
+      case Kind::Upgrade:
+        if (fwd.upgrade) appendHeader(out, name, value);
+        continue;
+      case Kind::Connection: case Kind::KeepAlive: case Kind::Te: case Kind::Trailer:
+      case Kind::TransferEncoding: case Kind::ProxyConnection: case Kind::XRealIp:
+        continue;
+      case Kind::XForwardedProto:
+      case Kind::XForwardedHost:
+        if (!fwd.trusted) continue;
+        (k == Kind::XForwardedProto ? have_proto : have_fhost) = true;
+        break;
+      case Kind::XForwardedFor:
+        // A trusted proxy's chain is kept, all of its X-Forwarded-For headers merged into the
+        // first, with the peer appended.
+        if (!fwd.trusted || have_xff) continue;
+        out.append(name).append(": ", 2).append(value);
+        for (size_t j = i + 1; j < req.headerCount(); ++j)
+          if (equalsIgnoreCase(req.name(j), "x-forwarded-for")) out.append(", ", 2).append(req.value(j));
+        out.append(", ", 2).append(fwd.client_ip).append("\r\n", 2);
+        have_xff = true;
+        continue;
+      case Kind::ContentLength:
+        if (req.chunked) continue;  // llhttp rejects both; belt and braces
+        break;
+      case Kind::Host:
+        if (!req.authority().empty()) continue;
+        if (host.empty()) host = value;
+        break;
+      case Kind::Other:
+        if (listedByConnection(tokens, name)) continue;
+        if (ids && equalsIgnoreCase(name, fwd.request_id_name)) continue;
+        break;
     }
-    if (isHopByHop(k) || k == Kind::XRealIp || k == Kind::XForwardedProto || k == Kind::XForwardedHost) continue;
-    if (k == Kind::Other && listedByConnection(tokens, name)) continue;
-    if (k == Kind::ContentLength && req.chunked) continue;  // llhttp rejects both; belt and braces
-    if (k == Kind::Host) {
-      if (!req.authority().empty()) continue;
-      if (host.empty()) host = value;
-    }
-    if (k == Kind::XForwardedFor && !have_xff) {
-      // Append the client to the first X-Forwarded-For; later duplicates are merged into it.
-      out.append(name).append(": ", 2).append(value);
-      for (size_t j = i + 1; j < req.headerCount(); ++j)
-        if (equalsIgnoreCase(req.name(j), "x-forwarded-for")) out.append(", ", 2).append(req.value(j));
-      out.append(", ", 2).append(fwd.client_ip).append("\r\n", 2);
-      have_xff = true;
-      continue;
-    }
-    if (k == Kind::XForwardedFor) continue;
     appendHeader(out, name, value);
   }
   if (host.empty() && !fwd.default_host.empty()) appendHeader(out, "Host", fwd.default_host);
   if (!have_xff) appendHeader(out, "X-Forwarded-For", fwd.client_ip);
-  appendHeader(out, "X-Real-IP", fwd.client_ip);
-  appendHeader(out, "X-Forwarded-Proto", fwd.proto);
-  if (!host.empty()) appendHeader(out, "X-Forwarded-Host", host);
+  appendHeader(out, "X-Real-IP", fwd.real_ip.empty() ? fwd.client_ip : fwd.real_ip);
+  if (!have_proto) appendHeader(out, "X-Forwarded-Proto", fwd.proto);
+  if (!have_fhost && !host.empty()) appendHeader(out, "X-Forwarded-Host", host);
+  if (ids) appendHeader(out, fwd.request_id_name, fwd.request_id);
   if (req.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (fwd.upgrade) out.append("Connection: upgrade\r\n");
   out.append("\r\n", 2);
@@ -147,9 +162,11 @@ void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& 
     }
     if (isHopByHop(k)) continue;
     if (k == Kind::Other && listedByConnection(tokens, name)) continue;
+    if (k == Kind::Other && !info.request_id_name.empty() && equalsIgnoreCase(name, info.request_id_name)) continue;
     if (k == Kind::ContentLength && info.framing != BodyFraming::ContentLength && info.framing != BodyFraming::None) continue;
     appendHeader(out, name, resp.value(i));
   }
+  if (!info.request_id_name.empty()) appendHeader(out, info.request_id_name, info.request_id);
   if (info.framing == BodyFraming::Chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (info.upgrade) out.append("Connection: upgrade\r\n");
   else if (!info.keep_alive) out.append("Connection: close\r\n");

@@ -3,11 +3,18 @@
 // Towards the upstream: request line with HTTP/1.1, hop-by-hop headers removed (Connection and
 // every name it lists, Keep-Alive, TE, Trailer, Transfer-Encoding, Proxy-Connection, and Upgrade
 // unless upgrading), Host preserved (or taken from an absolute-form target's authority),
-// X-Forwarded-For appended, X-Real-IP / X-Forwarded-Proto /
-// X-Forwarded-Host set, and the body framing the proxy will actually send. Towards the client: the
+// forwarding headers written (below), the request id header replaced when request ids are on, and
+// the body framing the proxy will actually send. Towards the client: the
 // same hop-by-hop filter on the response plus the framing and Connection header that match what
 // the proxy does with this client connection. Output is appended to a caller-owned string whose
 // capacity is reused, so steady-state rewriting allocates nothing.
+//
+// Forwarding headers depend on whether the connection's client (the TCP peer, or the PROXY
+// protocol source) is a trusted proxy. Trusted: its X-Forwarded-For chain is kept with the peer
+// appended, and its X-Forwarded-Proto and X-Forwarded-Host pass through (ours are added only when
+// it sent none). Untrusted: X-Forwarded-For is the peer alone and the other two are ours, so a
+// client cannot forge them. X-Real-IP is always ours: the request's client as resolved through
+// the trusted chain (lb/key_extractor.h).
 #pragma once
 
 #include <string>
@@ -18,11 +25,15 @@
 namespace proxy::http {
 
 struct ForwardInfo {
-  std::string_view client_ip;
+  std::string_view client_ip;        // the connection's client: appended to X-Forwarded-For
   std::string_view proto = "http";   // X-Forwarded-Proto
   std::string_view default_host;     // Host to send when the client sent none (HTTP/1.0 only)
   bool upgrade = false;              // forward Upgrade + Connection: upgrade
   std::string_view url;              // the request target to send, when not the client's
+  std::string_view real_ip;          // the request's client (X-Real-IP); empty: client_ip
+  bool trusted = false;              // client_ip is a trusted proxy (see above)
+  std::string_view request_id_name;  // request ids on: headers of this name are replaced by...
+  std::string_view request_id;       // ...this one value
 };
 
 void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out);
@@ -42,6 +53,8 @@ struct DownstreamInfo {
   bool keep_alive;       // the client connection stays open after this response
   bool client_http10;    // say "Connection: keep-alive" explicitly to 1.0 clients
   bool upgrade = false;  // 101: forward Upgrade, Connection: upgrade
+  std::string_view request_id_name;  // request ids on: the upstream's header of this name is
+  std::string_view request_id;       // replaced by the request's id
 };
 
 void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& info, std::string& out);

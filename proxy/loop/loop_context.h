@@ -12,6 +12,7 @@
 #include <cstddef>
 
 #include "proxy/config/config.h"
+#include "proxy/edge/request_id.h"
 
 namespace proxy::metrics {
 struct WorkerMetrics;
@@ -56,6 +57,7 @@ struct LoopContext {
   metrics::AccessLog* access_log = nullptr;    // null: off
   // Membership snapshots come down through it and passive failures go up; null in unit tests.
   upstream::MembershipHub* hub = nullptr;
+  edge::RequestIdGenerator request_ids;        // request ids this worker makes (request_id: on)
 
   // libuv alloc callback handing out the loop's read buffer; handle->loop->data is the context.
   static void allocCb(uv_handle_t* handle, size_t, uv_buf_t* buf) {

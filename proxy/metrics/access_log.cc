@@ -160,10 +160,15 @@ void AccessLog::appendJson(const AccessEntry& e) {
   appendJsonString(o, e.user_agent);
   o += ",\"referer\":";
   appendJsonString(o, e.referer);
+  if (!e.request_id.empty()) {
+    o += ",\"request_id\":";
+    appendJsonString(o, e.request_id);
+  }
   o += "}\n";
 }
 
-// nginx/Apache "combined": ip - - [time] "request" status bytes "referer" "user-agent"
+// nginx/Apache "combined": ip - - [time] "request" status bytes "referer" "user-agent" and, with
+// request ids on, "request-id"
 void AccessLog::appendCombined(const AccessEntry& e) {
   std::string& o = filling_;
   o.append(e.client_ip.empty() ? "-" : e.client_ip);
@@ -187,6 +192,10 @@ void AccessLog::appendCombined(const AccessEntry& e) {
   appendQuoted(o, e.referer);
   o += ' ';
   appendQuoted(o, e.user_agent);
+  if (!e.request_id.empty()) {  // request ids on: one more quoted field, as nginx logs $request_id
+    o += ' ';
+    appendQuoted(o, e.request_id);
+  }
   o += '\n';
 }
 

@@ -9,6 +9,9 @@
 #include "common/log.h"
 #include "common/stream_write.h"
 #include "common/uv_util.h"
+#include "proxy/config/cidr.h"
+#include "proxy/edge/client_limiter.h"
+#include "proxy/edge/proxy_protocol.h"
 #include "proxy/http/error_response.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/worker.h"
@@ -28,7 +31,7 @@ Session::Session(Worker& worker)
 
 Session::~Session() { delete tls_; }
 
-void Session::accept(uv_stream_t* listener, const std::shared_ptr<const tls::TlsContext>& tls) {
+void Session::accept(uv_stream_t* listener, const config::ListenerConfig& lc, const std::shared_ptr<const tls::TlsContext>& tls) {
   LoopContext& ctx = worker_.ctx();
   int rc = uv_tcp_init(ctx.loop, &client_);
   if (rc < 0) {
@@ -47,11 +50,14 @@ void Session::accept(uv_stream_t* listener, const std::shared_ptr<const tls::Tls
     common::logWarn("accept_failed", {{"error", common::uvErr(rc)}});
     return close();
   }
-  if (ctx.connections->load(std::memory_order_relaxed) > ctx.config->limits.max_connections) {
-    common::logDebug("connection_limit_reached");
-    return close();  // existing connections are unaffected
-  }
   uv_tcp_nodelay(&client_, 1);
+  if (ctx.connections->load(std::memory_order_relaxed) > ctx.config->limits.max_connections) {
+    // Existing connections are unaffected. A plain client is told to come back; a TLS one is
+    // closed (a handshake is the last thing to spend CPU on at the limit).
+    common::logDebug("connection_limit_reached");
+    if (tls) return close();
+    return respondLocal(503);
+  }
   if (tls) {
     tls_ = new tls::TlsEngine(tls);
     if (!tls_->ok()) {
@@ -64,8 +70,60 @@ void Session::accept(uv_stream_t* listener, const std::shared_ptr<const tls::Tls
   if (uv_tcp_getpeername(&client_, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
     client_ip_len_ = common::formatIp(reinterpret_cast<sockaddr*>(&peer), client_ip_, sizeof(client_ip_));
   state_ = State::Idle;
+  if (lc.proxy_protocol) {
+    if (!lc.trusted_proxies.empty() && !config::cidrContains(lc.trusted_proxies, std::string_view(client_ip_, client_ip_len_))) {
+      common::logDebug("proxy_protocol_untrusted_peer", {{"client", std::string_view(client_ip_, client_ip_len_)}});
+      return close();
+    }
+    awaiting_proxy_ = true;  // the client is known once the header is read
+  } else if (!admitClient()) {
+    return;
+  }
   startTimer(static_cast<uint64_t>(ctx.config->timeouts.client_header.count()));
   resumeClientReading();
+}
+
+// Counts the connection against limits.per_client.connections. Over the cap, a plain client gets
+// 429 at once; a TLS one after its handshake, at its first request (reject_status_).
+bool Session::admitClient() {
+  uint32_t max = worker_.ctx().config->limits.per_client.connections;
+  if (max == 0) return true;
+  std::string_view ip(client_ip_, client_ip_len_);
+  int32_t slot = edge::ClientLimiter::global().openConnection(edge::clientKey(ip), max, uv_now(worker_.ctx().loop));
+  if (slot != edge::ClientLimiter::kRejected) {
+    limiter_slot_ = slot;
+    return true;
+  }
+  common::logDebug("client_connection_limit", {{"client", ip}});
+  if (tls_) {
+    reject_status_ = 429;
+    return true;
+  }
+  respondLocal(429);
+  return false;
+}
+
+// proxy_protocol: gathers the header (it may arrive in pieces), takes its source as the client,
+// then hands what followed it to TLS or HTTP. A connection that does not start with a valid
+// header is closed without an answer: it may not even be speaking HTTP.
+void Session::onProxyHeader(const char* data, size_t len) {
+  pending_.append(data, len);
+  edge::ProxyHeader h;
+  const char* why = "";
+  edge::ProxyParse r = edge::parseProxyHeader(pending_.data(), pending_.size(), h, &why);
+  if (r == edge::ProxyParse::NeedMore) return;
+  if (r == edge::ProxyParse::Error) {
+    common::logDebug("proxy_protocol_error", {{"client", std::string_view(client_ip_, client_ip_len_)}, {"reason", why}});
+    return close();
+  }
+  awaiting_proxy_ = false;
+  if (h.has_source) client_ip_len_ = common::formatIp(reinterpret_cast<const sockaddr*>(&h.source), client_ip_, sizeof(client_ip_));
+  std::string rest;
+  rest.swap(pending_);
+  if (!admitClient()) return;
+  if (rest.size() == h.length) return;
+  if (tls_) return onTlsData(rest.data() + h.length, rest.size() - h.length);
+  onPlain(rest.data() + h.length, rest.size() - h.length);
 }
 
 // Shutdown: the current response says Connection: close. An idle keep-alive connection is not cut
@@ -96,6 +154,7 @@ void Session::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     if (self->state_ == State::Tunnel) return self->tunnel_->clientEnded(static_cast<int>(nread));
     return self->onClientEnd();
   }
+  if (self->awaiting_proxy_) return self->onProxyHeader(buf->base, static_cast<size_t>(nread));
   if (self->tls_) return self->onTlsData(buf->base, static_cast<size_t>(nread));
   self->onPlain(buf->base, static_cast<size_t>(nread));
 }
@@ -330,6 +389,11 @@ void Session::respondLocal(int status) {
   state_ = State::Closing;
   metricsLocalResponse(status);
   std::string_view r = http::errorResponse(status, true);
+  std::string with_id;  // flushOut below copies what the kernel does not take at once
+  if (!request_id_.empty()) {  // the request's id goes back on tether's own answers too
+    http::withHeader(r, requestIdName(), request_id_, with_id);
+    r = with_id;
+  }
   addOut(r.data(), r.size());
   if (flushOut()) closeAfterWrites();
 }
@@ -390,6 +454,7 @@ void Session::close() {
   }
   if (up_) releaseUpstream(false);
   if (gen_) worker_.release(std::exchange(gen_, nullptr));
+  edge::ClientLimiter::global().closeConnection(std::exchange(limiter_slot_, -1));
   worker_.removeSession(this);
   worker_.ctx().connections->fetch_sub(1, std::memory_order_relaxed);
   if (open_handles_ >= 1) uv_close(reinterpret_cast<uv_handle_t*>(&client_), &Session::onCloseCb);

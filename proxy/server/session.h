@@ -12,6 +12,11 @@
 // other side's reading stops until the queue drains, so at most one read buffer per direction is
 // ever held, whatever the body size.
 //
+// A listener with proxy_protocol reads the PROXY header first (edge/proxy_protocol.h), under the
+// client_header timer, before TLS or HTTP; its source becomes the connection's client. Per-client
+// limits (edge/client_limiter.h) count the connection once its client is known and take a token
+// per request head.
+//
 // States: Idle (between requests, keepalive timer) -> Head (client_header timer) -> Waiting
 // (connecting upstream) -> Exchange -> Idle again, or Closing. Upgrade responses (101) hand both
 // sockets to a Tunnel. The object frees itself when its handles are closed.
@@ -50,9 +55,10 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Accepts a pending connection from `listener` (TLS when `tls` is set); on failure the session
-  // closes itself.
-  void accept(uv_stream_t* listener, const std::shared_ptr<const tls::TlsContext>& tls = nullptr);
+  // Accepts a pending connection from `listener`, configured by `lc` (TLS when `tls` is set); on
+  // failure the session closes itself.
+  void accept(uv_stream_t* listener, const config::ListenerConfig& lc,
+              const std::shared_ptr<const tls::TlsContext>& tls = nullptr);
   // The worker is shutting down: idle connections close now, busy ones after their response.
   void drain();
   // Closes both sides now.
@@ -73,6 +79,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   static void onTimerCb(uv_timer_t* t);
   static void onCloseCb(uv_handle_t* h);
   static void onClientWriteDone(void* owner, int status, size_t bytes);
+  void onProxyHeader(const char* data, size_t len);  // bytes before the PROXY header ended
+  bool admitClient();  // per-client connection cap: false when answered 429 and closing
   void onPlain(const char* data, size_t len);    // client bytes after TLS (if any)
   void onTlsData(const char* data, size_t len);  // ciphertext from the client
   bool sendTlsOutput();
@@ -136,8 +144,16 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void metricsUpgraded();                          // tunnel started
   void writeAccessLog(int status, uint32_t server_slot);
 
+  // The request's client (trusted forwarding headers resolved), the id and the response-side
+  // rewrite settings of this request; see session_exchange.cc.
+  std::string_view requestClient(const http::MessageHead& head);
+  void setRealIp(std::string_view client);
+  std::string_view logClient() const;
+  void assignRequestId(const http::MessageHead& head);
+  const std::string& requestIdName() const;
+  http::DownstreamInfo downstreamInfo(http::BodyFraming framing, bool keep_alive, bool http10, bool upgrade) const;
+
   // Affinity hooks (lb/affinity/policy.h); see session_exchange.cc.
-  std::string_view affinityClientIp(const http::MessageHead& head);
   void addAffinityHeaders(unsigned status);
 
   // Output batch to the client (the loop's OutBatch), flushed with one writev.
@@ -160,6 +176,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   bool parse_blocked_ = false;     // parser paused; new bytes go to pending_
   bool close_after_write_ = false;
   bool closing_ = false;
+  bool awaiting_proxy_ = false;    // proxy_protocol: the PROXY header has not ended yet
+  uint16_t reject_status_ = 0;     // TLS over the per-client cap: the answer to its first request
+  int32_t limiter_slot_ = -1;      // where this connection is counted (edge/client_limiter.h)
 
   // The current exchange.
   Generation* gen_ = nullptr;  // the config it runs on (held until the exchange ends)
@@ -193,8 +212,11 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   uint64_t timer_due_ms_ = 0;  // when the physical timer fires (0: not running)
 
 
-  char client_ip_[48] = {0};
+  char client_ip_[48] = {0};   // the connection's client: TCP peer or PROXY source
   size_t client_ip_len_ = 0;
+  char real_ip_[48] = {0};     // the request's client when a trusted proxy named another one
+  size_t real_ip_len_ = 0;     // 0: the same as client_ip_
+  std::string request_id_;     // this request's id (request ids on)
   Tunnel* tunnel_ = nullptr;
   tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
 
@@ -215,7 +237,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   const lb::AffinityPolicy* policy_ = nullptr;
   lb::AffinityRequest affinity_;
   const std::vector<config::Cidr>* trusted_ = nullptr;  // the accepting listener's trusted_proxies
-  bool trusted_known_ = false;
+  uint64_t trusted_gen_ = 0;   // the generation trusted_ was looked up in (0: not yet)
+  bool conn_trusted_ = false;  // the connection's client is in trusted_
 
   friend class Tunnel;
 };

@@ -3,9 +3,13 @@
 // See session.h for the design.
 #include <llhttp.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "common/log.h"
+#include "proxy/config/cidr.h"
+#include "proxy/edge/client_limiter.h"
+#include "proxy/edge/request_id.h"
 #include "proxy/http/error_response.h"
 #include "proxy/lb/key_extractor.h"
 #include "proxy/server/session.h"
@@ -20,20 +24,62 @@ namespace proxy::server {
 // startAttempt (lb/pick.h), Set-Cookie and sid capture on the response (addAffinityHeaders, onResponseBody).
 // Everything else lives in proxy/lb (policy.h, key_extractor.h).
 
-// The client address affinity keys use: the TCP peer, or behind the accepting listener's
-// trusted_proxies the right-most untrusted X-Forwarded-For entry. The listener is found once per
-// connection from the socket's local address (only when some listener trusts proxies).
-std::string_view Session::affinityClientIp(const http::MessageHead& head) {
+// The request's client: the connection's client (TCP peer or PROXY source), or, when that is one
+// of the accepting listener's trusted_proxies, the right-most untrusted X-Forwarded-For entry
+// (lb/key_extractor.h). The listener's list is looked up from the socket's local address, once
+// per connection and again after a reload (the list lives in the exchange's generation). Sets
+// conn_trusted_ for the forwarding headers.
+std::string_view Session::requestClient(const http::MessageHead& head) {
   std::string_view peer(client_ip_, client_ip_len_);
-  if (!trusted_known_) {  // once per connection
-    trusted_known_ = true;
+  if (trusted_gen_ != gen_->number) {
+    trusted_gen_ = gen_->number;
+    trusted_ = nullptr;
     sockaddr_storage local{};
     int len = sizeof(local);
     if (uv_tcp_getsockname(&client_, reinterpret_cast<sockaddr*>(&local), &len) == 0)
-      trusted_ = lb::trustedProxiesFor(*worker_.ctx().config, local);
+      trusted_ = lb::trustedProxiesFor(*gen_->config, local);
+    conn_trusted_ = trusted_ && config::cidrContains(*trusted_, peer);
   }
-  if (!trusted_) return peer;
+  if (!conn_trusted_) return peer;
   return lb::clientAddress(head, peer, *trusted_);
+}
+
+http::DownstreamInfo Session::downstreamInfo(http::BodyFraming framing, bool keep_alive, bool http10, bool upgrade) const {
+  http::DownstreamInfo info{framing, keep_alive, http10, upgrade};
+  if (!request_id_.empty()) {
+    info.request_id_name = requestIdName();
+    info.request_id = request_id_;
+  }
+  return info;
+}
+
+// The header name request ids travel in, from the config the request runs on.
+const std::string& Session::requestIdName() const { return (gen_ ? gen_->config.get() : worker_.ctx().config)->request_id; }
+
+// Kept for the access log only when it differs from the connection's client.
+void Session::setRealIp(std::string_view client) {
+  real_ip_len_ = 0;
+  if (client.data() == client_ip_ || client.size() >= sizeof(real_ip_)) return;
+  std::copy(client.begin(), client.end(), real_ip_);
+  real_ip_len_ = client.size();
+}
+
+std::string_view Session::logClient() const {
+  return real_ip_len_ ? std::string_view(real_ip_, real_ip_len_) : std::string_view(client_ip_, client_ip_len_);
+}
+
+// Request ids on: keeps the client's id when sane, else makes one (edge/request_id.h).
+void Session::assignRequestId(const http::MessageHead& head) {
+  request_id_.clear();
+  const std::string& name = gen_->config->request_id;
+  if (name.empty()) return;
+  std::string_view given = head.find(name);
+  if (edge::saneRequestId(given)) {
+    request_id_.assign(given);
+    return;
+  }
+  request_id_.resize(edge::kGeneratedIdBytes);
+  worker_.ctx().request_ids.next(request_id_.data());
 }
 
 // Called right after down_head_ is written: the layers add their header lines (Set-Cookie when the
@@ -59,11 +105,25 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   request_chunked_ = head.chunked;
   request_has_body_ = head.chunked || (head.has_content_length && head.content_length > 0);
   upgrade_ = head.upgrade;
+  gen_ = worker_.acquire();  // this exchange (and a tunnel it becomes) runs on this config
+  const config::Config& cfg = *gen_->config;
+  assignRequestId(head);
+  std::string_view client = requestClient(head);
+  setRealIp(client);
+  if (reject_status_) {  // a TLS connection over the per-client connection cap
+    respondLocal(reject_status_);
+    return http::HeadAction::Pause;
+  }
+  if (const auto& pc = cfg.limits.per_client; pc.requests_per_second &&
+      !edge::ClientLimiter::global().allowRequest(edge::clientKey(client), pc.requests_per_second, pc.burst, uv_now(ctx.loop))) {
+    common::logDebug("client_rate_limited", {{"client", client}});
+    respondLocal(429);
+    return http::HeadAction::Pause;
+  }
   if (head.method == HTTP_CONNECT) {
     respondLocal(400);
     return http::HeadAction::Pause;
   }
-  gen_ = worker_.acquire();  // this exchange (and a tunnel it becomes) runs on this config
   int u = gen_->router.match(head.host(), head.url());
   if (u < 0) {
     respondLocal(404);
@@ -72,15 +132,21 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   runtime_ = gen_->upstreams[static_cast<size_t>(u)].get();
   metrics_upstream_ = static_cast<uint32_t>(u);
   policy_ = &runtime_->affinity();  // affinity: key + pins, read by startAttempt()
-  policy_->prepare(head, affinityClientIp(head), uv_now(ctx.loop), affinity_);
+  policy_->prepare(head, client, uv_now(ctx.loop), affinity_);
   up_head_.clear();
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
+  fwd.real_ip = client;
+  fwd.trusted = conn_trusted_;
   fwd.proto = tls_ ? "https" : "http";
   const auto& members = runtime_->config().servers;  // empty while a resolve: true name has none
   fwd.default_host = members.empty() ? std::string_view(runtime_->config().name) : std::string_view(members[0].address);
   fwd.upgrade = upgrade_;
   fwd.url = affinity_.upstream_url;  // the client's, unless a sid token was removed from it
+  if (!request_id_.empty()) {
+    fwd.request_id_name = cfg.request_id;
+    fwd.request_id = request_id_;
+  }
   http::writeUpstreamRequestHead(head, fwd, up_head_);
   if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
   return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready
@@ -251,7 +317,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
   if (head.status == 101) {
     if (upgrade_) {  // relayed with the tunnel's first bytes by onUpstreamUpgraded
       down_head_.clear();
-      http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false, true}, down_head_);
+      http::writeDownstreamResponseHead(head, downstreamInfo(http::BodyFraming::None, true, false, true), down_head_);
       addAffinityHeaders(head.status);
       response_started_ = true;
       metricsResponseHead(head.status);
@@ -274,7 +340,7 @@ http::HeadAction Session::onResponseHead(http::MessageHead& head) {
   framing_ = http::responseFraming(head, request_is_head_, !client_http10_);
   if (framing_ == http::BodyFraming::UntilClose) client_keep_alive_ = false;
   down_head_.clear();
-  http::writeDownstreamResponseHead(head, {framing_, client_keep_alive_, client_http10_}, down_head_);
+  http::writeDownstreamResponseHead(head, downstreamInfo(framing_, client_keep_alive_, client_http10_, false), down_head_);
   addAffinityHeaders(head.status);
   // A handshake whose sid goes out sealed: the head waits for the open packet (its length changes).
   holding_head_ = affinity_.sealing && up_ && framing_ != http::BodyFraming::None;
@@ -360,6 +426,8 @@ void Session::resetExchange() {
   request_done_ = request_has_body_ = request_chunked_ = request_is_head_ = upgrade_ = false;
   response_started_ = response_done_ = holding_head_ = false;
   framing_ = http::BodyFraming::None;
+  request_id_.clear();
+  real_ip_len_ = 0;
 }
 
 void Session::onUpstreamUpgraded(std::string_view rest) {

@@ -99,7 +99,8 @@ void Session::metricsUpgraded() {
 void Session::writeAccessLog(int status, uint32_t server_slot) {
   const config::Config& cfg = gen_ ? *gen_->config : *worker_.ctx().config;
   metrics::AccessEntry e;
-  e.client_ip = std::string_view(client_ip_, client_ip_len_);
+  e.client_ip = logClient();
+  e.request_id = request_id_;
   bool routed = server_slot != UINT32_MAX;
   e.method = log_method_;  // "-" / empty when the head could not be parsed (400, 408, 431)
   e.url = log_url_.empty() ? std::string_view("-") : std::string_view(log_url_);

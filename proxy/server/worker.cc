@@ -249,7 +249,7 @@ void Worker::onConnectionCb(uv_stream_t* server, int status) {
   }
   auto* s = new Session(*l->worker);
   s->setListener(l->index);
-  s->accept(server, l->tls);
+  s->accept(server, *l->cfg, l->tls);
 }
 
 void Worker::removeSession(Session* s) {

@@ -29,16 +29,59 @@ MessageHead parse(llhttp_type_t type, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("upstream request: hop-by-hop removed, forwarding headers set, Host kept") {
+TEST_CASE("upstream request: hop-by-hop removed, forwarding headers from an untrusted client replaced, Host kept") {
   MessageHead h = parse(HTTP_REQUEST,
                         "GET /chat?x=1 HTTP/1.0\r\nHost: chat.example.com\r\nConnection: keep-alive, X-Drop\r\n"
                         "X-Drop: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\nX-Forwarded-For: 10.0.0.1\r\n"
-                        "X-Forwarded-For: 10.0.0.2\r\nX-Real-IP: spoofed\r\nX-Forwarded-Proto: https\r\nAccept: */*\r\n\r\n");
+                        "X-Forwarded-For: 10.0.0.2\r\nX-Real-IP: spoofed\r\nX-Forwarded-Proto: https\r\n"
+                        "X-Forwarded-Host: forged.example\r\nAccept: */*\r\n\r\n");
   std::string out;
   writeUpstreamRequestHead(h, {"192.0.2.7", "http", "127.0.0.1:8001", false}, out);
   CHECK(out ==
-        "GET /chat?x=1 HTTP/1.1\r\nHost: chat.example.com\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2, 192.0.2.7\r\n"
-        "Accept: */*\r\nX-Real-IP: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: chat.example.com\r\n\r\n");
+        "GET /chat?x=1 HTTP/1.1\r\nHost: chat.example.com\r\nAccept: */*\r\nX-Forwarded-For: 192.0.2.7\r\n"
+        "X-Real-IP: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: chat.example.com\r\n\r\n");
+}
+
+TEST_CASE("upstream request: a trusted proxy's chain, proto and host are kept; X-Real-IP is the resolved client") {
+  MessageHead h = parse(HTTP_REQUEST,
+                        "GET / HTTP/1.1\r\nHost: chat.example.com\r\nX-Forwarded-For: 203.0.113.9\r\n"
+                        "X-Real-IP: spoofed\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 10.0.0.2\r\n"
+                        "X-Forwarded-Host: www.example\r\n\r\n");
+  ForwardInfo fwd{"10.0.0.1", "http", "", false};
+  fwd.trusted = true;
+  fwd.real_ip = "203.0.113.9";
+  std::string out;
+  writeUpstreamRequestHead(h, fwd, out);
+  CHECK(out ==
+        "GET / HTTP/1.1\r\nHost: chat.example.com\r\nX-Forwarded-For: 203.0.113.9, 10.0.0.2, 10.0.0.1\r\n"
+        "X-Forwarded-Proto: https\r\nX-Forwarded-Host: www.example\r\nX-Real-IP: 203.0.113.9\r\n\r\n");
+
+  // A trusted proxy that sent no X-Forwarded-* gets ours.
+  MessageHead bare = parse(HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  out.clear();
+  writeUpstreamRequestHead(bare, fwd, out);
+  CHECK(out == "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\nX-Real-IP: 203.0.113.9\r\n"
+               "X-Forwarded-Proto: http\r\nX-Forwarded-Host: a\r\n\r\n");
+}
+
+TEST_CASE("request ids: the client's header is replaced upstream and in the response") {
+  MessageHead h = parse(HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: a\r\nx-request-id: bad id\r\nX-Request-Id: two\r\n\r\n");
+  ForwardInfo fwd{"192.0.2.7", "http", "", false};
+  fwd.request_id_name = "X-Request-Id";
+  fwd.request_id = "0123456789abcdef0123456789abcdef";
+  std::string out;
+  writeUpstreamRequestHead(h, fwd, out);
+  CHECK(out.find("bad id") == std::string::npos);
+  CHECK(out.find("two") == std::string::npos);
+  CHECK(out.find("X-Request-Id: 0123456789abcdef0123456789abcdef\r\n") != std::string::npos);
+
+  MessageHead r = parse(HTTP_RESPONSE, "HTTP/1.1 200 OK\r\nX-Request-Id: upstream-own\r\nContent-Length: 0\r\n\r\n");
+  DownstreamInfo info{BodyFraming::ContentLength, true, false};
+  info.request_id_name = "X-Request-Id";
+  info.request_id = "abc";
+  out.clear();
+  writeDownstreamResponseHead(r, info, out);
+  CHECK(out == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Request-Id: abc\r\n\r\n");
 }
 
 TEST_CASE("upstream request: an absolute-form target's authority is the Host") {
