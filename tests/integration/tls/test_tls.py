@@ -44,7 +44,7 @@ class Tls(unittest.TestCase):
         d = cls.dir.name
         make_certs(d)
         cls.backend = Backend("b1").start()
-        cls.port, cls.plain = free_port(), free_port()
+        cls.port, cls.plain, cls.proxied = free_port(), free_port(), free_port()
         cls.config = f"""
 listeners:
   - name: plain
@@ -57,11 +57,15 @@ listeners:
       min_version: TLSv1.2
       sni:
         - {{names: [chat.example.test], cert: {d}/sni.pem, key: {d}/sni.key}}
+  - name: behind-balancer
+    address: 127.0.0.1:{cls.proxied}
+    proxy_protocol: true
+    tls: {{cert: {d}/default.pem, key: {d}/default.key}}
 upstreams:
   app: {{servers: ["{cls.backend.address}"]}}
 timeouts: {{client_header: 2s}}
 """
-        cls.tether = Tether(cls.config, [cls.port, cls.plain]).start()
+        cls.tether = Tether(cls.config, [cls.port, cls.plain, cls.proxied]).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -79,6 +83,24 @@ timeouts: {{client_header: 2s}}
         self.assertEqual(headers["x-forwarded-proto"], "https")
         p = run("curl", "-s", f"http://127.0.0.1:{self.plain}/headers")
         self.assertEqual({k.lower(): v for k, v in json.loads(p.stdout)["headers"]}["x-forwarded-proto"], "http")
+
+    def test_proxy_protocol_header_before_the_handshake(self):
+        ctx = ssl.create_default_context(cafile=self.ca())
+        with socket.create_connection(("127.0.0.1", self.proxied), timeout=10) as raw:
+            raw.sendall(b"PROXY TCP6 2001:db8::5 ::1 4321 443\r\n")
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"GET /headers HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+        headers = {k.lower(): v for k, v in json.loads(data.split(b"\r\n\r\n", 1)[1])["headers"]}
+        self.assertEqual(headers["x-real-ip"], "2001:db8::5")
+        self.assertEqual(headers["x-forwarded-for"], "2001:db8::5")
+        self.assertEqual(headers["x-forwarded-proto"], "https")
+        # curl's own v1 header, then TLS.
+        p = run("curl", "-s", "--haproxy-protocol", "--cacert", self.ca(), f"https://localhost:{self.proxied}/headers")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual({k.lower(): v for k, v in json.loads(p.stdout)["headers"]}["x-real-ip"], "127.0.0.1")
 
     def test_keepalive_and_large_bodies_over_tls(self):
         ctx = ssl.create_default_context(cafile=self.ca())
