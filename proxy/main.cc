@@ -20,6 +20,7 @@
 #include "proxy/admin/scrape_sources.h"
 #include "proxy/config/config_loader.h"
 #include "proxy/lb/compare.h"
+#include "proxy/route/router.h"
 #include "proxy/metrics/process_metrics.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/worker.h"
@@ -247,6 +248,14 @@ void reportDiscovery(const proxy::config::Config& cfg) {
   uv_loop_close(&loop);
 }
 
+// -t and every start: a route an earlier one takes every request of can never be used.
+void warnShadowedRoutes(const proxy::config::Config& cfg) {
+  proxy::route::Router router(cfg);
+  for (auto [shadowed, by] : router.shadowed())
+    std::fprintf(stderr, "tether: warning: %s: this route never matches: the route at %s takes all of its requests\n",
+                 cfg.routes[shadowed].at.c_str(), cfg.routes[by].at.c_str());
+}
+
 // -t --compare-with OLD: prints lb::compareConfigs(OLD, new) (affinity change preview).
 int compareWith(const Flags& flags, const proxy::config::Config& now) {
   proxy::config::Config old;
@@ -292,6 +301,7 @@ int main(int argc, char** argv) {
     if (flags.test) std::fprintf(stderr, "tether: configuration file %s test failed\n", flags.config.c_str());
     return 1;
   }
+  warnShadowedRoutes(*cfg);
   if (flags.test) {
     reportDiscovery(*cfg);
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/units.h"
+#include "proxy/config/template.h"
 
 namespace proxy::config {
 
@@ -129,6 +130,8 @@ struct ListenerConfig {
   TlsConfig tls;
   // Every connection starts with a PROXY protocol header (v1 or v2); its source is the client.
   bool proxy_protocol = false;
+  // Plain HTTP only: every request but ACME HTTP-01 challenges is answered 308 to https://.
+  bool redirect_https = false;
   // Addresses whose forwarding headers are believed: a request from one of them keeps its
   // X-Forwarded-For chain, X-Forwarded-Proto and X-Forwarded-Host, and its client is the
   // right-most X-Forwarded-For entry not in this list. With proxy_protocol, only these peers may
@@ -136,11 +139,31 @@ struct ListenerConfig {
   std::vector<Cidr> trusted_proxies;
 };
 
+// A route: what it matches, then what it does (proxy to `upstream`, `respond`, or `redirect`).
 struct RouteConfig {
   std::string host = "*";     // exact, "*.example.com" or "*"; compared lower-case, port ignored
   std::string path_prefix = "/";
+  std::string path;           // exact path (query ignored); when set, path_prefix is not used
+  std::vector<std::string> methods;  // upper-case; empty: any
+  struct HeaderMatch {
+    std::string name;         // lower-case
+    std::string value;        // exact, case-sensitive
+  };
+  std::vector<HeaderMatch> headers;  // all must be present with these values
+  enum class Action : uint8_t { Proxy, Respond, Redirect };
+  Action action = Action::Proxy;
   std::string upstream;
   size_t upstream_index = 0;  // resolved by the loader
+  // Proxy: the path sent upstream. strip_prefix removes path_prefix; rewrite_prefix replaces it.
+  bool rewrite_path = false;
+  std::string rewrite_prefix;  // "" with strip_prefix ("/" when the rest would be empty)
+  // Respond: a fixed answer from tether.
+  uint16_t status = 0;        // respond.status or redirect.status
+  Template body;              // respond.body
+  std::string content_type = "text/plain";
+  // Redirect: Location.
+  Template location;
+  std::string at;             // "FILE:LINE:COL" of the route, for `tether -t` warnings
 };
 
 struct Timeouts {

@@ -22,6 +22,7 @@
 
 #include "common/uv_util.h"
 #include "proxy/config/cidr.h"
+#include "proxy/config/route_section.h"
 #include "proxy/config/upstream_section.h"
 #include "proxy/config/yaml_values.h"
 
@@ -42,12 +43,6 @@ std::string systemReason(int err) {
   std::string r = std::strerror(err);
   if (!r.empty()) r[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(r[0])));
   return r;
-}
-
-// "FILE:LINE:COL" (just "FILE" when yaml-cpp has no position), the prefix of every config error.
-std::string positionOf(const YAML::Mark& m, const std::string& source) {
-  if (m.line < 0) return source;
-  return source + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
 // A certificate or key path: resolved against the config file's folder and readable now, so a
@@ -93,8 +88,12 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
 
 void readListener(const YAML::Node& node, ListenerConfig& l, size_t index, const std::string& source) {
   expectMap(node, "a listener");
-  checkKeys(node, "listener", {"name", "address", "tls", "trusted_proxies", "proxy_protocol"});
+  checkKeys(node, "listener", {"name", "address", "tls", "trusted_proxies", "proxy_protocol", "redirect_https"});
   if (node["proxy_protocol"]) l.proxy_protocol = boolValue(node["proxy_protocol"], "proxy_protocol");
+  if (node["redirect_https"]) {
+    l.redirect_https = boolValue(node["redirect_https"], "redirect_https");
+    if (l.redirect_https && node["tls"]) fail(node["redirect_https"], "redirect_https is for plain listeners; this one has tls");
+  }
   if (node["tls"]) {
     l.tls_enabled = true;
     readTls(node["tls"], l.tls, source);
@@ -115,20 +114,6 @@ void readListener(const YAML::Node& node, ListenerConfig& l, size_t index, const
   l.name = node["name"] ? scalar(node["name"], "name") : "listener" + std::to_string(index);
 }
 
-void readRoute(const YAML::Node& node, RouteConfig& r) {
-  expectMap(node, "a route");
-  checkKeys(node, "route", {"host", "path_prefix", "upstream"});
-  if (node["host"]) r.host = scalar(node["host"], "host");
-  if (node["path_prefix"]) {
-    r.path_prefix = scalar(node["path_prefix"], "path_prefix");
-    if (r.path_prefix.empty() || r.path_prefix[0] != '/') fail(node["path_prefix"], "path_prefix must start with '/'");
-  }
-  if (!node["upstream"]) fail(node, "route needs an 'upstream'");
-  r.upstream = scalar(node["upstream"], "upstream");
-  for (char& c : r.host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (r.host != "*" && r.host.find('*') != std::string::npos && r.host.rfind("*.", 0) != 0)
-    fail(node["host"], "host must be exact, '*.domain' or '*'");
-}
 
 void readTimeouts(const YAML::Node& node, Timeouts& t) {
   expectMap(node, "timeouts");
@@ -269,13 +254,14 @@ void readRoot(const YAML::Node& root, Config& c) {
     readUpstream(it->first.Scalar(), it->second, u);
     c.upstreams.push_back(std::move(u));
   }
+  if (root["request_id"]) readRequestId(root["request_id"], c.request_id);
   if (root["routes"]) {
     const YAML::Node routes = root["routes"];
     if (!routes.IsSequence()) fail(routes, "'routes' must be a list");
     for (const auto& rn : routes) {
       RouteConfig r;
-      readRoute(rn, r);
-      bool found = false;
+      readRoute(rn, r, !c.request_id.empty(), c.source);
+      bool found = r.action != RouteConfig::Action::Proxy;
       for (size_t i = 0; i < c.upstreams.size() && !found; ++i)
         if (c.upstreams[i].name == r.upstream) {
           r.upstream_index = i;
@@ -298,7 +284,6 @@ void readRoot(const YAML::Node& root, Config& c) {
   }
   if (root["access_log"]) readAccessLog(root["access_log"], c.access_log);
   if (root["resolver"]) readResolver(root["resolver"], c.resolver);
-  if (root["request_id"]) readRequestId(root["request_id"], c.request_id);
 }
 
 std::string formatError(const std::string& source, const YAML::Mark& mark, const std::string& msg) {

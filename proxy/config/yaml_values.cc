@@ -9,6 +9,11 @@
 
 namespace proxy::config::yaml {
 
+std::string positionOf(const YAML::Mark& m, const std::string& source) {
+  if (m.line < 0) return source;
+  return source + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
 void fail(const YAML::Node& node, std::string message) {
   throw LoadError{node.Mark(), std::move(message)};
 }

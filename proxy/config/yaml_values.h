@@ -22,6 +22,8 @@ struct LoadError {
 };
 
 [[noreturn]] void fail(const YAML::Node& node, std::string message);
+// "FILE:LINE:COL" (just "FILE" when yaml-cpp has no position), the prefix of every config error.
+std::string positionOf(const YAML::Mark& m, const std::string& source);
 void expectMap(const YAML::Node& node, std::string_view what);
 void checkKeys(const YAML::Node& node, std::string_view where, std::initializer_list<std::string_view> allowed);
 std::string scalar(const YAML::Node& node, std::string_view what);

@@ -11,6 +11,10 @@ namespace proxy::http {
 // Full response bytes for `status`. With close=true it carries "Connection: close".
 std::string_view errorResponse(int status, bool close);
 
+// The reason phrase of a status code ("Found" for 302); the class's name ("Client Error") for
+// codes without a well-known one.
+std::string_view reasonPhrase(int status);
+
 // Copies `response` (from errorResponse) into `out` with one more header line in its head.
 void withHeader(std::string_view response, std::string_view name, std::string_view value, std::string& out);
 

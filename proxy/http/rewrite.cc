@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "proxy/http/error_response.h"
+
 namespace proxy::http {
 namespace {
 
@@ -170,6 +172,24 @@ void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& 
   if (info.framing == BodyFraming::Chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (info.upgrade) out.append("Connection: upgrade\r\n");
   else if (!info.keep_alive) out.append("Connection: close\r\n");
+  else if (info.client_http10) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n", 2);
+}
+
+void writeLocalResponseHead(uint16_t status, std::string_view content_type, std::string_view location,
+                            uint64_t content_length, const DownstreamInfo& info, std::string& out) {
+  out.append("HTTP/1.1 ", 9);
+  appendNumber(out, status);
+  out.push_back(' ');
+  out.append(reasonPhrase(status));
+  out.append("\r\n", 2);
+  if (!location.empty()) appendHeader(out, "Location", location);
+  appendHeader(out, "Content-Type", content_type);
+  out.append("Content-Length: ");
+  appendNumber(out, content_length);
+  out.append("\r\n", 2);
+  if (!info.request_id_name.empty()) appendHeader(out, info.request_id_name, info.request_id);
+  if (!info.keep_alive) out.append("Connection: close\r\n");
   else if (info.client_http10) out.append("Connection: keep-alive\r\n");
   out.append("\r\n", 2);
 }

@@ -59,6 +59,12 @@ struct DownstreamInfo {
 
 void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& info, std::string& out);
 
+// The head of a response tether makes itself for a route (respond, redirect): status line,
+// Content-Type, Content-Length, Location when not empty, the request id and the Connection header
+// from `info` (its framing is ignored).
+void writeLocalResponseHead(uint16_t status, std::string_view content_type, std::string_view location,
+                            uint64_t content_length, const DownstreamInfo& info, std::string& out);
+
 // Rewrites the value of the Content-Length header in a head written by
 // writeDownstreamResponseHead. False when it has none.
 bool setContentLength(std::string& head, uint64_t length);

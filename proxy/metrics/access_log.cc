@@ -147,6 +147,10 @@ void AccessLog::appendJson(const AccessEntry& e) {
   appendJsonString(o, e.method);
   o += ",\"url\":";
   appendJsonString(o, e.url);
+  if (!e.upstream_url.empty()) {
+    o += ",\"upstream_url\":";
+    appendJsonString(o, e.upstream_url);
+  }
   o += e.http_minor == 0 ? ",\"protocol\":\"HTTP/1.0\"" : ",\"protocol\":\"HTTP/1.1\"";
   char num[96];
   std::snprintf(num, sizeof(num), ",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f", e.status,

@@ -25,6 +25,7 @@ namespace proxy::metrics {
 struct AccessEntry {
   std::string_view client_ip, method, url, user_agent, referer, upstream, server;
   std::string_view request_id;  // empty: request ids off (the field is left out)
+  std::string_view upstream_url;  // the target sent upstream when a route rewrote it (JSON only)
   int status = 0;
   uint8_t http_minor = 1;
   uint64_t bytes = 0;        // response body bytes relayed

@@ -1,20 +1,10 @@
 // Router: see router.h.
 #include "proxy/route/router.h"
 
-#include "proxy/http/message_head.h"
+#include <llhttp.h>
 
 namespace proxy::route {
 namespace {
-
-// "Example.COM:8080" -> compares as "example.com"; IPv6 literals "[::1]:80" keep their brackets.
-std::string_view stripPort(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {
-    size_t close = host.find(']');
-    return close == std::string_view::npos ? host : host.substr(0, close + 1);
-  }
-  size_t colon = host.rfind(':');
-  return colon == std::string_view::npos ? host : host.substr(0, colon);
-}
 
 bool hostMatches(const std::string& pattern, std::string_view host) {
   if (pattern == "*") return true;
@@ -25,21 +15,99 @@ bool hostMatches(const std::string& pattern, std::string_view host) {
   return http::equalsIgnoreCase(host, pattern);
 }
 
+bool pathMatches(const config::RouteConfig& r, std::string_view target) {
+  if (!r.path.empty()) return target.substr(0, target.find('?')) == r.path;
+  return target.substr(0, r.path_prefix.size()) == r.path_prefix;
+}
+
+bool requestMatches(const config::RouteConfig& r, const http::MessageHead* head) {
+  if (r.methods.empty() && r.headers.empty()) return true;
+  if (!head) return false;
+  if (!r.methods.empty()) {
+    std::string_view method = llhttp_method_name(static_cast<llhttp_method_t>(head->method));
+    bool any = false;
+    for (const auto& m : r.methods) any = any || m == method;
+    if (!any) return false;
+  }
+  for (const auto& h : r.headers) {
+    bool found = false;
+    std::string_view v = head->find(h.name, &found);
+    if (!found || v != h.value) return false;
+  }
+  return true;
+}
+
+// Does `a` (earlier) match every request `b` would? Conservative: only when each of a's
+// conditions is implied by b's.
+bool covers(const config::RouteConfig& a, const config::RouteConfig& b) {
+  bool host = a.host == "*" || a.host == b.host ||
+              (a.host.size() > 1 && a.host[0] == '*' && b.host != "*" && b.host.size() > a.host.size() - 1 &&
+               b.host.compare(b.host.size() - (a.host.size() - 1), a.host.size() - 1, a.host, 1) == 0);
+  if (!host) return false;
+  bool path;
+  if (!a.path.empty()) path = a.path == b.path;
+  else if (!b.path.empty()) path = b.path.compare(0, a.path_prefix.size(), a.path_prefix) == 0;
+  else path = b.path_prefix.compare(0, a.path_prefix.size(), a.path_prefix) == 0;
+  if (!path) return false;
+  if (!a.methods.empty()) {
+    if (b.methods.empty()) return false;
+    for (const auto& m : b.methods) {
+      bool in = false;
+      for (const auto& n : a.methods) in = in || n == m;
+      if (!in) return false;
+    }
+  }
+  for (const auto& h : a.headers) {
+    bool in = false;
+    for (const auto& g : b.headers) in = in || (g.name == h.name && g.value == h.value);
+    if (!in) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string_view hostWithoutPort(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  size_t colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
 
 Router::Router(const config::Config& cfg) {
   if (cfg.routes.empty() && cfg.upstreams.size() == 1) {
-    routes_.push_back({"*", "/", 0});
+    routes_.push_back(&catch_all_);
     return;
   }
-  for (const auto& r : cfg.routes) routes_.push_back({r.host, r.path_prefix, static_cast<int>(r.upstream_index)});
+  for (const auto& r : cfg.routes) routes_.push_back(&r);
 }
 
-int Router::match(std::string_view host, std::string_view path) const {
-  host = stripPort(host);
-  for (const Route& r : routes_)
-    if (path.substr(0, r.prefix.size()) == r.prefix && hostMatches(r.host, host)) return r.upstream;
-  return -1;
+const config::RouteConfig* Router::first(std::string_view host, std::string_view target, const http::MessageHead* head) const {
+  host = hostWithoutPort(host);
+  for (const config::RouteConfig* r : routes_)
+    if (pathMatches(*r, target) && hostMatches(r->host, host) && requestMatches(*r, head)) return r;
+  return nullptr;
+}
+
+const config::RouteConfig* Router::find(const http::MessageHead& head) const { return first(head.host(), head.url(), &head); }
+
+int Router::match(std::string_view host, std::string_view target) const {
+  const config::RouteConfig* r = first(host, target, nullptr);
+  if (!r) return -1;
+  return r->action == config::RouteConfig::Action::Proxy ? static_cast<int>(r->upstream_index) : -2;
+}
+
+std::vector<std::pair<size_t, size_t>> Router::shadowed() const {
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t i = 0; i < routes_.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (covers(*routes_[j], *routes_[i])) {
+        out.emplace_back(i, j);
+        break;
+      }
+  return out;
 }
 
 }  // namespace proxy::route

@@ -70,6 +70,7 @@ void Session::accept(uv_stream_t* listener, const config::ListenerConfig& lc, co
   if (uv_tcp_getpeername(&client_, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
     client_ip_len_ = common::formatIp(reinterpret_cast<sockaddr*>(&peer), client_ip_, sizeof(client_ip_));
   state_ = State::Idle;
+  redirect_https_ = lc.redirect_https;
   if (lc.proxy_protocol) {
     if (!lc.trusted_proxies.empty() && !config::cidrContains(lc.trusted_proxies, std::string_view(client_ip_, client_ip_len_))) {
       common::logDebug("proxy_protocol_untrusted_peer", {{"client", std::string_view(client_ip_, client_ip_len_)}});

@@ -151,6 +151,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   std::string_view logClient() const;
   void assignRequestId(const http::MessageHead& head);
   const std::string& requestIdName() const;
+  static const config::RouteConfig& httpsRedirect();
+  void rewritePath(const config::RouteConfig& route, const http::MessageHead& head);
+  http::HeadAction answerFromRoute(const config::RouteConfig& route, const http::MessageHead& head, std::string_view client);
   http::DownstreamInfo downstreamInfo(http::BodyFraming framing, bool keep_alive, bool http10, bool upgrade) const;
 
   // Affinity hooks (lb/affinity/policy.h); see session_exchange.cc.
@@ -177,6 +180,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   bool close_after_write_ = false;
   bool closing_ = false;
   bool awaiting_proxy_ = false;    // proxy_protocol: the PROXY header has not ended yet
+  bool redirect_https_ = false;    // the listener's redirect_https when this connection arrived
   uint16_t reject_status_ = 0;     // TLS over the per-client cap: the answer to its first request
   int32_t limiter_slot_ = -1;      // where this connection is counted (edge/client_limiter.h)
 
@@ -231,6 +235,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   metrics::Gauge* tunnel_gauge_ = nullptr;  // the tunnels_active cell this tunnel counts in
   int log_status_ = 0;
   std::string log_url_, log_user_agent_, log_referer_;  // only filled when the access log is on
+  std::string log_upstream_url_;  // the target sent upstream, when a route rewrote it (access log on)
   const char* log_method_ = "-";
 
   // Affinity: the upstream's policy and this request's key, pins and sid capture.

@@ -4,6 +4,7 @@
 #include <llhttp.h>
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "common/log.h"
@@ -124,15 +125,19 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
     respondLocal(400);
     return http::HeadAction::Pause;
   }
-  int u = gen_->router.match(head.host(), head.url());
-  if (u < 0) {
+  if (redirect_https_ && head.url().rfind("/.well-known/acme-challenge/", 0) != 0) return answerFromRoute(httpsRedirect(), head, client);
+  const config::RouteConfig* route = gen_->router.find(head);
+  if (!route) {
     respondLocal(404);
     return http::HeadAction::Pause;
   }
-  runtime_ = gen_->upstreams[static_cast<size_t>(u)].get();
+  if (route->action != config::RouteConfig::Action::Proxy) return answerFromRoute(*route, head, client);
+  size_t u = route->upstream_index;
+  runtime_ = gen_->upstreams[u].get();
   metrics_upstream_ = static_cast<uint32_t>(u);
   policy_ = &runtime_->affinity();  // affinity: key + pins, read by startAttempt()
   policy_->prepare(head, client, uv_now(ctx.loop), affinity_);
+  if (route->rewrite_path) rewritePath(*route, head);
   up_head_.clear();
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(client_ip_, client_ip_len_);
@@ -150,6 +155,61 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   http::writeUpstreamRequestHead(head, fwd, up_head_);
   if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
   return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready
+}
+
+// strip_prefix / rewrite_prefix: the target sent upstream (after a sid token was taken out of
+// it, if any) with the route's path_prefix replaced. Only the path changes, never the Host.
+void Session::rewritePath(const config::RouteConfig& route, const http::MessageHead& head) {
+  std::string_view target = affinity_.upstream_url.empty() ? head.url() : std::string_view(affinity_.upstream_url);
+  std::string_view rest = target.substr(std::min(route.path_prefix.size(), target.size()));
+  std::string out;
+  out.reserve(route.rewrite_prefix.size() + rest.size() + 1);
+  if (!route.rewrite_prefix.empty()) out.append(route.rewrite_prefix);
+  else if (rest.empty() || rest.front() != '/') out.push_back('/');
+  out.append(rest);
+  affinity_.upstream_url = std::move(out);
+  if (worker_.ctx().access_log) log_upstream_url_ = affinity_.upstream_url;
+}
+
+// The answer of a redirect_https listener: 308 to the same host and target over https.
+const config::RouteConfig& Session::httpsRedirect() {
+  static const config::RouteConfig route = [] {
+    config::RouteConfig r;
+    r.action = config::RouteConfig::Action::Redirect;
+    r.status = 308;
+    std::string error;
+    bool ok = config::parseTemplate("https://$host$request_uri", r.location, error);
+    assert(ok);
+    (void)ok;
+    return r;
+  }();
+  return route;
+}
+
+// respond / redirect: tether answers; the connection stays open when the client wants it and
+// sent no body.
+http::HeadAction Session::answerFromRoute(const config::RouteConfig& route, const http::MessageHead& head, std::string_view client) {
+  state_ = State::Exchange;
+  if (request_has_body_) client_keep_alive_ = false;
+  config::TemplateValues values{route::hostWithoutPort(head.host()), head.url(), tls_ ? "https" : "http", client, request_id_};
+  std::string body, location;
+  if (route.action == config::RouteConfig::Action::Redirect) {
+    config::expandTemplate(route.location, values, location);
+    body = "Redirecting to " + location + "\n";
+  } else {
+    config::expandTemplate(route.body, values, body);
+  }
+  down_head_.clear();
+  http::writeLocalResponseHead(route.status, route.action == config::RouteConfig::Action::Redirect ? "text/plain" : route.content_type,
+                               location, body.size(), downstreamInfo(http::BodyFraming::ContentLength, client_keep_alive_, client_http10_, false),
+                               down_head_);
+  if (!request_is_head_) down_head_.append(body);
+  response_started_ = response_done_ = true;
+  response_body_bytes_ = request_is_head_ ? 0 : body.size();
+  metricsLocalResponse(route.status);
+  addOut(down_head_.data(), down_head_.size());
+  flushOut();
+  return http::HeadAction::Continue;  // the body, if any, is read and dropped; then the next request
 }
 
 void Session::onBody(std::string_view chunk) {

@@ -104,6 +104,7 @@ void Session::writeAccessLog(int status, uint32_t server_slot) {
   bool routed = server_slot != UINT32_MAX;
   e.method = log_method_;  // "-" / empty when the head could not be parsed (400, 408, 431)
   e.url = log_url_.empty() ? std::string_view("-") : std::string_view(log_url_);
+  e.upstream_url = log_upstream_url_;
   e.user_agent = log_user_agent_;
   e.referer = log_referer_;
   e.http_minor = client_http10_ ? 0 : 1;
@@ -122,6 +123,7 @@ void Session::writeAccessLog(int status, uint32_t server_slot) {
   // Forget this request's fields: a later unparsable request must not inherit them.
   log_method_ = "-";
   log_url_.clear();
+  log_upstream_url_.clear();
   log_user_agent_.clear();
   log_referer_.clear();
 }

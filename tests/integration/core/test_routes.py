@@ -1,0 +1,153 @@
+"""Routes with the real binary: exact paths, methods and header matches, fixed responses, redirects,
+redirect_https, strip_prefix / rewrite_prefix (what the backend received and what the access log
+shows), and `tether -t` warning about a shadowed route."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from support.backend import Backend  # noqa: E402
+from support.harness import TETHER_BIN, Tether, free_port, wait_for  # noqa: E402
+
+
+def exchange(port, data, keep_open=False):
+    """Sends raw bytes; returns the bytes of one response (keep_open) or all until close."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(data)
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+        if keep_open and b"\r\n\r\n" in out:
+            head, body = out.split(b"\r\n\r\n", 1)
+            length = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+            if length and len(body) >= length[0]:
+                break
+    s.close()
+    return out
+
+
+def parse(raw):
+    head, body = raw.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    return status, {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}, body
+
+
+def get(port, path, host="x", extra=b"", method=b"GET"):
+    return parse(exchange(port, method + b" " + path + b" HTTP/1.1\r\nHost: " + host.encode() +
+                          b"\r\nConnection: close\r\n" + extra + b"\r\n"))
+
+
+class Routes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.a = Backend("a").start()
+        cls.b = Backend("b").start()
+        cls.dir = tempfile.TemporaryDirectory(prefix="tether-routes-")
+        cls.log = os.path.join(cls.dir.name, "access.log")
+        cls.port, cls.plain80 = free_port(), free_port()
+        cls.config = f"""
+workers: 1
+request_id: X-Request-Id
+listeners:
+  - {{name: web, address: 127.0.0.1:{cls.port}}}
+  - {{name: http, address: 127.0.0.1:{cls.plain80}, redirect_https: true}}
+upstreams:
+  a: {{servers: ["{cls.a.address}"]}}
+  b: {{servers: ["{cls.b.address}"]}}
+routes:
+  - {{path: /healthz, respond: {{status: 200, body: "ok $request_id\\n", content_type: text/plain}}}}
+  - {{path: /gone, respond: {{status: 410, body: "gone from $host\\n"}}}}
+  - {{host: old.example, path_prefix: /, redirect: {{to: "https://new.example$request_uri", status: 301}}}}
+  - {{path_prefix: /chat/, strip_prefix: true, upstream: b}}
+  - {{path_prefix: /v1/, rewrite_prefix: /v2/, upstream: b}}
+  - {{path_prefix: /, methods: [DELETE], upstream: b}}
+  - {{path_prefix: /, headers: {{X-Canary: "1"}}, upstream: b}}
+  - {{path_prefix: /, upstream: a}}
+access_log: {{path: {cls.log}, format: json}}
+"""
+        cls.tether = Tether(cls.config, [cls.port, cls.plain80]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tether.stop()
+        cls.a.stop()
+        cls.b.stop()
+        cls.dir.cleanup()
+
+    def test_respond_answers_at_the_edge_and_keeps_the_connection(self):
+        before = self.a.requests + self.b.requests
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        for _ in range(3):  # keep-alive: three answers on one connection
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: probe-7\r\n\r\n")
+            raw = b""
+            while not raw.endswith(b"ok probe-7\n"):
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "connection closed")
+                raw += chunk
+            status, h, body = parse(raw)
+            self.assertEqual((status, body), (200, b"ok probe-7\n"))
+            self.assertEqual(h["content-type"], "text/plain")
+            self.assertEqual(h["x-request-id"], "probe-7")
+            self.assertNotIn("connection", h)
+        s.close()
+        status, h, body = get(self.port, b"/gone", host="shop.example:8080", method=b"HEAD")
+        self.assertEqual((status, body), (410, b""))
+        self.assertEqual(h["content-length"], str(len("gone from shop.example\n")))
+        self.assertEqual(self.a.requests + self.b.requests, before, "answered by tether alone")
+
+    def test_redirects(self):
+        status, h, _ = get(self.port, b"/p/q?r=1", host="old.example")
+        self.assertEqual(status, 301)
+        self.assertEqual(h["location"], "https://new.example/p/q?r=1")
+        status, h, _ = get(self.plain80, b"/socket.io/?EIO=4", host="chat.example:80")
+        self.assertEqual(status, 308)
+        self.assertEqual(h["location"], "https://chat.example/socket.io/?EIO=4")
+        # ACME HTTP-01 challenges are not redirected.
+        status, _, body = get(self.plain80, b"/.well-known/acme-challenge/tok", host="chat.example")
+        self.assertEqual(status, 200)
+
+    def test_strip_and_rewrite_prefix_change_only_the_path(self):
+        n = len(self.b.paths)
+        status, _, body = get(self.port, b"/chat/headers?x=1", host="app.example")
+        self.assertEqual(status, 200)
+        info = json.loads(body)
+        self.assertEqual(info["request_line"], "GET /headers?x=1 HTTP/1.1")
+        self.assertEqual({k.lower(): v for k, v in info["headers"]}["host"], "app.example")
+        get(self.port, b"/chat/")
+        get(self.port, b"/v1/name")
+        self.assertEqual(self.b.paths[n:], ["/headers?x=1", "/", "/v2/name"])
+
+        def logged():
+            if not os.path.exists(self.log):
+                return False
+            return any(json.loads(l).get("upstream_url") == "/v2/name" and json.loads(l)["url"] == "/v1/name"
+                       for l in open(self.log).read().splitlines())
+        self.assertTrue(wait_for(logged, timeout=5), "the access log shows both targets")
+
+    def test_methods_and_headers_pick_the_route(self):
+        na, nb = self.a.requests, self.b.requests
+        self.assertEqual(get(self.port, b"/name")[2], b"a")
+        self.assertEqual(get(self.port, b"/name", method=b"DELETE")[0], 200)
+        self.assertEqual(get(self.port, b"/name", extra=b"X-Canary: 1\r\n")[2], b"b")
+        self.assertEqual((self.a.requests - na, self.b.requests - nb), (1, 2))
+
+    def test_check_warns_about_a_shadowed_route(self):
+        path = os.path.join(self.dir.name, "shadow.yaml")
+        with open(path, "w") as f:
+            f.write(self.config.replace("  - {path_prefix: /, upstream: a}\n",
+                                        "  - {path_prefix: /, upstream: a}\n  - {path_prefix: /late/, upstream: b}\n"))
+        p = subprocess.run([TETHER_BIN, "-t", "-c", path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stderr, r"shadow\.yaml:\d+:\d+: this route never matches: the route at .*shadow\.yaml:\d+:\d+ takes all")
+
+
+if __name__ == "__main__":
+    unittest.main()
