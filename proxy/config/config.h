@@ -139,6 +139,18 @@ struct ListenerConfig {
   std::vector<Cidr> trusted_proxies;
 };
 
+// `request_headers` / `response_headers` of a route: names removed, then lines added. `set` is a
+// remove plus an add. Values are templates (template.h).
+struct HeaderRules {
+  std::vector<std::string> remove;  // lower-case names: every header of the name goes (set names too)
+  struct Line {
+    std::string name;               // as written
+    Template value;
+  };
+  std::vector<Line> add;            // added after tether's own headers, in the order written
+  bool empty() const { return remove.empty() && add.empty(); }
+};
+
 // A route: what it matches, then what it does (proxy to `upstream`, `respond`, or `redirect`).
 struct RouteConfig {
   std::string host = "*";     // exact, "*.example.com" or "*"; compared lower-case, port ignored
@@ -164,6 +176,10 @@ struct RouteConfig {
   // Redirect: Location.
   Template location;
   std::string at;             // "FILE:LINE:COL" of the route, for `tether -t` warnings
+  HeaderRules request_headers, response_headers;
+  // Per-route overrides; 0 / unset: the global value.
+  Millis upstream_response{0}, tunnel_idle{0};
+  uint64_t max_body_bytes = 0;
 };
 
 struct Timeouts {
@@ -217,6 +233,11 @@ struct AccessLogConfig {
   enum class Format : uint8_t { Json, Combined } format = Format::Json;
 };
 
+struct Config;
+// The largest body any route accepts (limits.max_body_bytes and the routes' overrides): the
+// parser's limit for a head before its route is known.
+uint64_t bodyLimitCeiling(const Config& cfg);
+
 struct Config {
   std::string source;          // file path the config came from (for messages)
   unsigned workers = 1;        // resolved: "auto" becomes the number of CPUs
@@ -232,5 +253,11 @@ struct Config {
   // empty: off.
   std::string request_id;
 };
+
+inline uint64_t bodyLimitCeiling(const Config& cfg) {
+  uint64_t n = cfg.limits.max_body_bytes;
+  for (const auto& r : cfg.routes) n = r.max_body_bytes > n ? r.max_body_bytes : n;
+  return n;
+}
 
 }  // namespace proxy::config

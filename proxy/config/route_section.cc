@@ -95,12 +95,71 @@ void readRedirect(const YAML::Node& node, RouteConfig& r, bool request_ids) {
     fail(node["status"], "redirect.status must be 301, 302, 303, 307 or 308");
 }
 
+// request_headers / response_headers: {set: {N: V}, add: {N: V}, remove: [N]}.
+void readHeaderRules(const YAML::Node& node, std::string_view what, HeaderRules& rules, bool request_ids) {
+  expectMap(node, what);
+  checkKeys(node, what, {"set", "add", "remove"});
+  auto checkedName = [&](const YAML::Node& n) {
+    std::string name = scalar(n, "header name");
+    if (name.empty()) fail(n, std::string(what) + ": a header name cannot be empty");
+    std::string lower;
+    for (char c : name) {
+      if (!tokenChar(c)) fail(n, std::string(what) + ": '" + name + "' is not a header name");
+      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    // tether frames the message and owns the connection: these are not a rule's to change.
+    for (std::string_view framing : {"content-length", "transfer-encoding", "connection", "upgrade", "keep-alive", "te",
+                                     "trailer", "proxy-connection"})
+      if (lower == framing) fail(n, std::string(what) + ": " + name + " frames the message; tether sets it");
+    return std::make_pair(name, lower);
+  };
+  auto readLines = [&](const YAML::Node& map, std::string_view key, bool replace) {
+    if (!map.IsMap() || map.size() == 0) fail(map, std::string(what) + "." + std::string(key) + " must be a mapping like {X-Env: prod}");
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      auto [name, lower] = checkedName(it->first);
+      Template value = templateValue(it->second, std::string(what) + "." + std::string(key) + "." + name, request_ids);
+      for (const auto& p : value.parts)
+        for (char c : p.text)
+          if (c == '\r' || c == '\n' || c == '\0') fail(it->second, std::string(what) + ": the value of " + name + " has a line break or NUL");
+      if (replace) rules.remove.push_back(lower);
+      rules.add.push_back({name, std::move(value)});
+    }
+  };
+  if (node["remove"]) {
+    const YAML::Node r = node["remove"];
+    if (!r.IsSequence() || r.size() == 0) fail(r, std::string(what) + ".remove must be a list of header names");
+    for (const auto& e : r) rules.remove.push_back(checkedName(e).second);
+  }
+  if (node["set"]) readLines(node["set"], "set", true);
+  if (node["add"]) readLines(node["add"], "add", false);
+}
+
+void readOverrides(const YAML::Node& node, RouteConfig& r) {
+  if (const YAML::Node t = node["timeouts"]) {
+    expectMap(t, "route timeouts");
+    checkKeys(t, "route timeouts", {"upstream_response", "tunnel_idle"});
+    if (t["upstream_response"]) r.upstream_response = durationValue(t["upstream_response"], "timeouts.upstream_response");
+    if (t["tunnel_idle"]) r.tunnel_idle = durationValue(t["tunnel_idle"], "timeouts.tunnel_idle");
+    if (r.upstream_response.count() == 0 && t["upstream_response"]) fail(t["upstream_response"], "timeouts.upstream_response must be above 0");
+    if (r.tunnel_idle.count() == 0 && t["tunnel_idle"]) fail(t["tunnel_idle"], "timeouts.tunnel_idle must be above 0");
+  }
+  if (const YAML::Node l = node["limits"]) {
+    expectMap(l, "route limits");
+    checkKeys(l, "route limits", {"max_body_bytes"});
+    if (l["max_body_bytes"]) {
+      r.max_body_bytes = sizeValue(l["max_body_bytes"], "limits.max_body_bytes");
+      if (r.max_body_bytes == 0) fail(l["max_body_bytes"], "limits.max_body_bytes must be above 0");
+    }
+  }
+}
+
 }  // namespace
 
 void readRoute(const YAML::Node& node, RouteConfig& r, bool request_ids, const std::string& source) {
   expectMap(node, "a route");
   checkKeys(node, "route", {"host", "path_prefix", "path", "methods", "headers", "upstream", "strip_prefix",
-                            "rewrite_prefix", "respond", "redirect"});
+                            "rewrite_prefix", "respond", "redirect", "request_headers", "response_headers", "timeouts",
+                            "limits"});
   r.at = positionOf(node.Mark(), source);
   readMatch(node, r);
   int actions = (node["upstream"] ? 1 : 0) + (node["respond"] ? 1 : 0) + (node["redirect"] ? 1 : 0);
@@ -108,6 +167,14 @@ void readRoute(const YAML::Node& node, RouteConfig& r, bool request_ids, const s
   if (node["respond"]) readRespond(node["respond"], r, request_ids);
   if (node["redirect"]) readRedirect(node["redirect"], r, request_ids);
   if (node["upstream"]) r.upstream = scalar(node["upstream"], "upstream");
+  if (node["request_headers"]) {
+    if (!node["upstream"]) fail(node["request_headers"], "request_headers apply to routes with an upstream");
+    readHeaderRules(node["request_headers"], "request_headers", r.request_headers, request_ids);
+  }
+  if (node["response_headers"]) readHeaderRules(node["response_headers"], "response_headers", r.response_headers, request_ids);
+  if ((node["timeouts"] || node["limits"]) && !node["upstream"])
+    fail(node["timeouts"] ? node["timeouts"] : node["limits"], "timeouts and limits apply to routes with an upstream");
+  readOverrides(node, r);
   if (node["strip_prefix"] || node["rewrite_prefix"]) {
     const YAML::Node at = node["strip_prefix"] ? node["strip_prefix"] : node["rewrite_prefix"];
     if (!node["upstream"]) fail(at, "strip_prefix and rewrite_prefix apply to routes with an upstream");

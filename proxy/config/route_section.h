@@ -1,5 +1,6 @@
 // The `routes:` section: what a route matches (host, path or path_prefix, methods, headers) and
-// what it does (proxy to an upstream, possibly with its path rewritten; respond; redirect).
+// what it does (proxy to an upstream, possibly with its path rewritten; respond; redirect), with
+// its header rules and its timeout and body-size overrides.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

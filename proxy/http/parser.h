@@ -79,6 +79,9 @@ class Parser {
   bool finish();
   // Starts over for a new connection (or after an error).
   void reset();
+  // The body limit from now on (a route's limits.max_body_bytes): the declared Content-Length of
+  // the next head is checked against it, and body bytes as they arrive.
+  void setMaxBodyBytes(uint64_t n) { limits_.max_body_bytes = n; }
 
   ParseError error() const { return error_; }
   const char* errorReason() const;

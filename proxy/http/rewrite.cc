@@ -72,6 +72,11 @@ void appendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ", 2).append(value).append("\r\n", 2);
 }
 
+// appendHeader unless a rule removes the name.
+void appendOwn(std::string& out, const HeaderEdits& edits, std::string_view name, std::string_view value) {
+  if (edits.remove.empty() || !edits.removes(name)) appendHeader(out, name, value);
+}
+
 void appendNumber(std::string& out, uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
@@ -79,6 +84,12 @@ void appendNumber(std::string& out, uint64_t v) {
 }
 
 }  // namespace
+
+bool HeaderEdits::removes(std::string_view name) const {
+  for (const std::string& r : remove)
+    if (equalsIgnoreCase(name, r)) return true;
+  return false;
+}
 
 void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out) {
   out.append(llhttp_method_name(static_cast<llhttp_method_t>(req.method)));
@@ -88,12 +99,20 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
   ConnectionTokens tokens = connectionTokens(req);
   // An absolute-form target's authority replaces any Host header (RFC 9112 3.2.2).
   std::string_view host = req.authority();
-  if (!host.empty()) appendHeader(out, "Host", host);
+  if (!host.empty()) appendOwn(out, fwd.edits, "Host", host);
   bool have_xff = false, have_proto = false, have_fhost = false;
   const bool ids = !fwd.request_id_name.empty();
+  const bool rules = !fwd.edits.remove.empty();
   for (size_t i = 0; i < req.headerCount(); ++i) {
     std::string_view name = req.name(i), value = req.value(i);
     Kind k = classify(name);
+    if (rules && fwd.edits.removes(name)) {
+      if (k == Kind::Host && host.empty()) host = value;  // still the X-Forwarded-Host
+      if (k == Kind::XForwardedFor) have_xff = true;  // removed by the route: not re-added either
+      if (k == Kind::XForwardedProto) have_proto = true;
+      if (k == Kind::XForwardedHost) have_fhost = true;
+      continue;
+    }
     switch (k) {
       case Kind::Upgrade:
         if (fwd.upgrade) appendHeader(out, name, value);
@@ -130,12 +149,13 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
     }
     appendHeader(out, name, value);
   }
-  if (host.empty() && !fwd.default_host.empty()) appendHeader(out, "Host", fwd.default_host);
-  if (!have_xff) appendHeader(out, "X-Forwarded-For", fwd.client_ip);
-  appendHeader(out, "X-Real-IP", fwd.real_ip.empty() ? fwd.client_ip : fwd.real_ip);
-  if (!have_proto) appendHeader(out, "X-Forwarded-Proto", fwd.proto);
-  if (!have_fhost && !host.empty()) appendHeader(out, "X-Forwarded-Host", host);
-  if (ids) appendHeader(out, fwd.request_id_name, fwd.request_id);
+  if (host.empty() && !fwd.default_host.empty()) appendOwn(out, fwd.edits, "Host", fwd.default_host);
+  if (!have_xff) appendOwn(out, fwd.edits, "X-Forwarded-For", fwd.client_ip);
+  appendOwn(out, fwd.edits, "X-Real-IP", fwd.real_ip.empty() ? fwd.client_ip : fwd.real_ip);
+  if (!have_proto) appendOwn(out, fwd.edits, "X-Forwarded-Proto", fwd.proto);
+  if (!have_fhost && !host.empty()) appendOwn(out, fwd.edits, "X-Forwarded-Host", host);
+  if (ids) appendOwn(out, fwd.edits, fwd.request_id_name, fwd.request_id);
+  out.append(fwd.edits.add);
   if (req.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (fwd.upgrade) out.append("Connection: upgrade\r\n");
   out.append("\r\n", 2);
@@ -165,10 +185,12 @@ void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& 
     if (isHopByHop(k)) continue;
     if (k == Kind::Other && listedByConnection(tokens, name)) continue;
     if (k == Kind::Other && !info.request_id_name.empty() && equalsIgnoreCase(name, info.request_id_name)) continue;
+    if (!info.edits.remove.empty() && k == Kind::Other && info.edits.removes(name)) continue;
     if (k == Kind::ContentLength && info.framing != BodyFraming::ContentLength && info.framing != BodyFraming::None) continue;
     appendHeader(out, name, resp.value(i));
   }
   if (!info.request_id_name.empty()) appendHeader(out, info.request_id_name, info.request_id);
+  out.append(info.edits.add);
   if (info.framing == BodyFraming::Chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (info.upgrade) out.append("Connection: upgrade\r\n");
   else if (!info.keep_alive) out.append("Connection: close\r\n");
@@ -189,6 +211,7 @@ void writeLocalResponseHead(uint16_t status, std::string_view content_type, std:
   appendNumber(out, content_length);
   out.append("\r\n", 2);
   if (!info.request_id_name.empty()) appendHeader(out, info.request_id_name, info.request_id);
+  out.append(info.edits.add);
   if (!info.keep_alive) out.append("Connection: close\r\n");
   else if (info.client_http10) out.append("Connection: keep-alive\r\n");
   out.append("\r\n", 2);

@@ -3,8 +3,8 @@
 // Towards the upstream: request line with HTTP/1.1, hop-by-hop headers removed (Connection and
 // every name it lists, Keep-Alive, TE, Trailer, Transfer-Encoding, Proxy-Connection, and Upgrade
 // unless upgrading), Host preserved (or taken from an absolute-form target's authority),
-// forwarding headers written (below), the request id header replaced when request ids are on, and
-// the body framing the proxy will actually send. Towards the client: the
+// forwarding headers written (below), the request id header replaced when request ids are on, the
+// route's header rules applied (HeaderEdits), and the body framing the proxy will actually send. Towards the client: the
 // same hop-by-hop filter on the response plus the framing and Connection header that match what
 // the proxy does with this client connection. Output is appended to a caller-owned string whose
 // capacity is reused, so steady-state rewriting allocates nothing.
@@ -17,12 +17,22 @@
 // the trusted chain (lb/key_extractor.h).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "proxy/http/message_head.h"
 
 namespace proxy::http {
+
+// A route's header rules, prepared for one message: every header (the sender's or tether's own
+// forwarding ones) whose lower-case name is in `remove` is left out, then `add` (whole
+// "Name: value\r\n" lines) is appended. Framing headers are never in either (the loader refuses).
+struct HeaderEdits {
+  std::span<const std::string> remove;
+  std::string_view add;
+  bool removes(std::string_view name) const;
+};
 
 struct ForwardInfo {
   std::string_view client_ip;        // the connection's client: appended to X-Forwarded-For
@@ -34,6 +44,7 @@ struct ForwardInfo {
   bool trusted = false;              // client_ip is a trusted proxy (see above)
   std::string_view request_id_name;  // request ids on: headers of this name are replaced by...
   std::string_view request_id;       // ...this one value
+  HeaderEdits edits;                 // the route's request_headers, applied last
 };
 
 void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out);
@@ -55,6 +66,7 @@ struct DownstreamInfo {
   bool upgrade = false;  // 101: forward Upgrade, Connection: upgrade
   std::string_view request_id_name;  // request ids on: the upstream's header of this name is
   std::string_view request_id;       // replaced by the request's id
+  HeaderEdits edits;                 // the route's response_headers, applied last
 };
 
 void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& info, std::string& out);

@@ -24,7 +24,7 @@ namespace proxy::server {
 Session::Session(Worker& worker)
     : worker_(worker),
       parser_(HTTP_REQUEST, *this,
-              http::ParserLimits{worker.ctx().config->limits.max_header_bytes, worker.ctx().config->limits.max_body_bytes}) {
+              http::ParserLimits{worker.ctx().config->limits.max_header_bytes, config::bodyLimitCeiling(*worker.ctx().config)}) {
   client_.data = this;
   timer_.data = this;
 }

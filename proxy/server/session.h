@@ -152,6 +152,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void assignRequestId(const http::MessageHead& head);
   const std::string& requestIdName() const;
   static const config::RouteConfig& httpsRedirect();
+  void prepareRoute(const config::RouteConfig& route, const http::MessageHead& head, std::string_view client);
   void rewritePath(const config::RouteConfig& route, const http::MessageHead& head);
   http::HeadAction answerFromRoute(const config::RouteConfig& route, const http::MessageHead& head, std::string_view client);
   http::DownstreamInfo downstreamInfo(http::BodyFraming framing, bool keep_alive, bool http10, bool upgrade) const;
@@ -221,6 +222,10 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   char real_ip_[48] = {0};     // the request's client when a trusted proxy named another one
   size_t real_ip_len_ = 0;     // 0: the same as client_ip_
   std::string request_id_;     // this request's id (request ids on)
+  const config::RouteConfig* route_ = nullptr;  // this exchange's route (lives in gen_)
+  std::string rule_lines_;     // the route's header rules expanded: request lines, then response lines
+  size_t rule_split_ = 0;      // where the response lines start in rule_lines_
+  uint64_t tunnel_idle_ms_ = 0;  // tunnel_idle for a tunnel this exchange becomes (route or global)
   Tunnel* tunnel_ = nullptr;
   tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
 

@@ -47,6 +47,7 @@ std::string_view Session::requestClient(const http::MessageHead& head) {
 
 http::DownstreamInfo Session::downstreamInfo(http::BodyFraming framing, bool keep_alive, bool http10, bool upgrade) const {
   http::DownstreamInfo info{framing, keep_alive, http10, upgrade};
+  if (route_) info.edits = {route_->response_headers.remove, std::string_view(rule_lines_).substr(rule_split_)};
   if (!request_id_.empty()) {
     info.request_id_name = requestIdName();
     info.request_id = request_id_;
@@ -131,6 +132,11 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
     respondLocal(404);
     return http::HeadAction::Pause;
   }
+  prepareRoute(*route, head, client);
+  if (head.has_content_length && head.content_length > (route->max_body_bytes ? route->max_body_bytes : cfg.limits.max_body_bytes)) {
+    respondLocal(413);  // over this route's limit (the parser checked against the largest)
+    return http::HeadAction::Pause;
+  }
   if (route->action != config::RouteConfig::Action::Proxy) return answerFromRoute(*route, head, client);
   size_t u = route->upstream_index;
   runtime_ = gen_->upstreams[u].get();
@@ -152,9 +158,33 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
     fwd.request_id_name = cfg.request_id;
     fwd.request_id = request_id_;
   }
+  fwd.edits = {route->request_headers.remove, std::string_view(rule_lines_).substr(0, rule_split_)};
   http::writeUpstreamRequestHead(head, fwd, up_head_);
   if (startAttempt() && sendRequestHead()) return http::HeadAction::Continue;
   return http::HeadAction::Pause;  // body bytes wait in pending_ until a connection is ready
+}
+
+// The route's settings for this exchange: body limit, tunnel idle timeout, and its header rules
+// expanded once (request lines first, response lines after rule_split_).
+void Session::prepareRoute(const config::RouteConfig& route, const http::MessageHead& head, std::string_view client) {
+  const config::Config& cfg = *gen_->config;
+  route_ = &route;
+  parser_.setMaxBodyBytes(route.max_body_bytes ? route.max_body_bytes : cfg.limits.max_body_bytes);
+  tunnel_idle_ms_ = static_cast<uint64_t>((route.tunnel_idle.count() ? route.tunnel_idle : cfg.timeouts.tunnel_idle).count());
+  rule_lines_.clear();
+  rule_split_ = 0;
+  if (route.request_headers.add.empty() && route.response_headers.add.empty()) return;
+  config::TemplateValues values{route::hostWithoutPort(head.host()), head.url(), tls_ ? "https" : "http", client, request_id_};
+  auto expand = [&](const config::HeaderRules& rules) {
+    for (const auto& line : rules.add) {
+      rule_lines_.append(line.name).append(": ");
+      config::expandTemplate(line.value, values, rule_lines_);
+      rule_lines_.append("\r\n");
+    }
+  };
+  expand(route.request_headers);
+  rule_split_ = rule_lines_.size();
+  expand(route.response_headers);
 }
 
 // strip_prefix / rewrite_prefix: the target sent upstream (after a sid token was taken out of
@@ -298,7 +328,9 @@ void Session::upstreamReady() {
 bool Session::sendRequestHead() {
   uv_buf_t b = uv_buf_init(up_head_.data(), static_cast<unsigned>(up_head_.size()));
   if (up_->write(&b, 1) < 0) return false;  // the error arrives asynchronously
-  up_->expectResponse(request_is_head_);
+  const config::Config& cfg = *gen_->config;
+  up_->expectResponse(request_is_head_, static_cast<uint64_t>(
+      (route_ && route_->upstream_response.count() ? route_->upstream_response : cfg.timeouts.upstream_response).count()));
   return true;
 }
 
@@ -477,6 +509,8 @@ void Session::finishExchange() {
 
 void Session::resetExchange() {
   runtime_ = nullptr;
+  route_ = nullptr;
+  if (gen_) parser_.setMaxBodyBytes(config::bodyLimitCeiling(*gen_->config));  // the next head's route is not known yet
   if (gen_) worker_.release(std::exchange(gen_, nullptr));
   policy_ = nullptr;
   tried_.clear();

@@ -16,7 +16,7 @@ void Tunnel::start() {
   // then stays paused until onClientDrained, as for any other write.
   if (session_.client_queued_ == 0) up_->resumeReading();
   touch();
-  session_.startTimer(static_cast<uint64_t>(session_.worker_.ctx().config->timeouts.tunnel_idle.count()));
+  session_.startTimer(session_.tunnel_idle_ms_);
   std::string early;
   early.swap(session_.pending_);
   session_.parse_blocked_ = false;
@@ -94,7 +94,7 @@ void Tunnel::finishIfBothShut() {
 }
 
 void Tunnel::onIdleTimer() {
-  uint64_t timeout = static_cast<uint64_t>(session_.worker_.ctx().config->timeouts.tunnel_idle.count());
+  uint64_t timeout = session_.tunnel_idle_ms_;  // the route's or the global tunnel_idle
   uint64_t silent = uv_now(session_.worker_.ctx().loop) - last_activity_ms_;
   if (silent < timeout) return session_.startTimer(timeout - silent);
   common::logDebug("tunnel_idle_timeout");

@@ -88,7 +88,7 @@ void UpstreamConn::onWriteDone(void* owner, int status, size_t bytes) {
   }
 }
 
-void UpstreamConn::expectResponse(bool request_is_head) {
+void UpstreamConn::expectResponse(bool request_is_head, uint64_t response_timeout_ms) {
   if (timer_mode_ == TimerMode::Failed) return;  // a write failed: the error is on its way
   if (response_done_) parser_.resume();
   head_request_ = request_is_head;
@@ -97,7 +97,8 @@ void UpstreamConn::expectResponse(bool request_is_head) {
   response_bytes_ = 0;
   ++requests_;
   last_read_ms_ = uv_now(ctx_.loop);
-  arm(TimerMode::Response, static_cast<uint64_t>(ctx_.config->timeouts.upstream_response.count()));
+  response_timeout_ms_ = response_timeout_ms;
+  arm(TimerMode::Response, response_timeout_ms);
 }
 
 void UpstreamConn::pauseReading() {
@@ -237,7 +238,7 @@ void UpstreamConn::onTimerCb(uv_timer_t* t) {
   uint64_t now = uv_now(self->ctx_.loop);
   uint64_t deadline = self->deadline_ms_;
   if (self->timer_mode_ == TimerMode::Response)  // silence is measured from the last activity
-    deadline = self->last_read_ms_ + static_cast<uint64_t>(self->ctx_.config->timeouts.upstream_response.count());
+    deadline = self->last_read_ms_ + self->response_timeout_ms_;
   if (now < deadline) {
     uv_timer_start(&self->timer_, &UpstreamConn::onTimerCb, deadline - now, 0);
     self->timer_due_ms_ = deadline;

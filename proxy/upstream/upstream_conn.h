@@ -73,7 +73,8 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   // error is also reported to the owner as UpstreamError::Closed on the next loop turn.
   long write(const uv_buf_t* bufs, unsigned n);
   // A request has been (or is being) sent: start waiting for a response.
-  void expectResponse(bool request_is_head);
+  // `response_timeout_ms`: upstream_response for this exchange (the route's or the global one).
+  void expectResponse(bool request_is_head, uint64_t response_timeout_ms);
   void pauseReading();
   void resumeReading();
   // Becomes an idle pooled connection (reading for EOF, idle timer) or back from it.
@@ -123,6 +124,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   UpstreamOwner* owner_ = nullptr;
   class RawSink* raw_ = nullptr;
   uint64_t last_read_ms_ = 0;   // last read or write: activity for upstream_response
+  uint64_t response_timeout_ms_ = 0;  // this exchange's upstream_response
   uint64_t deadline_ms_ = 0;     // of the current timer mode
   uint64_t timer_due_ms_ = 0;    // when the physical timer fires (0: not running)
   size_t queued_ = 0;

@@ -66,6 +66,8 @@ routes:
   - {{path: /healthz, respond: {{status: 200, body: "ok $request_id\\n", content_type: text/plain}}}}
   - {{path: /gone, respond: {{status: 410, body: "gone from $host\\n"}}}}
   - {{host: old.example, path_prefix: /, redirect: {{to: "https://new.example$request_uri", status: 301}}}}
+  - {{path_prefix: /ruled/, strip_prefix: true, upstream: b, request_headers: {{set: {{X-Env: prod, X-Forwarded-Proto: https}}, add: {{X-From: "$client_ip"}}, remove: [X-Debug]}}, response_headers: {{set: {{X-Backend: hidden}}, add: {{Strict-Transport-Security: "max-age=31536000"}}}}}}
+  - {{path_prefix: /slow/, strip_prefix: true, upstream: a, timeouts: {{upstream_response: 300ms}}, limits: {{max_body_bytes: 10B}}}}
   - {{path_prefix: /chat/, strip_prefix: true, upstream: b}}
   - {{path_prefix: /v1/, rewrite_prefix: /v2/, upstream: b}}
   - {{path_prefix: /, methods: [DELETE], upstream: b}}
@@ -128,9 +130,40 @@ access_log: {{path: {cls.log}, format: json}}
         def logged():
             if not os.path.exists(self.log):
                 return False
-            return any(json.loads(l).get("upstream_url") == "/v2/name" and json.loads(l)["url"] == "/v1/name"
-                       for l in open(self.log).read().splitlines())
+            with open(self.log) as f:
+                lines = [json.loads(l) for l in f.read().splitlines()]
+            return any(l.get("upstream_url") == "/v2/name" and l["url"] == "/v1/name" for l in lines)
         self.assertTrue(wait_for(logged, timeout=5), "the access log shows both targets")
+
+    def test_header_rules_apply_after_tethers_own_headers(self):
+        status, h, body = get(self.port, b"/ruled/headers", extra=b"X-Debug: 1\r\nX-Env: dev\r\nX-Forwarded-Proto: ftp\r\n")
+        self.assertEqual(status, 200)
+        up = json.loads(body)["headers"]
+        names = [k.lower() for k, _ in up]
+        sent = {k.lower(): v for k, v in up}
+        self.assertNotIn("x-debug", names)
+        self.assertEqual(names.count("x-env"), 1)
+        self.assertEqual(sent["x-env"], "prod")
+        self.assertEqual(names.count("x-forwarded-proto"), 1)
+        self.assertEqual(sent["x-forwarded-proto"], "https")  # set replaces tether's own value too
+        self.assertEqual(sent["x-from"], "127.0.0.1")
+        self.assertEqual(h["x-backend"], "hidden")
+        self.assertEqual(h["strict-transport-security"], "max-age=31536000")
+        self.assertRegex(h["x-request-id"], r"^[0-9a-f]{32}$")
+        # Another route carries none of it.
+        status, h, body = get(self.port, b"/headers", extra=b"X-Debug: 1\r\n")
+        self.assertIn("x-debug", [k.lower() for k, _ in json.loads(body)["headers"]])
+        self.assertNotIn("strict-transport-security", h)
+        self.assertEqual(h["x-backend"], "a")
+
+    def test_route_timeouts_and_limits_override_the_global_ones(self):
+        status, _, _ = get(self.port, b"/slow/sleep?ms=1000")
+        self.assertEqual(status, 504)  # the route's 300ms, not the global 60s
+        self.assertEqual(get(self.port, b"/slow/sleep?ms=10")[0], 200)
+        status, _, _ = parse(exchange(self.port, b"POST /slow/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"))
+        self.assertEqual(status, 413)
+        status, _, body = parse(exchange(self.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 11\r\n\r\nhello world"))
+        self.assertEqual((status, body), (200, b"hello world"))
 
     def test_methods_and_headers_pick_the_route(self):
         na, nb = self.a.requests, self.b.requests

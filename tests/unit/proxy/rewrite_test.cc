@@ -143,3 +143,22 @@ TEST_CASE("chunk-size lines are lower-case hex") {
   CHECK(std::string(buf, writeChunkHeader(0, buf)) == "0\r\n");
   CHECK(std::string(buf, writeChunkHeader(65536, buf)) == "10000\r\n");
 }
+
+TEST_CASE("header rules: removals apply to the client's headers and tether's own, additions come last") {
+  MessageHead h = parse(HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: a\r\nX-Debug: 1\r\nx-debug: 2\r\nX-Keep: k\r\n\r\n");
+  const std::string remove[] = {"x-debug", "x-forwarded-proto", "host"};
+  ForwardInfo fwd{"192.0.2.7", "http", "", false};
+  fwd.edits = {remove, "X-Forwarded-Proto: https\r\nHost: b.internal\r\n"};
+  std::string out;
+  writeUpstreamRequestHead(h, fwd, out);
+  CHECK(out == "GET / HTTP/1.1\r\nX-Keep: k\r\nX-Forwarded-For: 192.0.2.7\r\nX-Real-IP: 192.0.2.7\r\n"
+               "X-Forwarded-Host: a\r\nX-Forwarded-Proto: https\r\nHost: b.internal\r\n\r\n");
+
+  MessageHead r = parse(HTTP_RESPONSE, "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 0\r\n\r\n");
+  const std::string server[] = {"server"};
+  DownstreamInfo info{BodyFraming::ContentLength, true, false};
+  info.edits = {server, "Server: tether\r\nX-Frame-Options: DENY\r\n"};
+  out.clear();
+  writeDownstreamResponseHead(r, info, out);
+  CHECK(out == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nServer: tether\r\nX-Frame-Options: DENY\r\n\r\n");
+}

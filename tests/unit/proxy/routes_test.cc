@@ -89,6 +89,32 @@ TEST_CASE("routes: exact path, methods and headers narrow a match; first match w
   CHECK(router.shadowed().empty());
 }
 
+TEST_CASE("routes: header rules, timeouts and limits load; the body ceiling covers every route") {
+  config::Config c;
+  auto r = load(R"(
+  - path_prefix: /api/
+    upstream: a
+    request_headers: {set: {X-Env: prod}, add: {X-Who: "$client_ip"}, remove: [X-Debug]}
+    response_headers: {add: {Strict-Transport-Security: "max-age=31536000"}}
+    timeouts: {upstream_response: 2s, tunnel_idle: 2h}
+    limits: {max_body_bytes: 20MiB}
+  - {path_prefix: /, upstream: b}
+)",
+                c, "limits: {max_body_bytes: 1MiB}\n");
+  REQUIRE_MESSAGE(r.ok, r.error);
+  const auto& rt = c.routes[0];
+  CHECK(rt.request_headers.remove == std::vector<std::string>{"x-debug", "x-env"});
+  REQUIRE(rt.request_headers.add.size() == 2);
+  CHECK(rt.request_headers.add[0].name == "X-Env");
+  CHECK(rt.request_headers.add[1].value.uses(config::Var::ClientIp));
+  CHECK(rt.response_headers.remove.empty());
+  CHECK(rt.upstream_response.count() == 2000);
+  CHECK(rt.tunnel_idle.count() == 7'200'000);
+  CHECK(rt.max_body_bytes == 20u * 1024 * 1024);
+  CHECK(config::bodyLimitCeiling(c) == 20u * 1024 * 1024);
+  CHECK(c.routes[1].request_headers.empty());
+}
+
 TEST_CASE("routes: a route an earlier one covers entirely is reported") {
   config::Config c;
   auto r = load(R"(
@@ -131,7 +157,15 @@ TEST_CASE("routes: every mistake is a config error at its line") {
                 Bad{"  - {path_prefix: /, methods: [\"GE T\"], upstream: a}\n", "not a method name"},
                 Bad{"  - {path_prefix: /, headers: {\"X A\": 1}, upstream: a}\n", "not a header name"},
                 Bad{"  - {path_prefix: /, upstream: nope}\n", "unknown upstream 'nope'"},
-                Bad{"  - {path_prefix: /, timeout: 5s, upstream: a}\n", "timeout"}}) {
+                Bad{"  - {path_prefix: /, timeout: 5s, upstream: a}\n", "timeout"},
+                Bad{"  - {path_prefix: /, upstream: a, request_headers: {set: {Content-Length: 5}}}\n", "frames the message"},
+                Bad{"  - {path_prefix: /, upstream: a, response_headers: {remove: [Transfer-Encoding]}}\n", "frames the message"},
+                Bad{"  - {path_prefix: /, upstream: a, request_headers: {set: {X-A: \"$nope\"}}}\n", "unknown variable $nope"},
+                Bad{"  - {path_prefix: /, upstream: a, request_headers: {append: {X-A: b}}}\n", "append"},
+                Bad{"  - {path_prefix: /, respond: {status: 200}, request_headers: {set: {X-A: b}}}\n", "routes with an upstream"},
+                Bad{"  - {path_prefix: /, respond: {status: 200}, timeouts: {upstream_response: 1s}}\n", "routes with an upstream"},
+                Bad{"  - {path_prefix: /, upstream: a, timeouts: {upstream_response: 0s}}\n", "above 0"},
+                Bad{"  - {path_prefix: /, upstream: a, limits: {max_body_bytes: 0}}\n", "above 0"}}) {
     config::Config c;
     auto r = load(b.routes, c);
     CAPTURE(b.routes);
