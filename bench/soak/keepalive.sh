@@ -7,7 +7,7 @@
 # warm-up of WARMUP requests, then the rest of REQUESTS in one run, with the same 64 connections
 # from start to end. tether's VmRSS (/proc/PID/status) is read after the warm-up, every SAMPLE_S
 # seconds during the run (with the responses tether has sent so far, from its /metrics) and at
-# the end.
+# the end. The run is stopped after MAX_S seconds if it has not finished by then (a FAIL).
 #
 # Prints: RSS at start (idle), after the warm-up and at the end, the peak (VmHWM), the growth per
 # million requests, req/s, failed/errored requests and non-2xx responses, and PASS/FAIL for:
@@ -19,12 +19,14 @@
 # samples). OUT_DIR defaults to $TMPDIR/tether-bench, outside the source tree. Loopback only;
 # about 5 minutes on 2 cores for 10 million requests; every process it starts is stopped on exit.
 #
-# Usage: [OUT_DIR=DIR] [BUILD_DIR=build] [WARMUP=100000] [SAMPLE_S=10] bench/soak/keepalive.sh [REQUESTS=10000000]
+# Usage: [OUT_DIR=DIR] [BUILD_DIR=build] [WARMUP=100000] [SAMPLE_S=10] [MAX_S=420]
+#        bench/soak/keepalive.sh [REQUESTS=10000000]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 REQUESTS=${1:-10000000}
 WARMUP=${WARMUP:-100000}
 SAMPLE_S=${SAMPLE_S:-10}
+MAX_S=${MAX_S:-420}
 CONNS=64
 OUT_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/tether-bench}
 BUILD_DIR=${BUILD_DIR:-$root/build}
@@ -100,7 +102,7 @@ echo "warm-up: $w_total requests, $w_ok succeeded, $w_fail failed, $w_err errore
 
 main=$((REQUESTS - WARMUP))
 t0=$(date +%s.%N)
-h2load --h1 -n "$main" -c $CONNS -t 1 "http://127.0.0.1:$TETHER_PORT/" > "$work/main.txt" 2>&1 & h2pid=$!
+timeout "$MAX_S" h2load --h1 -n "$main" -c $CONNS -t 1 "http://127.0.0.1:$TETHER_PORT/" > "$work/main.txt" 2>&1 & h2pid=$!
 pids+=($h2pid)
 while kill -0 "$h2pid" 2>/dev/null; do
   for _ in $(seq $((SAMPLE_S * 10))); do kill -0 "$h2pid" 2>/dev/null || break; sleep 0.1; done
@@ -108,19 +110,27 @@ while kill -0 "$h2pid" 2>/dev/null; do
   sample run
   tail -n1 "$csv" | awk -F, -v t0="$t0" -v now="$(date +%s.%N)" '{printf "  %s  +%4.0fs  %9d responses  VmRSS %6d KiB\n", $1, now - t0, $3, $4}'
 done
-wait "$h2pid"
+h2rc=0; wait "$h2pid" || h2rc=$?
 t1=$(date +%s.%N)
 sleep 1
 rss_end=$(rss_kib)
 hwm=$(hwm_kib)
 sample end
-read -r m_total m_ok m_fail m_err m_to m_2xx m_non m_rps < <(h2load_summary "$work/main.txt")
 served_total=$(served)
+if ((h2rc == 124)); then  # stopped at MAX_S: h2load printed no summary; count what tether served
+  m_total=$((served_total - 1 - w_total)) m_ok=0 m_fail=0 m_err=0 m_to=0 m_2xx=0 m_non=0
+  m_rps=$(awk -v n="$m_total" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", n / (b - a)}')
+  echo "run stopped at MAX_S=${MAX_S}s after $m_total of $main requests"
+elif ((h2rc != 0)); then
+  echo "h2load failed ($h2rc):" >&2; cat "$work/main.txt" >&2; exit 1
+else
+  read -r m_total m_ok m_fail m_err m_to m_2xx m_non m_rps < <(h2load_summary "$work/main.txt")
+fi
 kill -0 "$tether_pid" 2>/dev/null || { echo "tether exited during the run:" >&2; cat "$work/tether.err" >&2; exit 1; }
 
 echo
 echo "== results"
-echo "requests: $((w_total + m_total)) sent by h2load ($w_total warm-up + $m_total run), $served_total responses counted by tether"
+echo "requests: $((w_total + m_total)) ($w_total warm-up + $m_total run), $served_total responses counted by tether (one of them the start-up check)"
 echo "run: $m_total requests in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s, $m_rps req/s (h2load)"
 echo "errors: failed $((w_fail + m_fail)), errored $((w_err + m_err)), timeout $((w_to + m_to)); 2xx $((w_2xx + m_2xx)), non-2xx $((w_non + m_non))"
 growth=$((rss_end - rss_warm))
@@ -133,6 +143,8 @@ rc=0
 if ((growth <= 2048)); then echo "PASS  RSS flat (growth <= 2048 KiB)"; else echo "FAIL  RSS grew by $growth KiB (> 2048 KiB)"; rc=1; fi
 if ((w_ok + m_ok == REQUESTS && w_fail + m_fail + w_err + m_err + w_to + m_to == 0 && w_non + m_non == 0)); then
   echo "PASS  all $REQUESTS requests answered 2xx"
+elif ((h2rc == 124)); then
+  echo "FAIL  the run did not finish within MAX_S=${MAX_S}s"; rc=1
 else
   echo "FAIL  not every request was answered 2xx"; rc=1
 fi
