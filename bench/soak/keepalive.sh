@@ -104,9 +104,10 @@ main=$((REQUESTS - WARMUP))
 t0=$(date +%s.%N)
 timeout "$MAX_S" h2load --h1 -n "$main" -c $CONNS -t 1 "http://127.0.0.1:$TETHER_PORT/" > "$work/main.txt" 2>&1 & h2pid=$!
 pids+=($h2pid)
-while kill -0 "$h2pid" 2>/dev/null; do
-  for _ in $(seq $((SAMPLE_S * 10))); do kill -0 "$h2pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$h2pid" 2>/dev/null || break
+next=$(($(date +%s) + SAMPLE_S))
+while sleep 0.5; kill -0 "$h2pid" 2>/dev/null; do
+  (($(date +%s) >= next)) || continue
+  next=$((next + SAMPLE_S))
   sample run
   tail -n1 "$csv" | awk -F, -v t0="$t0" -v now="$(date +%s.%N)" '{printf "  %s  +%4.0fs  %9d responses  VmRSS %6d KiB\n", $1, now - t0, $3, $4}'
 done
