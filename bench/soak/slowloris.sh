@@ -11,6 +11,7 @@
 #      that was answered, so SLOW are open during the whole measurement (the first SLOW open over
 #      INTERVAL seconds, and wrk starts once all of them have sent a byte);
 #   3. alone again: the spread between 1 and 3 is this machine's noise for the same load.
+# Between 2 and 3, tether's CPU use with only the slow connections is measured for 10 s.
 # tether must answer each slow connection `408` TIMEOUT after its first byte; the script records
 # every slow connection's outcome (408 / another status / closed / nothing) and its time.
 #
@@ -21,7 +22,7 @@
 #   - no socket errors and no non-2xx in the normal load.
 # Writes OUT_DIR/soak-slowloris.txt (this output) and OUT_DIR/soak-slowloris-conns.csv (one row
 # per slow connection). OUT_DIR defaults to $TMPDIR/tether-bench, outside the source tree.
-# Loopback only; about 2 minutes; every process it starts is stopped on exit.
+# Loopback only; about 2 minutes (DURATION 20s); every process it starts is stopped on exit.
 #
 # Usage: [OUT_DIR=DIR] [BUILD_DIR=build] [DURATION=20s] [TIMEOUT=10] [INTERVAL=2] [TOLERANCE=1]
 #        bench/soak/slowloris.sh [SLOW=1000]
@@ -121,6 +122,11 @@ grep -q '^ready' "$work/slowloris.out" || { echo "the slowloris client did not g
 conns_open=$(($(ls "/proc/$tether_pid/fd" | wc -l)))
 echo "  ($SLOW slow connections sending; tether holds $conns_open descriptors)"
 measure slowloris
+before=$(cpu_ticks "$tether_pid")
+sleep 10
+after=$(cpu_ticks "$tether_pid")
+slow_only=$(awk -v d=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.1f", 100 * d / hz / 10 }')
+echo "  slow connections only, 10 s without the normal load: tether CPU $slow_only% of one core"
 kill -USR1 "$slow_pid"
 wait "$slow_pid" || { echo "the slowloris client failed:" >&2; cat "$work/slowloris.out" >&2; exit 1; }
 summary=$(grep '^connections=' "$work/slowloris.out")
@@ -139,6 +145,7 @@ for n in alone slowloris alone-again; do
   printf "%-22s %10s %10s %10s %14s\n" "$n" "${rps[$n]}" "${p50[$n]}" "${p99[$n]}" "${cpu[$n]}"
 done
 echo "p99 change with slowloris: $change% (alone again vs alone: $noise%, this machine's run-to-run spread)"
+echo "tether CPU with only the $SLOW slow connections: $slow_only% of one core"
 echo "req/s change with slowloris: $(awk -v a="${rps[alone]}" -v b="${rps[slowloris]}" 'BEGIN {printf "%+.1f", 100 * (b - a) / a}')%"
 echo "slow connections: $total opened, $got answered 408, $in_time of them within [$(awk -v t="$TIMEOUT" 'BEGIN {print t - 0.25}'), $((TIMEOUT + TOLERANCE))] s of their first byte"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) at end"
