@@ -60,7 +60,7 @@ echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- proxy common || echo ' (proxy/common with local changes)')"
 echo "cpus:    $(nproc) ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) at start"
-echo "command: bench/soak/keepalive.sh $REQUESTS (WARMUP=$WARMUP SAMPLE_S=$SAMPLE_S)"
+echo "command: bench/soak/keepalive.sh $REQUESTS (WARMUP=$WARMUP SAMPLE_S=$SAMPLE_S MAX_S=$MAX_S)"
 echo "load generator: h2load --h1 -c $CONNS -t 1; tether workers: 1; backend: nginx return 200"
 
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
