@@ -7,31 +7,35 @@ value). When the server answers or closes, the connection is recorded and a new 
 place, until SIGUSR1 (or --max-seconds); then no new connection is opened and the open ones are
 awaited, each for at most TIMEOUT + TOLERANCE + 5 s after its first byte.
 
-Per connection (CSV: --csv) it records the outcome, measured from the moment its first byte was
-sent:
+Per connection (appended to --csv, with --round in the first column) it records the outcome and
+its time, measured from the moment its first byte was sent:
   408      the server's status line was "HTTP/1.x 408"
   status   another status line (the code is in the `status` column)
   closed   the server closed or reset the connection without a status line
   nothing  no answer and no close by the end of the wait
   connect  the connection could not be opened
-and prints one summary line: counts per outcome, how many 408s came within
-[TIMEOUT - 0.25 s, TIMEOUT + TOLERANCE] of the first byte, and the 408s' min/median/max seconds.
+and prints one summary line (of this run, or with --summarize of every row in --csv): counts per
+outcome, how many 408s came within [TIMEOUT - 0.25 s, TIMEOUT + TOLERANCE] of the first byte, and
+the 408s' min/median/max seconds.
 "ready" is printed once every one of the first CONNS connections has sent its first byte.
 
 Loopback only: the address is always 127.0.0.1.
 
 Usage: slowloris.py --port P [--conns 1000] [--interval 2] [--ramp 2] [--timeout 10]
-                    [--tolerance 1] [--max-seconds 300] [--csv FILE]
+                    [--tolerance 1] [--max-seconds 300] [--csv FILE] [--round R]
+       slowloris.py --summarize --csv FILE [--timeout 10] [--tolerance 1]
 """
 import argparse
 import asyncio
 import csv
+import os
 import resource
 import signal
 import statistics
 import sys
 import time
 
+FIELDS = ["round", "task", "seq", "opened_s", "outcome", "status", "seconds", "bytes_sent"]
 HEAD = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 
 
@@ -137,15 +141,19 @@ class Slowloris:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--port", type=int)
     p.add_argument("--conns", type=int, default=1000)
     p.add_argument("--interval", type=float, default=2.0, help="seconds between two bytes")
     p.add_argument("--ramp", type=float, default=2.0, help="seconds over which the first connections open")
     p.add_argument("--timeout", type=float, default=10.0, help="the server's client_header timeout")
     p.add_argument("--tolerance", type=float, default=1.0)
     p.add_argument("--max-seconds", type=float, default=300.0)
-    p.add_argument("--csv")
+    p.add_argument("--csv", help="append one row per connection to this file")
+    p.add_argument("--round", default="1", help="the value of the CSV's round column")
+    p.add_argument("--summarize", action="store_true", help="only print the summary of the rows in --csv")
     a = p.parse_args()
+    if a.summarize != (a.port is None) or (a.summarize and not a.csv):
+        p.error("either --port P (run) or --summarize --csv FILE")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = a.conns + 64
@@ -155,15 +163,28 @@ def main():
     if soft < need:
         sys.exit(f"slowloris: RLIMIT_NOFILE {soft} (hard {hard}) is below the {need} descriptors {a.conns} connections need")
 
-    s = Slowloris(a)
-    asyncio.run(s.run())
+    if not a.summarize:
+        s = Slowloris(a)
+        asyncio.run(s.run())
+        for r in s.records:
+            r["round"] = a.round
+        if a.csv:
+            new = not os.path.exists(a.csv) or os.path.getsize(a.csv) == 0
+            with open(a.csv, "a", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=FIELDS)
+                if new:
+                    w.writeheader()
+                w.writerows(s.records)
+        recs = s.records
+    else:
+        with open(a.csv, newline="") as f:
+            recs = list(csv.DictReader(f))
+        for r in recs:
+            r["seconds"] = float(r["seconds"]) if r["seconds"] else ""
+    summarize(recs, a)
 
-    recs = s.records
-    if a.csv:
-        with open(a.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["task", "seq", "opened_s", "outcome", "status", "seconds", "bytes_sent"])
-            w.writeheader()
-            w.writerows(recs)
+
+def summarize(recs, a):
     count = {k: sum(1 for r in recs if r["outcome"] == k) for k in ("408", "status", "closed", "nothing", "connect")}
     t408 = sorted(r["seconds"] for r in recs if r["outcome"] == "408")
     in_time = sum(1 for t in t408 if a.timeout - 0.25 <= t <= a.timeout + a.tolerance)
@@ -171,7 +192,6 @@ def main():
     print(f"connections={len(recs)} got_408={count['408']} in_time={in_time} other_status={count['status']} "
           f"closed={count['closed']} nothing={count['nothing']} connect_failed={count['connect']} "
           f"window=[{a.timeout - 0.25:g},{a.timeout + a.tolerance:g}]s seconds_408: {stats}", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -4,31 +4,35 @@
 #
 # One nginx backend (1 worker, `return 200`, the HTTP benchmark's, bench/http/contestants.sh) and
 # tether in front of it (workers: 1, upstream keep-alive 64, timeouts.client_header: TIMEOUT).
-# After a 5 s warm-up, wrk -t1 -c64 (keep-alive) runs for DURATION three times in one run:
+# After a 5 s warm-up, ROUNDS rounds, each measuring wrk -t1 -c64 (keep-alive) for DURATION twice:
 #   1. alone;
 #   2. while bench/soak/slowloris.py keeps SLOW connections open to tether, each sending one
 #      header byte every INTERVAL seconds and never finishing its head, and replacing each one
 #      that was answered, so SLOW are open during the whole measurement (the first SLOW open over
-#      INTERVAL seconds, and wrk starts once all of them have sent a byte);
-#   3. alone again: the spread between 1 and 3 is this machine's noise for the same load.
-# Between 2 and 3, tether's CPU use with only the slow connections is measured for 10 s.
+#      INTERVAL seconds, and wrk starts once all of them have sent a byte). Then no new slow
+#      connection is opened and the open ones get their answers before the next round.
+# Alternating rounds and medians keep a shared machine's swings out of the comparison. In the last
+# round, tether's CPU use with only the slow connections is measured for 10 s.
 # tether must answer each slow connection `408` TIMEOUT after its first byte; the script records
 # every slow connection's outcome (408 / another status / closed / nothing) and its time.
 #
-# Prints per phase: req/s, p50, p99, socket errors, non-2xx and tether's CPU per request; then
-# the p99 change (with slowloris vs alone, in %), the 408 count and timing, and PASS/FAIL for:
-#   - p99 with slowloris within +10% of p99 alone;
+# Prints per measurement: req/s, p50, p99, socket errors, non-2xx, tether's CPU per request and
+# (with slowloris) the slowloris client's CPU; then the medians, the p99 change (with slowloris vs
+# alone, in %), the 408 count and timing, and PASS/FAIL for:
+#   - median p99 with slowloris less than 10% above the median p99 alone;
 #   - every slow connection answered 408 within [TIMEOUT - 0.25 s, TIMEOUT + TOLERANCE];
 #   - no socket errors and no non-2xx in the normal load.
 # Writes OUT_DIR/soak-slowloris.txt (this output) and OUT_DIR/soak-slowloris-conns.csv (one row
 # per slow connection). OUT_DIR defaults to $TMPDIR/tether-bench, outside the source tree.
-# Loopback only; about 2 minutes (DURATION 20s); every process it starts is stopped on exit.
+# Loopback only; about 3 minutes (3 rounds, DURATION 20s); every process it starts is stopped on
+# exit.
 #
-# Usage: [OUT_DIR=DIR] [BUILD_DIR=build] [DURATION=20s] [TIMEOUT=10] [INTERVAL=2] [TOLERANCE=1]
-#        bench/soak/slowloris.sh [SLOW=1000]
+# Usage: [OUT_DIR=DIR] [BUILD_DIR=build] [ROUNDS=3] [DURATION=20s] [TIMEOUT=10] [INTERVAL=2]
+#        [TOLERANCE=1] bench/soak/slowloris.sh [SLOW=1000]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SLOW=${1:-1000}
+ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-20s}
 TIMEOUT=${TIMEOUT:-10}
 INTERVAL=${INTERVAL:-2}
@@ -69,7 +73,7 @@ echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "commit:  $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- proxy common || echo ' (proxy/common with local changes)')"
 echo "cpus:    $(nproc) ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) at start"
-echo "command: bench/soak/slowloris.sh $SLOW (DURATION=$DURATION TIMEOUT=$TIMEOUT INTERVAL=$INTERVAL TOLERANCE=$TOLERANCE)"
+echo "command: bench/soak/slowloris.sh $SLOW (ROUNDS=$ROUNDS DURATION=$DURATION TIMEOUT=$TIMEOUT INTERVAL=$INTERVAL TOLERANCE=$TOLERANCE)"
 echo "normal load: wrk -t1 -c64 -d$DURATION --latency (keep-alive); tether workers: 1, client_header ${TIMEOUT}s; backend: nginx return 200"
 echo "slow load: $SLOW connections open at once, one header byte every ${INTERVAL}s each, never finishing the head"
 
@@ -85,72 +89,84 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 to_ms() {  # wrk latency "1.23ms" / "456.00us" / "1.2s" -> ms
   awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
 }
-declare -A rps p50 p99 errs non2xx cpu
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f", 100 * (b - a) / a}'; }
+declare -A rps p50 p99 cpu
 bad_load=0
-measure() {  # measure NAME: one wrk run, its figures into the arrays above
-  local name=$1 before after o reqs
-  before=$(cpu_ticks "$tether_pid")
+measure() {  # measure NAME [PID]: one wrk run into the arrays above (PID: also the CPU % that process used)
+  local name=$1 other=${2:-} before after obefore oafter o reqs r5 r50 r99 c e n extra=""
+  before=$(cpu_ticks "$tether_pid"); [[ -n "$other" ]] && obefore=$(cpu_ticks "$other")
   o=$(wrk -t1 -c64 -d"$DURATION" --latency "http://127.0.0.1:$TETHER_PORT/" 2>&1)
-  after=$(cpu_ticks "$tether_pid")
-  echo "$o" > "$work/wrk-$name.txt"
+  after=$(cpu_ticks "$tether_pid"); [[ -n "$other" ]] && oafter=$(cpu_ticks "$other")
   reqs=$(echo "$o" | awk '/requests in/ {print $1}')
-  rps[$name]=$(echo "$o" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  p50[$name]=$(to_ms "$(echo "$o" | awk '$1 == "50%" {print $2}')")
-  p99[$name]=$(to_ms "$(echo "$o" | awk '$1 == "99%" {print $2}')")
-  errs[$name]=$(echo "$o" | awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10; f=1} END {if (!f) print 0}')
-  non2xx[$name]=$(echo "$o" | awk '/Non-2xx/ {print $NF; f=1} END {if (!f) print 0}')
-  cpu[$name]=$(awk -v d=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0) }')
-  ((errs[$name] == 0 && non2xx[$name] == 0)) || bad_load=1
-  printf "  %-16s %8s req/s  p50 %7.3f ms  p99 %7.3f ms  socket errors %s  non-2xx %s  tether CPU %s us/request  (load %s)\n" \
-    "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${errs[$name]}" "${non2xx[$name]}" "${cpu[$name]}" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  r5=$(echo "$o" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  r50=$(to_ms "$(echo "$o" | awk '$1 == "50%" {print $2}')")
+  r99=$(to_ms "$(echo "$o" | awk '$1 == "99%" {print $2}')")
+  e=$(echo "$o" | awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10; f=1} END {if (!f) print 0}')
+  n=$(echo "$o" | awk '/Non-2xx/ {print $NF; f=1} END {if (!f) print 0}')
+  c=$(awk -v d=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0) }')
+  ((e == 0 && n == 0)) || bad_load=1
+  rps[$name]+="$r5 " p50[$name]+="$r50 " p99[$name]+="$r99 " cpu[$name]+="$c "
+  [[ -n "$other" ]] && extra="  slowloris client CPU $(awk -v d=$((oafter - obefore)) -v hz="$hz" -v t="${DURATION%s}" 'BEGIN { printf "%.0f", 100 * d / hz / t }')%"
+  printf "  round %d %-10s %6s req/s  p50 %7.3f ms  p99 %7.3f ms  socket errors %s  non-2xx %s  tether CPU %s us/request%s  (load %s)\n" \
+    "$r" "$name" "$r5" "$r50" "$r99" "$e" "$n" "$c" "$extra" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 echo
 wrk -t1 -c64 -d5s "http://127.0.0.1:$TETHER_PORT/" > /dev/null 2>&1  # warm-up
-measure alone
-
-python3 "$root/bench/soak/slowloris.py" --port "$TETHER_PORT" --conns "$SLOW" --interval "$INTERVAL" \
-  --ramp "$INTERVAL" --timeout "$TIMEOUT" --tolerance "$TOLERANCE" --max-seconds 300 --csv "$csv" \
-  > "$work/slowloris.out" 2>&1 & slow_pid=$!
-pids+=($slow_pid)
-for _ in $(seq 600); do  # up to 60 s for every slow connection to have sent its first byte
-  grep -q '^ready' "$work/slowloris.out" 2>/dev/null && break
-  kill -0 "$slow_pid" 2>/dev/null || break
-  sleep 0.1
+rm -f "$csv"
+slow_only=""
+for ((r = 1; r <= ROUNDS; r++)); do
+  measure alone
+  python3 "$root/bench/soak/slowloris.py" --port "$TETHER_PORT" --conns "$SLOW" --interval "$INTERVAL" \
+    --ramp "$INTERVAL" --timeout "$TIMEOUT" --tolerance "$TOLERANCE" --max-seconds 300 --csv "$csv" --round "$r" \
+    > "$work/slowloris-$r.out" 2>&1 & slow_pid=$!
+  pids+=($slow_pid)
+  for _ in $(seq 600); do  # up to 60 s for every slow connection to have sent its first byte
+    grep -q '^ready' "$work/slowloris-$r.out" 2>/dev/null && break
+    kill -0 "$slow_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q '^ready' "$work/slowloris-$r.out" || { echo "the slowloris client did not get its $SLOW connections going:" >&2; cat "$work/slowloris-$r.out" >&2; exit 1; }
+  echo "  round $r: $SLOW slow connections sending; tether holds $(ls "/proc/$tether_pid/fd" | wc -l) descriptors"
+  measure slowloris "$slow_pid"
+  if ((r == ROUNDS)); then
+    before=$(cpu_ticks "$tether_pid")
+    sleep 10
+    after=$(cpu_ticks "$tether_pid")
+    slow_only=$(awk -v d=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.1f", 100 * d / hz / 10 }')
+    echo "  round $r: slow connections only, 10 s without the normal load: tether CPU $slow_only% of one core"
+  fi
+  kill -USR1 "$slow_pid"  # no new slow connections; the open ones are awaited (their 408s recorded)
+  wait "$slow_pid" || { echo "the slowloris client failed:" >&2; cat "$work/slowloris-$r.out" >&2; exit 1; }
+  echo "  round $r slow connections: $(grep '^connections=' "$work/slowloris-$r.out")"
 done
-grep -q '^ready' "$work/slowloris.out" || { echo "the slowloris client did not get its $SLOW connections going:" >&2; cat "$work/slowloris.out" >&2; exit 1; }
-conns_open=$(($(ls "/proc/$tether_pid/fd" | wc -l)))
-echo "  ($SLOW slow connections sending; tether holds $conns_open descriptors)"
-measure slowloris
-before=$(cpu_ticks "$tether_pid")
-sleep 10
-after=$(cpu_ticks "$tether_pid")
-slow_only=$(awk -v d=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.1f", 100 * d / hz / 10 }')
-echo "  slow connections only, 10 s without the normal load: tether CPU $slow_only% of one core"
-kill -USR1 "$slow_pid"
-wait "$slow_pid" || { echo "the slowloris client failed:" >&2; cat "$work/slowloris.out" >&2; exit 1; }
-summary=$(grep '^connections=' "$work/slowloris.out")
-echo "  slow connections: $summary"
-measure alone-again
+summary=$(python3 "$root/bench/soak/slowloris.py" --summarize --csv "$csv" --timeout "$TIMEOUT" --tolerance "$TOLERANCE")
 
 field() { echo "$summary" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 total=$(field connections) got=$(field got_408) in_time=$(field in_time)
-change=$(awk -v a="${p99[alone]}" -v b="${p99[slowloris]}" 'BEGIN {printf "%+.1f", 100 * (b - a) / a}')
-noise=$(awk -v a="${p99[alone]}" -v b="${p99[alone-again]}" 'BEGIN {printf "%+.1f", 100 * (b - a) / a}')
+declare -A m
+for n in alone slowloris; do
+  m[rps_$n]=$(echo "${rps[$n]}" | median) m[p50_$n]=$(echo "${p50[$n]}" | median)
+  m[p99_$n]=$(echo "${p99[$n]}" | median) m[cpu_$n]=$(echo "${cpu[$n]}" | median)
+done
+change=$(pct "${m[p99_alone]}" "${m[p99_slowloris]}")
+spread=$(echo "${p99[alone]}" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {printf "%.3f-%.3f ms", a[1], a[NR]}')
 
 echo
-echo "== results"
+echo "== results (medians of $ROUNDS rounds)"
 printf "%-22s %10s %10s %10s %14s\n" "normal load" "req/s" "p50 ms" "p99 ms" "tether us/req"
-for n in alone slowloris alone-again; do
-  printf "%-22s %10s %10s %10s %14s\n" "$n" "${rps[$n]}" "${p50[$n]}" "${p99[$n]}" "${cpu[$n]}"
+for n in alone slowloris; do
+  printf "%-22s %10s %10s %10s %14s\n" "$n" "${m[rps_$n]}" "${m[p50_$n]}" "${m[p99_$n]}" "${m[cpu_$n]}"
 done
-echo "p99 change with slowloris: $change% (alone again vs alone: $noise%, this machine's run-to-run spread)"
+echo "p99 change with slowloris: $change% (p99 alone over the rounds: $spread)"
+echo "req/s change with slowloris: $(pct "${m[rps_alone]}" "${m[rps_slowloris]}")%; tether CPU per request: $(pct "${m[cpu_alone]}" "${m[cpu_slowloris]}")%"
 echo "tether CPU with only the $SLOW slow connections: $slow_only% of one core"
-echo "req/s change with slowloris: $(awk -v a="${rps[alone]}" -v b="${rps[slowloris]}" 'BEGIN {printf "%+.1f", 100 * (b - a) / a}')%"
+echo "slow connections: $summary"
 echo "slow connections: $total opened, $got answered 408, $in_time of them within [$(awk -v t="$TIMEOUT" 'BEGIN {print t - 0.25}'), $((TIMEOUT + TOLERANCE))] s of their first byte"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) at end"
 rc=0
-if awk -v c="$change" 'BEGIN {exit !(c < 10)}'; then echo "PASS  p99 moved $change% (< 10%)"; else echo "FAIL  p99 moved $change% (>= 10%)"; rc=1; fi
+if awk -v c="$change" 'BEGIN {exit !(c < 10)}'; then echo "PASS  p99 moved $change% (< +10%)"; else echo "FAIL  p99 moved $change% (>= +10%)"; rc=1; fi
 if ((total > 0 && in_time == total)); then echo "PASS  all $total slow connections got 408 on time"; else echo "FAIL  $in_time of $total slow connections got 408 on time"; rc=1; fi
 if ((bad_load == 0)); then echo "PASS  normal load: no socket errors, no non-2xx"; else echo "FAIL  normal load had socket errors or non-2xx"; rc=1; fi
 echo "(slow connections: $csv; output: $out)"
