@@ -12,12 +12,13 @@
 # Prints: RSS at start (idle), after the warm-up and at the end, the peak (VmHWM), the growth per
 # million requests, req/s, failed/errored requests and non-2xx responses, and PASS/FAIL for:
 #   - RSS flat: end - after-warm-up <= 2 MiB. At 10 million requests a leak of one byte in every
-#     four requests already exceeds that, while 2 MiB is above the noise of page-granular RSS and
-#     malloc's arena trimming (a few hundred KiB between samples with no leak);
+#     four requests already exceeds that, while 2 MiB leaves room for RSS moving a page at a time
+#     and for the allocator's caches;
 #   - every request answered 2xx (no failed, errored or timed-out request, no non-2xx).
 # Writes OUT_DIR/soak-keepalive.txt (this output) and OUT_DIR/soak-keepalive-rss.csv (the
 # samples). OUT_DIR defaults to $TMPDIR/tether-bench, outside the source tree. Loopback only;
-# about 5 minutes on 2 cores for 10 million requests; every process it starts is stopped on exit.
+# bounded by MAX_S (10 million requests finish within the default 420 s at 24,000 req/s or more);
+# every process it starts is stopped on exit.
 #
 # Usage: [OUT_DIR=DIR] [BUILD_DIR=build] [WARMUP=100000] [SAMPLE_S=10] [MAX_S=420]
 #        bench/soak/keepalive.sh [REQUESTS=10000000]
