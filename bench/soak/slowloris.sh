@@ -106,10 +106,12 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f", 100 * (b - a) / a}'; }
 declare -A rps p50 p99 cpu
 bad_load=0
 measure() {  # measure NAME [PID]: one wrk run into the arrays above (PID: also the CPU % that process used)
-  local name=$1 other=${2:-} before after obefore oafter o reqs r5 r50 r99 c e n extra=""
+  local name=$1 other=${2:-} before after obefore oafter o reqs r5 r50 r99 c e n t0 t1 extra=""
+  t0=$(date +%s.%N)
   before=$(cpu_ticks "$tether_pid"); [[ -n "$other" ]] && obefore=$(cpu_ticks "$other")
   o=$(wrk -t1 -c64 -d"$DURATION" --latency "http://127.0.0.1:$TETHER_PORT/" 2>&1)
   after=$(cpu_ticks "$tether_pid"); [[ -n "$other" ]] && oafter=$(cpu_ticks "$other")
+  t1=$(date +%s.%N)
   reqs=$(echo "$o" | awk '/requests in/ {print $1}')
   r5=$(echo "$o" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   r50=$(to_ms "$(echo "$o" | awk '$1 == "50%" {print $2}')")
@@ -119,7 +121,7 @@ measure() {  # measure NAME [PID]: one wrk run into the arrays above (PID: also 
   c=$(awk -v d=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0) }')
   ((e == 0 && n == 0)) || bad_load=1
   rps[$name]+="$r5 " p50[$name]+="$r50 " p99[$name]+="$r99 " cpu[$name]+="$c "
-  [[ -n "$other" ]] && extra="  slowloris client CPU $(awk -v d=$((oafter - obefore)) -v hz="$hz" -v t="${DURATION%s}" 'BEGIN { printf "%.0f", 100 * d / hz / t }')%"
+  [[ -n "$other" ]] && extra="  slowloris client CPU $(awk -v d=$((oafter - obefore)) -v hz="$hz" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", 100 * d / hz / (b - a) }')%"
   printf "  round %d %-10s %6s req/s  p50 %7.3f ms  p99 %7.3f ms  socket errors %s  non-2xx %s  tether CPU %s us/request%s  (load %s)\n" \
     "$r" "$name" "$r5" "$r50" "$r99" "$e" "$n" "$c" "$extra" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
