@@ -436,6 +436,15 @@ async def clients_main(args):
     loop = asyncio.get_running_loop()
     for s in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(s, stop.set)
+    if args.go_file:
+        # Say we are up, then wait for the start and end times: a slow start-up of this process
+        # on a busy machine must not eat into the ramp.
+        with open(f"{args.go_file}.{args.role}.ready", "w") as f:
+            f.write(str(os.getpid()))
+        while not os.path.exists(args.go_file):
+            await asyncio.sleep(0.05)
+        with open(args.go_file) as f:
+            args.start, args.end = (float(x) for x in f.read().split())
     loop.call_later(max(0.0, args.end - time.time()), stop.set)
     stats = Stats(args.out, args.role)
     want_aggr = args.role == "aggressive"
@@ -845,7 +854,8 @@ def main():
     c.add_argument("--lifetime", type=float, default=30.0, help="mean session lifetime (s)")
     c.add_argument("--start", type=float, default=0.0, help="Unix time the ramp starts (default: now)")
     c.add_argument("--ramp", type=float, default=5.0, help="clients start spread over this (s)")
-    c.add_argument("--end", type=float, required=True, help="Unix time the clients stop")
+    c.add_argument("--end", type=float, default=0.0, help="Unix time the clients stop")
+    c.add_argument("--go-file", help="write GO_FILE.ROLE.ready when up, then read 'START END' from GO_FILE")
     c.add_argument("--seed", type=int, default=1)
     c.add_argument("--out", required=True)
     m = sub.add_parser("monitor")
@@ -863,6 +873,8 @@ def main():
     r.add_argument("--lag-warn-ms", type=float, default=200.0)
     args = ap.parse_args()
     if args.cmd == "clients":
+        if not args.go_file and not args.end:
+            ap.error("clients: --end or --go-file is required")
         args.start = args.start or time.time()
         asyncio.run(clients_main(args))
     elif args.cmd == "monitor":
