@@ -18,12 +18,13 @@
 # and well-behaved clients see at most 0.1% 429s.
 #
 # Bounded: about 3.5 minutes plus the build; loopback only; every process it starts is ended by
-# the EXIT trap. CLIENTS is 1000 by default: the clients are Python, and on the project's 2-core
-# machine 1500 of them already stall their own event loop for a second and more at each reconnect
-# burst, which then shows as client latency in both runs (docs/benchmarks.md, "Reconnect storm").
+# the EXIT trap. CLIENTS is 1000 by default: the clients are Python, and 1000 well-behaved ones
+# already take about half of the CPU they share with tether and the instances
+# (docs/benchmarks.md, "Reconnect storm").
 #
 # Usage: [OUT_DIR=DIR] [BUILD_DIR=build] [CLIENTS=1000] [AGGRESSIVE=0.05] [PARALLEL=8]
 #        [RAMP=5] [STEADY=15] [STORM=20] [RECOVERY=20] [SEED=1] [LIMITS='{...}'] [NO_BUILD=1]
+#        [SUT_CPUS=1] [FLOOD_CPUS=0]
 #        bench/soak/reconnect_storm.sh
 #   OUT_DIR defaults to $TMPDIR/tether-bench-storm-DATE (outside the source tree). NO_BUILD=1 skips
 #   scripts/install-deps and the build (CI=true scripts/build) when both were done already.
@@ -41,6 +42,15 @@ STORM=${STORM:-20}
 RECOVERY=${RECOVERY:-20}
 SEED=${SEED:-1}
 LIMITS=${LIMITS:-'{connections: 4, requests_per_second: 10, burst: 20}'}
+# CPU placement: SUT_CPUS for tether, the instances and the well-behaved clients (the latency probe
+# shares their CPU, so it sees their load and not the flood generator's), FLOOD_CPUS for the
+# aggressive clients; by default CPU 1 and CPU 0. Set both empty to let the scheduler place them.
+if (( $(nproc) >= 2 )); then SUT_CPUS=${SUT_CPUS-1}; FLOOD_CPUS=${FLOOD_CPUS-0}; fi
+SUT_CPUS=${SUT_CPUS:-}
+FLOOD_CPUS=${FLOOD_CPUS:-}
+# Run in the background as "sut CMD... &": exec keeps $! the command's own pid.
+sut() { if [[ -n $SUT_CPUS ]]; then exec taskset -c "$SUT_CPUS" "$@"; else exec "$@"; fi; }
+flood() { if [[ -n $FLOOD_CPUS ]]; then exec taskset -c "$FLOOD_CPUS" "$@"; else exec "$@"; fi; }
 KILLED=s1
 py=$root/bench/soak/storm_clients.py
 
@@ -80,13 +90,14 @@ sleep_until() {  # sleep_until UNIX_SECONDS
   echo "commit:  $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- proxy backend bench common || echo ' (with local changes)')"
   echo "cpus:    $(nproc) ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo))"
   echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) at start"
-  echo "command: CLIENTS=$CLIENTS AGGRESSIVE=$AGGRESSIVE PARALLEL=$PARALLEL RAMP=$RAMP STEADY=$STEADY STORM=$STORM RECOVERY=$RECOVERY SEED=$SEED bench/soak/reconnect_storm.sh"
+  echo "command: CLIENTS=$CLIENTS AGGRESSIVE=$AGGRESSIVE PARALLEL=$PARALLEL RAMP=$RAMP STEADY=$STEADY STORM=$STORM RECOVERY=$RECOVERY SEED=$SEED SUT_CPUS=$SUT_CPUS FLOOD_CPUS=$FLOOD_CPUS bench/soak/reconnect_storm.sh"
   echo "limits ON: per_client: $LIMITS"
   echo "fd limit: $(ulimit -n)"
+  [[ -n $SUT_CPUS$FLOOD_CPUS ]] && echo "cpus:    tether, instances, well-behaved clients on ${SUT_CPUS:-any}; aggressive clients on ${FLOOD_CPUS:-any}"
 } | tee "$OUT_DIR/run.txt"
 
 start_chat() {  # start_chat NAME PORT DIR
-  "$BUILD_DIR/backend/tether-chat" --host 127.0.0.1 --port "$2" --id "$1" --drain 0 \
+  sut "$BUILD_DIR/backend/tether-chat" --host 127.0.0.1 --port "$2" --id "$1" --drain 0 \
     --log-level warn >>"$3/$1.log" 2>&1 &
   pids+=($!)
   echo $! > "$3/$1.pid"
@@ -129,7 +140,7 @@ limits:
 $limits_yaml
 EOF
   start_chat s1 "$p1" "$dir"; start_chat s2 "$p2" "$dir"; start_chat s3 "$p3" "$dir"
-  "$BUILD_DIR/proxy/tether" -c "$dir/tether.yaml" --log-level warn >"$dir/tether.log" 2>&1 &
+  sut "$BUILD_DIR/proxy/tether" -c "$dir/tether.yaml" --log-level warn >"$dir/tether.log" 2>&1 &
   pids+=($!); echo $! > "$dir/tether.pid"
   local tpid=$!
   wait_http "http://127.0.0.1:$p1/health"; wait_http "http://127.0.0.1:$p2/health"
@@ -145,9 +156,9 @@ EOF
   pids+=($!); local mon=$!
   local common=(--port "$port" --clients "$CLIENTS" --aggressive "$AGGRESSIVE" --parallel "$PARALLEL"
     --hammer-seconds "$STORM" --ramp "$RAMP" --go-file "$dir/go" --seed "$SEED")
-  python3 "$py" clients --role well "${common[@]}" --out "$dir/clients-well.jsonl" 2>"$dir/clients-well.err" &
+  sut python3 "$py" clients --role well "${common[@]}" --out "$dir/clients-well.jsonl" 2>"$dir/clients-well.err" &
   pids+=($!); local cw=$!; echo $cw > "$dir/well.pid"
-  python3 "$py" clients --role aggressive "${common[@]}" --out "$dir/clients-aggressive.jsonl" \
+  flood python3 "$py" clients --role aggressive "${common[@]}" --out "$dir/clients-aggressive.jsonl" \
     2>"$dir/clients-aggressive.err" &
   pids+=($!); local ca=$!; echo $ca > "$dir/aggr.pid"
   local i
