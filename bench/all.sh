@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every benchmark whose figures docs/ quotes, in one pass, into one results folder: the figures in
-# docs/benchmarks.md, docs/affinity.md, docs/metrics.md and bench/chat/README.md come from one run
-# of this script (their headers name its date and commit). Each step's full output is kept as
-# OUT_DIR/NAME.txt, and OUT_DIR/run.txt records the date, commit, machine load and the exact
-# command of every step. Loopback only; bounded (about 20 minutes on 2 cores).
+# docs/benchmarks.md, docs/affinity.md, docs/metrics.md, docs/failure-semantics.md and
+# bench/chat/README.md come from one run of this script (their headers name its date and commit).
+# Each step's full output is kept as OUT_DIR/NAME.txt, and OUT_DIR/run.txt records the date,
+# commit, machine load and the exact command of every step. Loopback only; bounded (about 25
+# minutes on 2 cores).
 #
 # Usage: [OUT_DIR=DIR] [BUILD_DIR=build] bench/all.sh
 #   OUT_DIR defaults to $TMPDIR/tether-bench-all-DATE (outside the source tree).
@@ -38,4 +39,6 @@ step chat-1000 bench/chat/run.sh 1000 50 10
 step chat-2000 bench/chat/run.sh 2000 50 10
 step chat-5000 env RATE=0.2 bench/chat/run.sh 5000 50 10
 step ws env IDLE_TUNNELS=5000 bench/ws_compare.sh
+# exit 1 is the storm's FAIL verdict (kept in storm.txt), not a broken step
+step storm sh -c 'OUT_DIR="$0" bench/soak/reconnect_storm.sh || [ $? -eq 1 ]' "$OUT_DIR/storm"
 echo "results in $OUT_DIR" | tee -a "$OUT_DIR/run.txt"
