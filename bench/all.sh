@@ -40,5 +40,6 @@ step chat-2000 bench/chat/run.sh 2000 50 10
 step chat-5000 env RATE=0.2 bench/chat/run.sh 5000 50 10
 step ws env IDLE_TUNNELS=5000 bench/ws_compare.sh
 # exit 1 is the storm's FAIL verdict (kept in storm.txt), not a broken step
+# shellcheck disable=SC2016  # expanded by that sh
 step storm sh -c 'OUT_DIR="$0" bench/soak/reconnect_storm.sh || [ $? -eq 1 ]' "$OUT_DIR/storm"
 echo "results in $OUT_DIR" | tee -a "$OUT_DIR/run.txt"

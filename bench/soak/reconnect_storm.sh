@@ -62,6 +62,7 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 20000 2>/dev/null || true
 
 pids=()
+# shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -73,8 +74,8 @@ trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() {  # wait_http URL: up to 10 s
-  local i
-  for i in $(seq 100); do
+  local _
+  for _ in $(seq 100); do
     python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null && return 0
     sleep 0.1
   done
@@ -161,8 +162,8 @@ EOF
   flood python3 "$py" clients --role aggressive "${common[@]}" --out "$dir/clients-aggressive.jsonl" \
     2>"$dir/clients-aggressive.err" &
   pids+=($!); local ca=$!; echo $ca > "$dir/aggr.pid"
-  local i
-  for i in $(seq 300); do
+  local _
+  for _ in $(seq 300); do
     [[ -f $dir/go.well.ready && -f $dir/go.aggressive.ready ]] && break
     sleep 0.1
   done
