@@ -65,6 +65,8 @@ std::optional<std::string> base64Decode(std::string_view text) {
       if (d < 0) return std::nullopt;
       v = (v << 6) | static_cast<uint32_t>(d);
     }
+    // The bits after the last byte must be zero, or "Zg==" and "Zh==" would both mean "f".
+    if (last && pad >= 1 && (v & (pad == 2 ? 0xFFFFu : 0xFFu)) != 0) return std::nullopt;
     out.push_back(static_cast<char>(v >> 16));
     if (!(last && pad == 2)) out.push_back(static_cast<char>((v >> 8) & 0xFF));
     if (!(last && pad >= 1)) out.push_back(static_cast<char>(v & 0xFF));

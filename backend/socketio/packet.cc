@@ -5,6 +5,30 @@ namespace backend::socketio {
 namespace {
 
 constexpr size_t kMaxAttachments = 64;
+// JSON nested deeper is refused before parsing: the attachment walk below and encoding recurse
+// once per level, so a message of a few hundred KB of '[' would overflow the stack.
+constexpr size_t kMaxDepth = 64;
+
+// False when brackets outside strings nest deeper than kMaxDepth (malformed JSON is left to
+// the parser).
+bool withinDepth(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
 
 // Replaces binary values by {"_placeholder":true,"num":n}; collects the bytes.
 json deconstruct(const json& v, std::vector<std::string>& out) {
@@ -138,6 +162,7 @@ bool decode(std::string_view text, Packet& out) {
   }
   if (i > idStart) out.id = id;
   if (i < text.size()) {
+    if (!withinDepth(text.substr(i))) return false;
     out.data = json::parse(text.substr(i), nullptr, false);
     if (out.data.is_discarded()) return false;
   }

@@ -9,7 +9,8 @@
 // In memory, binary arguments are nlohmann::json binary values: encode() replaces them with
 // placeholders and returns the attachments; Reassembler puts received attachments back. Each
 // packet type's payload is validated as socket.io-parser does (EVENT: non-empty array starting
-// with a string; ACK: array with an id; CONNECT: object or nothing; DISCONNECT: nothing).
+// with a string; ACK: array with an id; CONNECT: object or nothing; DISCONNECT: nothing), and
+// its JSON may nest at most 64 levels deep.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -208,6 +208,9 @@ int Parser::onHeadersComplete(llhttp_t* p) {
   h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
   h.content_length = h.has_content_length ? p->content_length : 0;
   h.upgrade = p->upgrade != 0;
+  // llhttp reads "HTTP/1.1  200" as status 0 and "HTTP/1.1 20" as 20; relayed, such a status line
+  // would reach the client broken, and a response below 100 is neither interim nor final.
+  if (p->type == HTTP_RESPONSE && h.status < 100) return s.malformed("status code below 100");
   if (p->type == HTTP_REQUEST) {
     if (s.checkRequestHead(p) != 0) return -1;
     if (h.has_content_length && h.content_length > s.limits_.max_body_bytes) {

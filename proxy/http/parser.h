@@ -13,6 +13,7 @@
 // Transfer-Encoding whose last coding is not chunked (llhttp finds it only after the head),
 // missing (HTTP/1.1) or repeated Host headers, an absolute-form target without a usable authority,
 // HTTP/0.9 request lines, and versions other than 1.x (VersionNotSupported, 505). It rejects
+// responses with a status code below 100 (llhttp reads "HTTP/1.1  200" as status 0),
 // obs-fold and bare CR/LF in header values, NUL and the other control bytes in request header
 // values, and whitespace in header names; it marks an HTTP/1.0 request with Transfer-Encoding as not keep-alive (RFC 9112 6.1:
 // the connection closes after it); it turns absolute-form targets into origin-form plus

@@ -89,7 +89,7 @@ class UpstreamRuntime {
   std::vector<uint32_t> active_;
   std::vector<common::IntrusiveList<UpstreamConn>> idle_;  // per server, MRU at front
   size_t idle_count_ = 0;
-  uint32_t index_ = 0;
+  [[maybe_unused]] uint32_t index_ = 0;
   std::vector<uint8_t> weight_step_;  // slow_start steps the selector was built with (empty: none)
   // Metric series, kept alive while this runtime (and its generation) lives.
   std::shared_ptr<metrics::UpstreamSeries> upstream_series_;

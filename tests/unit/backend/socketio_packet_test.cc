@@ -90,3 +90,21 @@ TEST_CASE("reassembler rejects out-of-order input and bad placeholders") {
   CHECK(r3.addText("51-[\"a\",{\"_placeholder\":true,\"num\":0}]", out) == Reassembler::Result::NeedMore);
   CHECK(r3.addText("2[\"b\"]", out) == Reassembler::Result::Error);
 }
+
+TEST_CASE("JSON nested deeper than 64 levels is refused, also as a binary event with attachments") {
+  auto nested = [](size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  Packet p;
+  CHECK(decode("2[\"e\"," + nested(63) + "]", p));  // 64 levels with the outer array
+  CHECK_FALSE(decode("2[\"e\"," + nested(64) + "]", p));
+  CHECK(decode("2[\"e\",\"" + std::string(100, '[') + "\"]", p));  // brackets inside a string do not count
+  CHECK(decode("2[\"e\\\"\"," + nested(63) + "]", p));           // nor does an escaped quote end one
+
+  // A message of ~1 MB: the attachment walk would recurse once per level.
+  Reassembler r;
+  Packet out;
+  CHECK(r.addText("51-[\"e\"," + nested(450000) + "]", out) == Reassembler::Result::Error);
+  Reassembler fresh;
+  CHECK(fresh.addText("51-[\"e\"," + nested(62) + ",{\"_placeholder\":true,\"num\":0}]", out) == Reassembler::Result::NeedMore);
+  CHECK(fresh.addBinary("x", out) == Reassembler::Result::Complete);
+}
+

@@ -42,4 +42,9 @@ TEST_CASE("base64 round-trips and rejects malformed input") {
   CHECK_FALSE(base64Decode("Z==="));
   CHECK_FALSE(base64Decode("Zg==Zg=="));
   CHECK_FALSE(base64Decode("Zm9v!mFy"));
+  // Non-zero bits after the last byte: one text per byte string.
+  CHECK_FALSE(base64Decode("Zh=="));
+  CHECK_FALSE(base64Decode("Zm9="));
+  CHECK_FALSE(base64Decode("AQv="));
+  CHECK(base64Decode("AQs=") == std::string("\x01\x0b"));
 }

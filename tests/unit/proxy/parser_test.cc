@@ -322,3 +322,20 @@ TEST_CASE("equalsIgnoreCase matches a byte-by-byte ASCII fold for every byte pai
   CHECK_FALSE(equalsIgnoreCase("Sec-WebSocket-Key", "sec-websocket-kez"));
   CHECK_FALSE(equalsIgnoreCase("host", "hos"));
 }
+
+TEST_CASE("responses: a status code below 100 (llhttp reads a missing or short one so) is Malformed before onHead") {
+  for (const char* line : {"HTTP/1.1  200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 099 OK", "HTTP/1.1 0 OK"}) {
+    CAPTURE(line);
+    Recorder r;
+    Parser p(HTTP_RESPONSE, r);
+    CHECK(feedAll(p, std::string(line) + "\r\nContent-Length: 0\r\n\r\n") == ParseStatus::Error);
+    CHECK(p.error() == ParseError::Malformed);
+    CHECK(r.heads.empty());
+  }
+  Recorder r;
+  Parser p(HTTP_RESPONSE, r);
+  CHECK(feedAll(p, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n", 3) == ParseStatus::Ok);
+  REQUIRE(r.heads.size() == 2);
+  CHECK(r.heads[0].status == 100);
+  CHECK(r.heads[1].status == 999);
+}
