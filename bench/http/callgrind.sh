@@ -4,7 +4,10 @@
 # Each proxy runs under `valgrind --tool=callgrind` twice: once idle (start, stop) and once
 # serving exactly N requests (bench/http/count_client.py, 8 keep-alive connections) to an nginx
 # backend. (busy - idle) / N is the proxy's own cost per request, independent of machine load.
-# Usage: bench/http/callgrind.sh [N=20000]
+# Usage: [TETHER_ROUTE=none|plain|rules] bench/http/callgrind.sh [N=20000]
+#   TETHER_ROUTE (tether only): none (default) proxies without a routes section; plain adds one
+#   route without rules; rules adds one route with four header rules (two on the request, two on
+#   the response), to price routing and header rules against `none`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 N=${1:-20000}
@@ -19,6 +22,19 @@ BACKEND=18811 PORT=18812
 
 source "$root/bench/http/contestants.sh"
 write_contestant_configs "$work" $BACKEND $PORT $PORT $PORT off
+case ${TETHER_ROUTE:-none} in
+  none) ;;
+  plain) echo 'routes: [{path_prefix: /, upstream: be}]' >> "$work/tether.yaml" ;;
+  rules) cat >> "$work/tether.yaml" <<'CONF'
+routes:
+  - path_prefix: /
+    upstream: be
+    request_headers: {set: {X-Env: prod}, remove: [X-Debug]}
+    response_headers: {set: {X-Frame-Options: DENY}, add: {Strict-Transport-Security: "max-age=31536000"}}
+CONF
+    ;;
+  *) echo "callgrind.sh: TETHER_ROUTE must be none, plain or rules" >&2; exit 2 ;;
+esac
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" & backend_pid=$!
 sleep 0.5
 
