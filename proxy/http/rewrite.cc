@@ -72,8 +72,8 @@ void appendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ", 2).append(value).append("\r\n", 2);
 }
 
-// appendHeader unless a rule removes the name.
-void appendOwn(std::string& out, const HeaderEdits& edits, std::string_view name, std::string_view value) {
+// appendHeader unless a rule removes the name (inlined: four calls per request).
+[[gnu::always_inline]] inline void appendOwn(std::string& out, const HeaderEdits& edits, std::string_view name, std::string_view value) {
   if (edits.remove.empty() || !edits.removes(name)) appendHeader(out, name, value);
 }
 
@@ -155,7 +155,7 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
   if (!have_proto) appendOwn(out, fwd.edits, "X-Forwarded-Proto", fwd.proto);
   if (!have_fhost && !host.empty()) appendOwn(out, fwd.edits, "X-Forwarded-Host", host);
   if (ids) appendOwn(out, fwd.edits, fwd.request_id_name, fwd.request_id);
-  out.append(fwd.edits.add);
+  if (!fwd.edits.add.empty()) out.append(fwd.edits.add);
   if (req.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (fwd.upgrade) out.append("Connection: upgrade\r\n");
   out.append("\r\n", 2);
@@ -190,7 +190,7 @@ void writeDownstreamResponseHead(const MessageHead& resp, const DownstreamInfo& 
     appendHeader(out, name, resp.value(i));
   }
   if (!info.request_id_name.empty()) appendHeader(out, info.request_id_name, info.request_id);
-  out.append(info.edits.add);
+  if (!info.edits.add.empty()) out.append(info.edits.add);
   if (info.framing == BodyFraming::Chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (info.upgrade) out.append("Connection: upgrade\r\n");
   else if (!info.keep_alive) out.append("Connection: close\r\n");
@@ -211,7 +211,7 @@ void writeLocalResponseHead(uint16_t status, std::string_view content_type, std:
   appendNumber(out, content_length);
   out.append("\r\n", 2);
   if (!info.request_id_name.empty()) appendHeader(out, info.request_id_name, info.request_id);
-  out.append(info.edits.add);
+  if (!info.edits.add.empty()) out.append(info.edits.add);
   if (!info.keep_alive) out.append("Connection: close\r\n");
   else if (info.client_http10) out.append("Connection: keep-alive\r\n");
   out.append("\r\n", 2);

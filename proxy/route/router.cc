@@ -85,9 +85,16 @@ Router::Router(const config::Config& cfg) {
 }
 
 const config::RouteConfig* Router::first(std::string_view host, std::string_view target, const http::MessageHead* head) const {
-  host = hostWithoutPort(host);
-  for (const config::RouteConfig* r : routes_)
-    if (pathMatches(*r, target) && hostMatches(r->host, host) && requestMatches(*r, head)) return r;
+  bool stripped = false;  // the port is taken off only when a route looks at the host
+  for (const config::RouteConfig* r : routes_) {
+    if (!pathMatches(*r, target)) continue;
+    if (r->host.size() != 1 || r->host[0] != '*') {
+      if (!stripped) host = hostWithoutPort(host);
+      stripped = true;
+      if (!hostMatches(r->host, host)) continue;
+    }
+    if (requestMatches(*r, head)) return r;
+  }
   return nullptr;
 }
 
