@@ -3,10 +3,13 @@ redirect_https, strip_prefix / rewrite_prefix (what the backend received and wha
 shows), and `tether -t` warning about a shadowed route."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -45,9 +48,42 @@ def get(port, path, host="x", extra=b"", method=b"GET"):
                           b"\r\nConnection: close\r\n" + extra + b"\r\n"))
 
 
+class UpgradeServer:
+    """Answers every request with 101 and then stays silent: a tunnel that only its idle timer ends."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            self.conns.append(c)
+
+    def stop(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
 class Routes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        cls.ws = UpgradeServer()
         cls.a = Backend("a").start()
         cls.b = Backend("b").start()
         cls.dir = tempfile.TemporaryDirectory(prefix="tether-routes-")
@@ -62,7 +98,10 @@ listeners:
 upstreams:
   a: {{servers: ["{cls.a.address}"]}}
   b: {{servers: ["{cls.b.address}"]}}
+  ws: {{servers: ["{cls.ws.address}"]}}
 routes:
+  - {{path_prefix: /ws-short/, upstream: ws, timeouts: {{tunnel_idle: 500ms}}}}
+  - {{path_prefix: /ws-long/, upstream: ws}}
   - {{path: /healthz, respond: {{status: 200, body: "ok $request_id\\n", content_type: text/plain}}}}
   - {{path: /gone, respond: {{status: 410, body: "gone from $host\\n"}}}}
   - {{host: old.example, path_prefix: /, redirect: {{to: "https://new.example$request_uri", status: 301}}}}
@@ -82,6 +121,7 @@ access_log: {{path: {cls.log}, format: json}}
         cls.tether.stop()
         cls.a.stop()
         cls.b.stop()
+        cls.ws.stop()
         cls.dir.cleanup()
 
     def test_respond_answers_at_the_edge_and_keeps_the_connection(self):
@@ -164,6 +204,40 @@ access_log: {{path: {cls.log}, format: json}}
         self.assertEqual(status, 413)
         status, _, body = parse(exchange(self.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 11\r\n\r\nhello world"))
         self.assertEqual((status, body), (200, b"hello world"))
+
+    def test_a_tunnel_takes_tunnel_idle_from_its_route(self):
+        def open_tunnel(path):
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(4096)
+            self.assertIn(b" 101 ", head.split(b"\r\n")[0])
+            return s
+        short, long_ = open_tunnel(b"/ws-short/"), open_tunnel(b"/ws-long/")
+        t0 = time.monotonic()
+        self.assertEqual(short.recv(100), b"")  # closed by the route's 500ms
+        self.assertLess(time.monotonic() - t0, 3)
+        long_.settimeout(1.0)
+        with self.assertRaises(socket.timeout):  # the global 1h still holds
+            long_.recv(100)
+        short.close()
+        long_.close()
+
+    def test_routes_reload_with_sighup(self):
+        with open(self.tether.config_path) as f:
+            original = f.read()
+        try:
+            with open(self.tether.config_path, "w") as f:
+                f.write(original.replace('body: "gone from $host\\n"', 'body: "moved on from $host\\n"'))
+            self.tether.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: get(self.port, b"/gone", host="h")[2] == b"moved on from h\n", timeout=5))
+        finally:
+            with open(self.tether.config_path, "w") as f:
+                f.write(original)
+            self.tether.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: get(self.port, b"/gone", host="h")[2] == b"gone from h\n", timeout=5))
 
     def test_methods_and_headers_pick_the_route(self):
         na, nb = self.a.requests, self.b.requests
