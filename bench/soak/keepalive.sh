@@ -29,23 +29,10 @@ WARMUP=${WARMUP:-100000}
 SAMPLE_S=${SAMPLE_S:-10}
 MAX_S=${MAX_S:-420}
 CONNS=64
-OUT_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/tether-bench}
-BUILD_DIR=${BUILD_DIR:-$root/build}
 ((REQUESTS > WARMUP)) || { echo "REQUESTS ($REQUESTS) must be larger than WARMUP ($WARMUP)" >&2; exit 1; }
-mkdir -p "$OUT_DIR"
-"$root/scripts/install-deps" --bench >/dev/null
-CI=true BUILD_DIR=$BUILD_DIR "$root/scripts/build" >/dev/null
-TETHER=$BUILD_DIR/proxy/tether
-work=$(mktemp -d /tmp/tether-soak-keepalive.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# shellcheck source=bench/soak/setup.sh
+source "$root/bench/soak/setup.sh"
+soak_setup keepalive
 
 BACKEND=18811 TETHER_PORT=18812 ADMIN_PORT=18813
 out="$OUT_DIR/soak-keepalive.txt"

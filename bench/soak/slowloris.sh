@@ -44,27 +44,11 @@ DURATION=${DURATION:-20s}
 TIMEOUT=${TIMEOUT:-10}
 INTERVAL=${INTERVAL:-2}
 TOLERANCE=${TOLERANCE:-1}
-OUT_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/tether-bench}
-BUILD_DIR=${BUILD_DIR:-$root/build}
-mkdir -p "$OUT_DIR"
-"$root/scripts/install-deps" --bench >/dev/null
-CI=true BUILD_DIR=$BUILD_DIR "$root/scripts/build" >/dev/null
-TETHER=$BUILD_DIR/proxy/tether
-work=$(mktemp -d /tmp/tether-soak-slowloris.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/soak/setup.sh
+source "$root/bench/soak/setup.sh"
+soak_setup slowloris
 # tether holds SLOW + 64 client connections and up to 64 upstream ones; the slowloris client SLOW.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if (($(ulimit -n) < SLOW + 256)); then
-  echo "ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); $SLOW slow connections need at least $((SLOW + 256))" >&2
-  exit 1
-fi
+need_fds $((SLOW + 256))
 
 BACKEND=18821 TETHER_PORT=18822 CONTROL_PORT=18825
 out="$OUT_DIR/soak-slowloris.txt"

@@ -21,26 +21,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SLOW=${1:-1000}
-OUT_DIR=${OUT_DIR:-${TMPDIR:-/tmp}/tether-bench}
-BUILD_DIR=${BUILD_DIR:-$root/build}
-mkdir -p "$OUT_DIR"
-"$root/scripts/install-deps" --bench >/dev/null
-CI=true BUILD_DIR=$BUILD_DIR "$root/scripts/build" >/dev/null
-TETHER=$BUILD_DIR/proxy/tether
-work=$(mktemp -d /tmp/tether-soak-cost.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if (($(ulimit -n) < SLOW + 256)); then
-  echo "ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); $SLOW slow connections need at least $((SLOW + 256))" >&2
-  exit 1
-fi
+# shellcheck source=bench/soak/setup.sh
+source "$root/bench/soak/setup.sh"
+soak_setup cost
+need_fds $((SLOW + 256))  # each slow connection, plus the normal load's and tether's own
 
 BACKEND=18831 TETHER_PORT=18832
 out="$OUT_DIR/soak-slowloris-cost.txt"
