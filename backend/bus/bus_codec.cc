@@ -6,10 +6,26 @@
 namespace backend::bus {
 namespace {
 
-std::string key(std::string_view kind, std::string_view rest) {
+// "tether:{<escaped room>}:" — the prefix every key of one room shares.
+std::string roomPrefix(std::string_view room, size_t extra) {
   std::string k;
-  k.reserve(7 + kind.size() + rest.size());
-  k.append("tether:").append(kind).append(rest);
+  k.reserve(12 + room.size() + extra);
+  k.append("tether:{");
+  for (char c : room) {
+    switch (c) {
+      case '%': k.append("%25"); break;
+      case '{': k.append("%7B"); break;
+      case '}': k.append("%7D"); break;
+      default: k.push_back(c);
+    }
+  }
+  k.append("}:");
+  return k;
+}
+
+std::string roomKey(std::string_view room, std::string_view kind) {
+  std::string k = roomPrefix(room, kind.size());
+  k.append(kind);
   return k;
 }
 
@@ -21,16 +37,41 @@ bool parseU64(std::string_view s, uint64_t& out) {
 
 }  // namespace
 
-std::string seqKey(std::string_view room) { return key("seq:", room); }
-std::string historyKey(std::string_view room) { return key("hist:", room); }
-std::string presenceKey(std::string_view room) { return key("presence:", room); }
-std::string instanceKey(std::string_view serverId) { return key("instance:", serverId); }
+std::string seqKey(std::string_view room) { return roomKey(room, "seq"); }
+std::string historyKey(std::string_view room) { return roomKey(room, "hist"); }
+std::string presenceKey(std::string_view room) { return roomKey(room, "presence"); }
+std::string roomChannel(std::string_view room) { return roomKey(room, "ch"); }
+std::string instanceKey(std::string_view serverId) { return std::string("tether:instance:").append(serverId); }
 std::string cidKey(std::string_view cid, std::string_view room) {
-  // cid has no ':' (validCid), so "<cid>:<room>" is unambiguous whatever the room holds.
-  std::string rest;
-  rest.reserve(cid.size() + 1 + room.size());
-  rest.append(cid).append(":").append(room);
-  return key("cid:", rest);
+  std::string k = roomPrefix(room, 4 + cid.size());
+  k.append("cid:").append(cid);
+  return k;
+}
+
+bool roomOfChannel(std::string_view channel, std::string& room) {
+  constexpr std::string_view head = "tether:{", tail = "}:ch";
+  if (channel.size() <= head.size() + tail.size() || channel.substr(0, head.size()) != head ||
+      channel.substr(channel.size() - tail.size()) != tail) {
+    return false;
+  }
+  std::string_view in = channel.substr(head.size(), channel.size() - head.size() - tail.size());
+  room.clear();
+  room.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '{' || c == '}') return false;  // never written unescaped
+    if (c != '%') {
+      room.push_back(c);
+      continue;
+    }
+    std::string_view esc = in.substr(i, 3);
+    if (esc == "%25") room.push_back('%');
+    else if (esc == "%7B") room.push_back('{');
+    else if (esc == "%7D") room.push_back('}');
+    else return false;
+    i += 2;
+  }
+  return true;
 }
 
 bool parseBusPayload(std::string_view p, BusPayload& out) {

@@ -1,19 +1,23 @@
 // The fleet bus wire format: Redis key names and the pub/sub payloads. Pure, no I/O.
 //
-// Every instance subscribes to one channel, "tether:bus", and filters by local room
-// membership: no SUBSCRIBE/UNSUBSCRIBE churn as rooms fill and empty, and no window in which a
-// just-joined room's messages are published before its subscription is confirmed. The cost is
-// one hash lookup per message per instance for rooms it has no member of (docs/fleet.md).
+// Every room has its own channel. An instance subscribes to a room's channel while it has at
+// least one local member there, so it receives only the traffic of its rooms; the fleet channel
+// "tether:bus" stays subscribed for the life of the connection (its confirmation marks the
+// subscription link usable, and it keeps the connection in subscribe mode while rooms come and
+// go). docs/fleet.md has the join race and how reads wait for a room's subscription.
 //
-// Payloads (text, one space after the tag):
+// Payloads on a room's channel (text, one space after the tag):
 //   "m <seq> <json>"  a room message; <json> is the message object without "seq" (the commit
 //                     script assigns seq inside Redis and cannot edit JSON), "room" inside it
 //   "t <json>"        a typing notice {room, from, origin}; volatile, never stored
-// Keys, all prefixed "tether:":
-//   seq:<room>            INCR counter, the room's head sequence number
-//   hist:<room>           Stream, entry ID "<seq>-0", field "m" = the message JSON
-//   cid:<cid>:<room>      seq of a message sent with client id <cid> (idempotent sends, 10 min)
-//   presence:<room>       hash socket id -> {"name","server","epoch"}
+// Keys, all prefixed "tether:". Everything of one room shares the hash tag "{<room>}", so one
+// room lives in one Redis Cluster hash slot (sharded pub/sub included); inside the braces the
+// room name has '%', '{' and '}' written as %25, %7B and %7D, so the tag is the whole name:
+//   {<room>}:seq          INCR counter, the room's head sequence number
+//   {<room>}:hist         Stream, entry ID "<seq>-0", field "m" = the message JSON
+//   {<room>}:cid:<cid>    "<seq> <id>" of a message sent with client id <cid> (idempotent sends, 10 min)
+//   {<room>}:presence     hash socket id -> {"name","server","epoch"}
+//   {<room>}:ch           the room's pub/sub channel
 //   instance:<server id>  liveness: the instance's epoch, with a TTL it keeps refreshing
 #pragma once
 
@@ -23,13 +27,16 @@
 
 namespace backend::bus {
 
-inline constexpr std::string_view kChannel = "tether:bus";
+inline constexpr std::string_view kFleetChannel = "tether:bus";
 
 std::string seqKey(std::string_view room);
 std::string historyKey(std::string_view room);
 std::string cidKey(std::string_view cid, std::string_view room);
 std::string presenceKey(std::string_view room);
+std::string roomChannel(std::string_view room);
 std::string instanceKey(std::string_view serverId);
+// The room a channel name belongs to; false for the fleet channel and anything malformed.
+bool roomOfChannel(std::string_view channel, std::string& room);
 
 struct BusPayload {
   enum class Kind : uint8_t { Message, Typing } kind = Kind::Message;

@@ -248,12 +248,26 @@ void RedisLink::onReplyCb(redisAsyncContext* ac, void* reply, void* privdata) {
   delete fn;
 }
 
-bool RedisLink::subscribe(const std::string& channel, ReplyFn onReply) {
-  if (state_ != State::Up || !ctx_) return false;
-  subscription_ = std::move(onReply);
-  const char* argv[] = {"SUBSCRIBE", channel.data()};
-  size_t lens[] = {9, channel.size()};
-  return redisAsyncCommandArgv(ctx_, onSubscriptionCb, this, 2, argv, lens) == REDIS_OK;
+bool RedisLink::subscribe(const std::vector<std::string_view>& channels) { return subscription("SUBSCRIBE", channels); }
+
+bool RedisLink::unsubscribe(const std::vector<std::string_view>& channels) {
+  return subscription("UNSUBSCRIBE", channels);
+}
+
+bool RedisLink::subscription(std::string_view verb, const std::vector<std::string_view>& channels) {
+  if (state_ != State::Up || !ctx_ || channels.empty()) return false;
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(channels.size() + 1);
+  lens.reserve(channels.size() + 1);
+  ptrs.push_back(verb.data());
+  lens.push_back(verb.size());
+  for (auto c : channels) {
+    ptrs.push_back(c.data());
+    lens.push_back(c.size());
+  }
+  return redisAsyncCommandArgv(ctx_, onSubscriptionCb, this, static_cast<int>(ptrs.size()), ptrs.data(),
+                               lens.data()) == REDIS_OK;
 }
 
 void RedisLink::onSubscriptionCb(redisAsyncContext* ac, void* reply, void* /*privdata*/) {

@@ -9,9 +9,13 @@
 // 5 s, a random delay in [d/2, d] so a fleet does not reconnect in lockstep). stop() ends it
 // for good (pending callbacks get null replies).
 //
-// Subscriptions: subscribe() registers one handler for every reply a SUBSCRIBE produces (the
-// confirmation and then each message); it must be re-issued after every onUp, since a new
-// connection has no subscriptions. A link used for SUBSCRIBE is used for nothing else.
+// Subscriptions: one handler (setSubscriptionHandler) gets every reply of every channel —
+// each "subscribe" and "unsubscribe" confirmation and each "message". subscribe() and
+// unsubscribe() take many channels in one command; channels must be subscribed again after
+// every onUp, since a new connection has none. A link used for SUBSCRIBE is used for nothing
+// else. Keep at least one channel subscribed while others come and go: hiredis 0.14 leaves
+// subscribe mode when an unsubscribe reply counts zero channels, and a SUBSCRIBE reply that
+// arrives after that is taken for a command's reply.
 #pragma once
 
 #include <uv.h>
@@ -55,8 +59,10 @@ class RedisLink {
   // Sends a command (binary-safe arguments). Returns false, without calling `cb`, when the link
   // is not up or hiredis refused the command.
   bool command(const std::vector<std::string_view>& argv, ReplyFn cb);
-  // SUBSCRIBE channel; `onReply` gets every reply of the subscription (see above).
-  bool subscribe(const std::string& channel, ReplyFn onReply);
+  void setSubscriptionHandler(ReplyFn onReply) { subscription_ = std::move(onReply); }
+  // SUBSCRIBE / UNSUBSCRIBE channels...; false when the link is not up or hiredis refused.
+  bool subscribe(const std::vector<std::string_view>& channels);
+  bool unsubscribe(const std::vector<std::string_view>& channels);
 
   uint64_t connects() const { return connects_; }   // successful handshakes
   uint64_t failures() const { return failures_; }   // lost or failed connections
@@ -73,6 +79,7 @@ class RedisLink {
   static void onConnectCb(const redisAsyncContext* ac, int status);
   static void onDisconnectCb(const redisAsyncContext* ac, int status);
   static void onReplyCb(redisAsyncContext* ac, void* reply, void* privdata);
+  bool subscription(std::string_view verb, const std::vector<std::string_view>& channels);
   static void onSubscriptionCb(redisAsyncContext* ac, void* reply, void* privdata);
   static void onRetryTimerCb(uv_timer_t* t);
   static void onWatchdogCb(uv_timer_t* t);

@@ -48,7 +48,10 @@ const char* usage() {
          "  --redis URL              redis://[:password@]host[:port][/db]: rooms, presence and\n"
          "                           history shared by the fleet (standalone without it)\n"
          "  --redis-password PW      Redis AUTH password (default $TETHER_REDIS_PASSWORD)\n"
-         "  --history N              messages kept per room for recovery (1000)\n";
+         "  --history N              messages kept per room for recovery (1000)\n"
+         "  --outage-queue N         sends held while Redis is unreachable, committed in order\n"
+         "                           when it is back; past N they are refused (1000)\n"
+         "  --outage-wait DUR        longest a send is held before it is refused (10s)\n";
 }
 
 std::optional<Options> parseOptions(const std::vector<std::string>& args, std::string& error, bool& help) {
@@ -102,13 +105,14 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
       if (value.empty() || value[0] != '/') return bad();
       o.path = value.back() == '/' ? value : value + "/";
     } else if (flag == "--ping-interval" || flag == "--ping-timeout" || flag == "--connect-timeout" ||
-               flag == "--drain") {
+               flag == "--drain" || flag == "--outage-wait") {
       auto ms = parseMillis(value);
       if (!ms || (*ms == 0 && flag != "--drain")) return bad();
       if (flag == "--ping-interval") o.pingIntervalMs = *ms;
       if (flag == "--ping-timeout") o.pingTimeoutMs = *ms;
       if (flag == "--connect-timeout") o.connectTimeoutMs = *ms;
       if (flag == "--drain") o.drainMs = *ms;
+      if (flag == "--outage-wait") o.outageWaitMs = *ms;
     } else if (flag == "--max-payload" || flag == "--max-send-queue") {
       auto size = common::parseSize(value);
       if (!size || *size < 16) return bad();
@@ -140,6 +144,9 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
     } else if (flag == "--history") {
       if (!number(n) || n < 1 || n > 1'000'000) return bad();
       o.history = n;
+    } else if (flag == "--outage-queue") {
+      if (!number(n) || n > 1'000'000) return bad();
+      o.outageQueue = n;
     } else {
       error = "unknown flag " + flag;
       return std::nullopt;

@@ -1,6 +1,6 @@
 // tether-chat command line: flags -> a validated Options struct. Pure, no I/O.
 //
-// Durations (--ping-interval, --ping-timeout, --connect-timeout, --drain) take a unit
+// Durations (--ping-interval, --ping-timeout, --connect-timeout, --drain, --outage-wait) take a unit
 // ("25s", "500ms"); a bare number means milliseconds, as the Engine.IO options are written.
 // Sizes (--max-payload, --max-send-queue) take a bare byte count or a unit ("1MiB").
 // --redis is validated here (backend/bus/redis_url.h) so a typo fails at startup.
@@ -32,6 +32,8 @@ struct Options {
   std::string redisUrl;       // redis://[:password@]host[:port][/db]
   std::string redisPassword;  // --redis-password, else $TETHER_REDIS_PASSWORD, else the URL's
   size_t history = 1000;      // per-room stream length (XADD MAXLEN ~)
+  size_t outageQueue = 1000;  // sends held while Redis is unreachable (0: refuse at once)
+  uint64_t outageWaitMs = 10000;  // how long one may be held
 };
 
 // Parses argv (without argv[0]). On error returns nullopt and sets `error`; "--help" and

@@ -42,6 +42,7 @@ void RoomFeed::forgetRoomIfEmpty(const std::string& room, size_t leaving) {
   if (nsp_.roomSize(room) > leaving) return;
   roomSeen_.erase(room);
   localHead_.erase(room);
+  if (bus_) bus_->unwatch(room);
 }
 
 void RoomFeed::join(Socket& s, const std::string& room, int64_t since, int64_t ackId) {
@@ -50,7 +51,10 @@ void RoomFeed::join(Socket& s, const std::string& room, int64_t since, int64_t a
   bool already = s.rooms().count(room) != 0;
   if (!already) {
     s.join(room);
-    if (bus_) bus_->presenceJoin(room, s.id(), s.name);
+    if (bus_) {
+      bus_->watch(room);  // the room's first local member subscribes this instance to it
+      bus_->presenceJoin(room, s.id(), s.name);
+    }
   }
   RoomCursor& c = m->cursors[room];
   if (already && (since < 0 || c.recovering)) {
@@ -164,28 +168,24 @@ void RoomFeed::send(Socket& s, const std::string& room, json msg, const std::str
     return;
   }
   std::string sid = s.id();
-  bool sent = bus_->publish(room, msg.dump(), id, cid, [this, sid, ackId](const bus::FleetBus::Commit& c) {
+  auto unavailable = json::array({json{{"error", "unavailable"}, {"retry", true}}});
+  bool taken = bus_->publish(room, msg.dump(), id, cid, [this, sid, ackId, unavailable](const bus::Commit& c) {
+    if (!c.ok) ++counters_.commitErrors;
     Member* m = member(sid);
     if (!m) return;  // committed or not, nobody is left to tell; a retry with the cid is safe
     if (!c.ok) {
-      ++counters_.commitErrors;
-      m->socket->ack(ackId, json::array({json{{"error", "not committed, retry"}, {"retry", true}}}));
+      m->socket->ack(ackId, c.unavailable ? unavailable
+                                          : json::array({json{{"error", "not committed, retry"}, {"retry", true}}}));
       return;
     }
     json a = {{"id", c.id}, {"seq", c.seq}};  // a duplicate's id is the first send's
     if (c.duplicate) a["duplicate"] = true;
     m->socket->ack(ackId, json::array({a}));
   });
-  if (sent) return;
-  // Redis is down: local members still get it (marked local, no seq; not in history).
-  msg["local"] = true;
-  deliverLocalOnly(room, msg);
-  s.ack(ackId, json::array({json{{"id", id}, {"local", true}}}));
-}
-
-void RoomFeed::deliverLocalOnly(const std::string& room, const json& msg) {
-  ++counters_.localOnly;
-  counters_.deliveries += nsp_.emitToRoom(room, "message", json::array({msg}));
+  if (taken) return;
+  // Redis unreachable and the queue full: nothing is committed or delivered anywhere.
+  ++counters_.commitErrors;
+  s.ack(ackId, unavailable);
 }
 
 void RoomFeed::onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const json> msg) {
@@ -227,7 +227,7 @@ void RoomFeed::deliverLive(const std::string& room, uint64_t seq, const std::sha
 
 void RoomFeed::typing(Socket& s, const std::string& room) {
   nsp_.emitToRoom(room, "typing", json::array({json{{"room", room}, {"from", s.name}}}), &s, true);
-  if (bus_) bus_->publishTyping(json{{"room", room}, {"from", s.name}, {"origin", serverId_}});
+  if (bus_) bus_->publishTyping(room, json{{"room", room}, {"from", s.name}, {"origin", serverId_}});
 }
 
 void RoomFeed::onBusTyping(const json& t) {
@@ -271,19 +271,24 @@ void RoomFeed::onBusCommandsUp() {
   for (const auto& [room, list] : byRoom) bus_->presenceJoinAll(room, list);
 }
 
-void RoomFeed::onBusSubscribed() {
-  // Whatever was published while we were not subscribed is only in history: every live
-  // cursor reads from where it is (identical reads per room coalesce into one).
+void RoomFeed::onBusRoomSubscribed(const std::string& room) {
+  // Whatever was published while this instance was not subscribed to the room is only in
+  // history: every live cursor of the room reads from where it is (identical reads coalesce).
+  // A join in progress is recovering already: its read starts now, after the subscription.
+  const auto* set = nsp_.members(room);
+  if (!set) return;
   size_t reads = 0;
-  for (auto& [sid, m] : members_) {
-    for (auto& [room, c] : m.cursors) {
-      if (c.recovering) continue;
-      c.recovering = true;
-      startRead(Read{sid, room, c.known ? static_cast<int64_t>(c.last) : -1, -1, 0});
-      ++reads;
-    }
+  for (Socket* s : *set) {
+    auto* m = static_cast<Member*>(s->appData);
+    if (!m) continue;
+    auto cit = m->cursors.find(room);
+    if (cit == m->cursors.end() || cit->second.recovering) continue;
+    RoomCursor& c = cit->second;
+    c.recovering = true;
+    startRead(Read{s->id(), room, c.known ? static_cast<int64_t>(c.last) : -1, -1, 0});
+    ++reads;
   }
-  if (reads) common::logInfo("bus_resync", {{"cursors", reads}});
+  if (reads) common::logInfo("bus_resync", {{"room", room}, {"cursors", reads}});
 }
 
 }  // namespace backend::chat

@@ -9,9 +9,13 @@
 // interleave without duplicates. Reads answer for sockets that may be gone by then: replies
 // find their socket by id.
 //
+// The bus is told which rooms have local members (watch / unwatch), so this instance receives
+// only their traffic.
+//
 // Standalone, seqs are assigned locally per room (no history: a join behind the head gets a
-// gap). When Redis is unreachable, messages are delivered to local members only, marked
-// local: true and without seq (they are not in history).
+// gap). When Redis is unreachable, sends wait in the bus's bounded queue and are committed
+// when it is back; the sender's ack comes then, with the seq, or {error: "unavailable",
+// retry: true} past the queue's bounds (nothing is delivered anywhere).
 #pragma once
 
 #include <cstdint>
@@ -29,8 +33,7 @@ struct FeedCounters {
   uint64_t deliveries = 0;   // room messages handed to clients (live and replayed)
   uint64_t replayed = 0;     // of those, from history
   uint64_t gaps = 0;         // gap events sent (history trimmed away)
-  uint64_t localOnly = 0;    // messages delivered locally only (Redis down)
-  uint64_t commitErrors = 0; // sends answered "retry" (commit outcome unknown)
+  uint64_t commitErrors = 0; // sends answered "retry" (not committed, or outcome unknown)
 };
 
 class RoomFeed : public bus::FleetBus::Listener {
@@ -44,8 +47,8 @@ class RoomFeed : public bus::FleetBus::Listener {
   // replayed} once the replay has been sent.
   void join(socketio::Socket& s, const std::string& room, int64_t since, int64_t ackId);
   void leave(socketio::Socket& s, const std::string& room);
-  // Sends a room message built by the app (no seq); acks {id, seq[, duplicate]}, {id, local:
-  // true} or {error, retry: true}.
+  // Sends a room message built by the app (no seq); acks {id, seq[, duplicate]} once it is
+  // committed, or {error, retry: true}.
   void send(socketio::Socket& s, const std::string& room, nlohmann::json msg, const std::string& cid,
             int64_t ackId);
   void typing(socketio::Socket& s, const std::string& room);
@@ -56,7 +59,7 @@ class RoomFeed : public bus::FleetBus::Listener {
   void onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const nlohmann::json> msg) override;
   void onBusTyping(const nlohmann::json& typing) override;
   void onBusCommandsUp() override;
-  void onBusSubscribed() override;
+  void onBusRoomSubscribed(const std::string& room) override;
 
  private:
   struct Member {
@@ -70,7 +73,6 @@ class RoomFeed : public bus::FleetBus::Listener {
     uint64_t replayed;
   };
   void deliverLive(const std::string& room, uint64_t seq, const std::shared_ptr<const nlohmann::json>& msg);
-  void deliverLocalOnly(const std::string& room, const nlohmann::json& msg);
   void startRead(Read r);
   void onRead(Read r, const bus::FleetBus::History& h);
   void emitMessage(socketio::Socket& s, uint64_t seq, const nlohmann::json& msg, bool replay);

@@ -148,6 +148,8 @@ int run(Options options) {
     bo.target = *target;
     bo.serverId = options.id;
     bo.history = options.history;
+    bo.outageQueue = options.outageQueue;
+    bo.outageWaitMs = options.outageWaitMs;
     in.bus = std::make_unique<bus::FleetBus>(in.loop, bo);
   }
   if (options.app == "echo") {

@@ -87,6 +87,8 @@ std::string WebRoutes::healthDetail(bool draining) const {
     redis["down_for_ms"] = since && engine_ ? uv_now(engine_->loop()) - since : 0;
     redis["link_failures"] = bus_->linkFailures();
     redis["history_reads_in_flight"] = bus_->historyReadsInFlight();
+    redis["outage_queue"] = bus_->queuedSends();
+    redis["rooms_subscribed"] = bus_->roomsSubscribed();
   }
   return nlohmann::json{{"status", draining ? "draining" : "ok"}, {"draining", draining}, {"redis", redis}}.dump();
 }
@@ -128,9 +130,8 @@ std::string WebRoutes::renderMetrics() const {
     metric("tether_chat_messages_out_total", "counter", "Chat message deliveries (live and replayed).", f.deliveries);
     metric("tether_chat_replayed_total", "counter", "Messages replayed from history.", f.replayed);
     metric("tether_chat_gaps_total", "counter", "Gap events sent (history no longer holds the range).", f.gaps);
-    metric("tether_chat_local_only_total", "counter", "Messages delivered locally only (Redis down).", f.localOnly);
-    metric("tether_chat_commit_errors_total", "counter", "Sends answered 'retry' (commit outcome unknown).",
-           f.commitErrors);
+    metric("tether_chat_commit_errors_total", "counter",
+           "Sends answered 'retry' (not committed: unavailable, or the outcome is unknown).", f.commitErrors);
   }
   if (bus_) {
     const auto& b = bus_->counters();
@@ -148,6 +149,14 @@ std::string WebRoutes::renderMetrics() const {
     metric("tether_chat_history_reads_coalesced_total", "counter", "History reads answered by one in flight.",
            b.historyCoalesced);
     metric("tether_chat_presence_reads_total", "counter", "Presence reads sent to Redis.", b.presenceReads);
+    metric("tether_chat_outage_queue", "gauge", "Sends waiting to be committed (Redis unreachable, or a room's "
+           "subscription not confirmed yet).", bus_->queuedSends());
+    metric("tether_chat_bus_queued_total", "counter", "Sends that waited in the queue before their commit.", b.queued);
+    metric("tether_chat_bus_unavailable_total", "counter",
+           "Sends answered 'unavailable': the queue was full or they waited too long; delivered nowhere.",
+           b.unavailable);
+    metric("tether_chat_bus_rooms_subscribed", "gauge", "Room channels this instance is subscribed to.",
+           bus_->roomsSubscribed());
   }
   return out;
 }

@@ -31,7 +31,7 @@ main(async (track) => {
     const N = 250;
     for (let k = 0; k < N; k++) await sender.send("big", `m${k}`);
     // Trimming is approximate (MAXLEN ~ keeps whole stream nodes): some old entries are gone.
-    const kept = Number(/^:(\d+)/.exec(await redis.command("XLEN", "tether:hist:big"))[1]);
+    const kept = Number(/^:(\d+)/.exec(await redis.command("XLEN", "tether:{big}:hist"))[1]);
     assert.ok(kept >= 10 && kept < N, `history trimmed to about 10 (${kept} kept)`);
     const late = new RoomClient(b.url, { name: "late", rooms: ["big"] });
     await late.ready();

@@ -89,11 +89,42 @@ TEST_CASE("client message ids and keys") {
   CHECK_FALSE(validCid(std::string(65, 'x')));
   CHECK_FALSE(validCid("a:b"));  // ':' would make cid keys ambiguous
   CHECK_FALSE(validCid("a b"));
-  // A room may contain ':'; the cid cannot, so the first ':' after "cid:" ends the cid.
-  CHECK(cidKey("a", "b:c") == "tether:cid:a:b:c");
-  CHECK(cidKey("c1", "lobby") == "tether:cid:c1:lobby");
-  CHECK(seqKey("lobby") == "tether:seq:lobby");
-  CHECK(historyKey("lobby") == "tether:hist:lobby");
-  CHECK(presenceKey("lobby") == "tether:presence:lobby");
+  // Every key of a room carries the room as its hash tag: one Redis Cluster slot per room.
+  CHECK(cidKey("a", "b:c") == "tether:{b:c}:cid:a");
+  CHECK(cidKey("c1", "lobby") == "tether:{lobby}:cid:c1");
+  CHECK(seqKey("lobby") == "tether:{lobby}:seq");
+  CHECK(historyKey("lobby") == "tether:{lobby}:hist");
+  CHECK(presenceKey("lobby") == "tether:{lobby}:presence");
+  CHECK(roomChannel("lobby") == "tether:{lobby}:ch");
   CHECK(instanceKey("host:8001") == "tether:instance:host:8001");
+}
+
+// Redis hashes the text between the first '{' and the first '}' after it. A room holding a
+// brace would cut the tag short or empty it (then each key hashes whole: different slots).
+TEST_CASE("room keys escape braces so the hash tag is the whole room") {
+  CHECK(seqKey("}x") == "tether:{%7Dx}:seq");
+  CHECK(seqKey("a{b}") == "tether:{a%7Bb%7D}:seq");
+  CHECK(seqKey("50%") == "tether:{50%25}:seq");
+  for (std::string room : {"lobby", "a:b", "}x", "{", "%7D", "50%", "é ü", "a{b}c%"}) {
+    CAPTURE(room);
+    std::string ch = roomChannel(room), back;
+    REQUIRE(roomOfChannel(ch, back));
+    CHECK(back == room);
+    // The tag: between the first '{' and the next '}' — the same for every key of the room.
+    auto tag = [](const std::string& k) {
+      size_t open = k.find('{'), close = k.find('}', open + 1);
+      return k.substr(open + 1, close - open - 1);
+    };
+    CHECK(tag(ch) == tag(seqKey(room)));
+    CHECK(tag(ch) == tag(historyKey(room)));
+    CHECK(tag(ch) == tag(presenceKey(room)));
+    CHECK(tag(ch) == tag(cidKey("c.1", room)));
+    CHECK_FALSE(tag(ch).empty());
+  }
+  std::string r;
+  for (const char* bad : {"tether:bus", "tether:{}:ch", "tether:{a}:seq", "tether:{a%7}:ch", "tether:{a%zz}:ch",
+                          "tether:{a}b}:ch", "x:{a}:ch", "tether:{a"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(roomOfChannel(bad, r));
+  }
 }

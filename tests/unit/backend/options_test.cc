@@ -28,6 +28,21 @@ TEST_CASE("defaults follow the issue") {
   CHECK(o->maxSendQueue == 1024 * 1024);
   CHECK(o->drainMs == 10000);
   CHECK(o->maxConnections == 0);
+  CHECK(o->outageQueue == 1000);
+  CHECK(o->outageWaitMs == 10000);
+}
+
+TEST_CASE("--outage-queue and --outage-wait bound the sends held while Redis is unreachable") {
+  auto o = parse({"--outage-queue", "0", "--outage-wait", "2s"});
+  REQUIRE(o);
+  CHECK(o->outageQueue == 0);  // refuse at once
+  CHECK(o->outageWaitMs == 2000);
+  std::string err;
+  CHECK_FALSE(parse({"--outage-queue", "-1"}, &err));
+  CHECK(err.find("--outage-queue") != std::string::npos);
+  CHECK_FALSE(parse({"--outage-queue", "1000001"}, &err));
+  CHECK_FALSE(parse({"--outage-wait", "0"}, &err));
+  CHECK(err.find("--outage-wait") != std::string::npos);
 }
 
 TEST_CASE("flags with values, units and = form") {
