@@ -4,8 +4,9 @@
 # of this script (their headers name its date and commit). Each step's full output is kept as
 # OUT_DIR/NAME.txt, and OUT_DIR/run.txt records the date, commit, machine load and the exact
 # command of every step. Loopback only; bounded (about 20 minutes on 2 cores). The soak runs
-# and the reconnect storm (bench/soak/*.sh; docs/benchmarks.md, "Soak" and "Reconnect storm") are
-# separate runs.
+# and the reconnect storm (bench/soak/*.sh; docs/benchmarks.md, "Soak" and "Reconnect storm"),
+# the chaos run (bench/chat/chaos.sh; docs/chaos.md) and the bus fan-in
+# (bench/chat/bus_fanin.sh; docs/fleet.md, "Bus fan-in") are separate runs.
 #
 # Usage: [OUT_DIR=DIR] [BUILD_DIR=build] bench/all.sh
 #   OUT_DIR defaults to $TMPDIR/tether-bench-all-DATE (outside the source tree).

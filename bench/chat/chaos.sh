@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Chaos run: CLIENTS socket.io clients in ROOMS rooms through tether to a 3-instance tether-chat
 # fleet sharing a private redis-server; one instance gets SIGKILL every KILL_EVERY seconds for
-# DURATION seconds (the fleet supervisor restarts it). Passes when every client ends with every
+# DURATION seconds (the fleet supervisor restarts it), and Redis itself gets SIGKILL once, at
+# REDIS_RESTART_AT seconds, and is started again (same append-only file) REDIS_DOWN seconds
+# later. Passes when every client ends with every
 # message of its rooms, in order, none twice (bench/chat/chaos.js checks; docs/chaos.md explains).
 # Never part of the test run. Loopback only; every process it starts is stopped on exit.
 #
 # Usage: [CLIENTS=200] [ROOMS=20] [ROOMS_PER_CLIENT=1] [DURATION=60] [KILL_EVERY=10] [RATE=100]
-#        [SETTLE=20] [LOST_ACKS=0.02] [STRATEGY=round_robin|least_conn|consistent_hash] [INSTANCES=3] [KEEP_LOGS=1] [LOG_LEVEL=info]
+#        [SETTLE=20] [LOST_ACKS=0.02] [REDIS_RESTART_AT=35 (0: never)] [REDIS_DOWN=3] [STRATEGY=round_robin|least_conn|consistent_hash] [INSTANCES=3] [KEEP_LOGS=1] [LOG_LEVEL=info]
 #        [TETHER_BUILD_DIR=build] bench/chat/chaos.sh
 # Builds nothing: needs $TETHER_BUILD_DIR/backend/tether-chat and $TETHER_BUILD_DIR/proxy/tether,
 # redis-server and redis-cli on PATH, and tests/node/node_modules.
@@ -29,7 +31,7 @@ export NODE_PATH=$root/tests/node/node_modules
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 tmp=$(mktemp -d /tmp/tether-chaos.XXXXXX)
-redis_pid="" fleet_pid="" tether_pid="" node_pid=""
+redis_pid="" fleet_pid="" tether_pid="" node_pid="" restarter_pid=""
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
   local rc=$?
@@ -49,6 +51,7 @@ cleanup() {
     kill -KILL "$tether_pid" 2>/dev/null || true
   fi
   if [[ -n $redis_pid ]]; then kill -KILL "$redis_pid" 2>/dev/null || true; fi
+  if [[ -n $restarter_pid ]]; then kill -KILL "$restarter_pid" 2>/dev/null || true; fi  # the restarted redis, or its wait
   wait 2>/dev/null || true
   if [[ $rc -ne 0 || -n ${KEEP_LOGS:-} ]]; then echo "chaos.sh: logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
   exit "$rc"
@@ -91,8 +94,9 @@ health_ok() { python3 -c 'import sys,urllib.request; sys.exit(0 if urllib.reques
 # shellcheck disable=SC2317  # called through wait_until
 all_instances_ok() { for ((i = 0; i < instances; i++)); do health_ok "http://127.0.0.1:$((base_port + i))/health" || return 1; done; }
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --protected-mode yes --dir "$tmp" \
-  --appendonly yes --save '' --daemonize no --logfile "$tmp/redis.log" &
+redis_args=(--port "$redis_port" --bind 127.0.0.1 --protected-mode yes --dir "$tmp"
+  --appendonly yes --save '' --daemonize no --logfile "$tmp/redis.log")
+redis-server "${redis_args[@]}" &
 redis_pid=$!
 wait_until 10 redis-cli -h 127.0.0.1 -p "$redis_port" ping || { echo "chaos.sh: redis did not start" >&2; exit 2; }
 
@@ -134,6 +138,18 @@ echo "chaos.sh: redis :$redis_port, fleet pid $fleet_pid on :$base_port..$((base
 node "$root/bench/chat/chaos.js" --url "http://127.0.0.1:$tether_port" --fleet-pid "$fleet_pid" \
   --base-port "$base_port" --instances "$instances" >"$tmp/summary.json" &
 node_pid=$!
+restart_at=${REDIS_RESTART_AT:-35} redis_down=${REDIS_DOWN:-3}
+if [[ $restart_at != 0 ]]; then
+  # The subshell becomes the new redis-server (exec), so cleanup's kill of it stops either.
+  (
+    sleep "$restart_at"
+    echo "chaos.sh: redis killed (-9) at ${restart_at}s, restarted ${redis_down}s later" >&2
+    kill -KILL "$redis_pid" 2>/dev/null || true
+    sleep "$redis_down"
+    exec redis-server "${redis_args[@]}"
+  ) &
+  restarter_pid=$!
+fi
 rc=0
 wait "$node_pid" || rc=$?
 node_pid=""
