@@ -21,8 +21,8 @@
 //     it), retrying a join that times out or errs while the connection lasts;
 //   - checks every `message` that carries a seq: it must be exactly last[room] + 1; a seq <= last
 //     is counted as a duplicate, a seq > last + 1 as a hole (last becomes the highest seq seen);
-//     a `gap` {from, to} is counted and moves last over the lost range; `local: true` messages
-//     (delivered while Redis was unreachable, without seq) are counted apart and not checked;
+//     a `gap` {from, to} is counted and moves last over the lost range; messages without a seq
+//     (`local: true`: delivered outside the bus, which tether-chat never does) are counted apart;
 //   - records, per reconnection, the time from the disconnect to the moment every room's join
 //     was acked (`recoveries`).
 //
