@@ -20,7 +20,7 @@ class SlowStart(unittest.TestCase):
     def test_recovered_server_ramps_up(self):
         a, b = Backend("a").start(), Backend("b").start()
         port = free_port()
-        extra = health_upstream(interval="100ms", rise=1, fall=1, max_fails=0) + "slow_start: 3s\n"
+        extra = health_upstream(interval="100ms", rise=1, fall=1, max_fails=0) + "slow_start: 6s\n"
         cfg = simple_config(port, [a.address, b.address], extra_upstream=extra)
         try:
             with Tether(cfg, [port]) as t:
@@ -32,7 +32,7 @@ class SlowStart(unittest.TestCase):
                 time.sleep(0.05)
                 early = share_of(port, "a", 40)
                 self.assertLess(early, 0.3, f"just recovered: a small share, got {early}")
-                time.sleep(3.2)
+                time.sleep(6.2)
                 late = share_of(port, "a", 40)
                 self.assertAlmostEqual(late, 0.5, delta=0.1, msg=f"after slow_start: full share, got {late}")
         finally:
