@@ -120,6 +120,40 @@ bool buildTls(const proxy::config::Config& cfg, TlsContexts& out, std::string& e
   return true;
 }
 
+// Every TLS listener's certificates with their expiry, in listener order.
+std::vector<proxy::tls::CertExpiry> certExpiries(const proxy::config::Config& cfg, const TlsContexts& tls) {
+  std::vector<proxy::tls::CertExpiry> out;
+  for (size_t i = 0; i < tls.size() && i < cfg.listeners.size(); ++i) {
+    if (!tls[i]) continue;
+    for (auto c : tls[i]->certs()) {
+      c.listener = cfg.listeners[i].name;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+// At start and on every reload: a certificate expired or expiring within 14 days is a warning.
+void warnExpiringCerts(const std::vector<proxy::tls::CertExpiry>& certs) {
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (const auto& c : certs) {
+    if (c.not_after - now < proxy::tls::kExpiryWarnSeconds)
+      common::logWarn("tls_cert_expires_soon", {{"listener", c.listener}, {"cert", c.cert},
+                                                {"not_after", proxy::tls::isoUtc(c.not_after)},
+                                                {"seconds_left", static_cast<long long>(c.not_after - now)}});
+  }
+}
+
+// -t: one line per certificate, "warning:" when it is expired or expires within 14 days.
+void reportCertExpiry(const std::vector<proxy::tls::CertExpiry>& certs) {
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (const auto& c : certs) {
+    bool soon = false;
+    std::string line = proxy::tls::describeExpiry(c, now, soon);
+    std::fprintf(stderr, "tether: %s%s\n", soon ? "warning: " : "", line.c_str());
+  }
+}
+
 void raiseFdLimit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -143,6 +177,7 @@ struct MainLoop {
   proxy::upstream::Discovery* discovery = nullptr;
   std::shared_ptr<const proxy::config::Config> file;  // as loaded; discovery adds members to it
   TlsContexts tls;
+  std::vector<proxy::tls::CertExpiry> certs;  // /metrics: tether_tls_cert_not_after_seconds
 };
 
 // Makes `effective` the running configuration: identity-keyed state first (metric series, health,
@@ -181,6 +216,8 @@ std::string reload(MainLoop& m) {
     common::logWarn("reload_workers_unchanged", {{"configured", cfg->workers}, {"running", m.workers_count}, {"hint", "a restart applies a new worker count"}});
   if (std::string why = m.discovery->configure(*cfg); !why.empty())
     common::logError("discovery_failed", {{"error", why}, {"effect", "resolve: true servers keep their last members"}});
+  m.certs = certExpiries(*cfg, tls);
+  warnExpiringCerts(m.certs);
   m.file = std::move(cfg);
   m.tls = std::move(tls);
   if (m.admin && m.file->admin.enabled) m.admin->reconfigure(m.file->admin);
@@ -303,6 +340,7 @@ int main(int argc, char** argv) {
   }
   warnShadowedRoutes(*cfg);
   if (flags.test) {
+    reportCertExpiry(certExpiries(*cfg, tls));
     reportDiscovery(*cfg);
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());
     if (!flags.compare_with.empty()) return compareWith(flags, *cfg);
@@ -324,6 +362,8 @@ int main(int argc, char** argv) {
   std::shared_ptr<const proxy::config::Config> shared = proxy::upstream::expandMembers(*cfg, discovery.names());
   m.file = cfg;
   m.tls = tls;
+  m.certs = certExpiries(*cfg, tls);
+  warnExpiringCerts(m.certs);
   m.discovery = &discovery;
   // One membership manager per process, on this thread's loop; workers follow its snapshots
   // through the hub. Declared before the workers, which unsubscribe from the hub when destroyed.
@@ -368,6 +408,7 @@ int main(int argc, char** argv) {
   sources.discovery = &discovery;
   for (auto& w : workers) sources.workers.push_back(&w->metrics());
   sources.process = &process_metrics;
+  sources.certs = &m.certs;
   sources.version = TETHER_VERSION;
   sources.start_time_unix = static_cast<uint64_t>(std::time(nullptr));
   std::unique_ptr<proxy::admin::AdminServer> admin;

@@ -100,6 +100,12 @@ std::string renderPrometheus(const ScrapeSources& src) {
                         .Help("DNS lookups of resolve: true names, by result (changed: the members changed, unchanged, failed: last members kept)")
                         .Register(reg);
   auto& start_time = BuildGauge().Name("tether_start_time_seconds").Help("Start time of the process since the Unix epoch").Register(reg);
+  if (src.certs && !src.certs->empty()) {
+    auto& not_after = BuildGauge().Name("tether_tls_cert_not_after_seconds")
+                          .Help("When the certificate stops being valid (notAfter), seconds since the Unix epoch, by listener and certificate file")
+                          .Register(reg);
+    for (const auto& c : *src.certs) not_after.Add({{"listener", c.listener}, {"cert", c.cert}}).Set(static_cast<double>(c.not_after));
+  }
 
   for (size_t ui = 0; ui < cfg.upstreams.size(); ++ui) {
     const config::UpstreamConfig& u = cfg.upstreams[ui];

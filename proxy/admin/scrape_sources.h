@@ -11,6 +11,7 @@
 
 #include "proxy/metrics/process_metrics.h"
 #include "proxy/metrics/worker_metrics.h"
+#include "proxy/tls/cert_expiry.h"
 #include "proxy/upstream/discovery.h"
 #include "proxy/upstream/membership_manager.h"
 
@@ -22,6 +23,7 @@ struct ScrapeSources {
   metrics::SeriesRegistry* series = nullptr;
   metrics::ProcessMetrics* process = nullptr;
   const upstream::Discovery* discovery = nullptr;  // null: no DNS discovery
+  const std::vector<tls::CertExpiry>* certs = nullptr;  // the running TLS listeners' certificates
   std::string version;
   uint64_t start_time_unix = 0;
   // POST /reload: runs the same reload as SIGHUP on the main thread; "" on success, else the

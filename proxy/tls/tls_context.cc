@@ -70,9 +70,16 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
   int min_version = cfg.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
   t->default_ = newContext(cfg.cert, cfg.cert_at, cfg.key, cfg.key_at, min_version, error);
   if (!t->default_) return nullptr;
+  auto note = [&t](SSL_CTX* ctx, const std::string& file) {
+    CertExpiry c;
+    c.cert = file;
+    if (notAfterOf(ctx, c.not_after)) t->certs_.push_back(std::move(c));
+  };
+  note(t->default_, cfg.cert);
   for (const auto& s : cfg.sni) {
     SSL_CTX* ctx = newContext(s.cert, s.cert_at, s.key, s.key_at, min_version, error);
     if (!ctx) return nullptr;
+    note(ctx, s.cert);
     SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, nullptr);
     t->sni_.push_back({s.names, ctx});
   }

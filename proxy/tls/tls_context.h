@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proxy/config/config.h"
+#include "proxy/tls/cert_expiry.h"
 
 namespace proxy::tls {
 
@@ -23,6 +24,8 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   SSL_CTX* get() const { return default_; }
+  // Every certificate (the default, then the SNI ones): file and notAfter; listener left empty.
+  const std::vector<CertExpiry>& certs() const { return certs_; }
 
  private:
   TlsContext() = default;
@@ -35,6 +38,7 @@ class TlsContext {
   };
   SSL_CTX* default_ = nullptr;
   std::vector<SniEntry> sni_;
+  std::vector<CertExpiry> certs_;
 };
 
 }  // namespace proxy::tls

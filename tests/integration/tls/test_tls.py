@@ -1,6 +1,7 @@
 """TLS termination with real clients: curl --cacert, openssl s_client, Python's ssl module and npm
 `ws` over wss, against certificates this test generates (a CA, a default and an SNI certificate).
 """
+import calendar
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from support.backend import Backend  # noqa: E402
@@ -198,6 +200,46 @@ timeouts: {{client_header: 2s}}
         with open(os.path.join(self.dir.name, "text.pem"), "w") as f:
             f.write("not a certificate\n")
         self.check_fails("default.pem", "text.pem", "text.pem': not a PEM file")
+
+    def test_certificate_expiry_in_check_log_and_metrics(self):
+        """Certificates valid 2 days: `tether -t` and the start log warn, /metrics has notAfter."""
+        d = self.dir.name
+        ends = {}
+        for name in ("default", "sni"):
+            out = run("openssl", "x509", "-enddate", "-noout", "-in", f"{d}/{name}.pem", check=True).stdout.strip()
+            ends[name] = calendar.timegm(time.strptime(out.split("=", 1)[1], "%b %d %H:%M:%S %Y %Z"))
+        path = os.path.join(d, "check.yaml")
+        with open(path, "w") as f:
+            f.write(self.config)
+        p = run(TETHER_BIN, "-t", "-c", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ends["default"]))
+        self.assertIn(f"tether: warning: listener secure: certificate {d}/default.pem expires {stamp} (in 1 day)",
+                      p.stderr)
+        self.assertIn(f"listener secure: certificate {d}/sni.pem expires", p.stderr)
+        self.assertIn(f"listener behind-balancer: certificate {d}/default.pem expires", p.stderr)
+
+        admin, port = free_port(), free_port()
+        cfg = f"""
+listeners:
+  - name: edge
+    address: 127.0.0.1:{port}
+    tls: {{cert: {d}/default.pem, key: {d}/default.key, sni: [{{names: [chat.example.test], cert: {d}/sni.pem, key: {d}/sni.key}}]}}
+admin:
+  address: 127.0.0.1:{admin}
+upstreams:
+  app: {{servers: ["{self.backend.address}"]}}
+"""
+        with Tether(cfg, [port, admin]) as t:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+            for name in ("default", "sni"):
+                m = re.search(rf'^tether_tls_cert_not_after_seconds\{{(?=[^}}]*cert="{re.escape(d)}/{name}.pem")'
+                              rf'(?=[^}}]*listener="edge")[^}}]*\}} (\S+)$', body, re.M)
+                self.assertIsNotNone(m, body[-2000:])
+                self.assertEqual(int(float(m.group(1))), ends[name])
+            self.assertIn("tls_cert_expires_soon", t.logs())
+            self.assertIn(f"cert={d}/default.pem", t.logs())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
