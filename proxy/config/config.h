@@ -113,6 +113,9 @@ struct TlsConfig {
   std::string cert_at, key_at;     // "FILE:LINE:COL" of the keys, for certificate errors
   std::string min_version = "TLSv1.2";  // TLSv1.2 | TLSv1.3
   std::vector<TlsSniConfig> sni;
+  // Session ticket keys: the 80 bytes of tls.session_ticket_keys (name 16, HMAC 32, AES 32),
+  // shared by replicas that resume each other's sessions; empty: the process's own keys.
+  std::string session_ticket_keys;
 };
 
 // A CIDR block ("10.0.0.0/8", "::1/128"), parsed.

@@ -59,13 +59,24 @@ std::string pemFile(const YAML::Node& node, const std::string& what, const std::
 
 void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   expectMap(node, "tls");
-  checkKeys(node, "tls", {"cert", "key", "min_version", "sni"});
+  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys"});
   if (!node["cert"] || !node["key"]) fail(node, "tls needs 'cert' and 'key'");
   t.cert = pemFile(node["cert"], "tls.cert", source, t.cert_at);
   t.key = pemFile(node["key"], "tls.key", source, t.key_at);
   if (node["min_version"]) {
     t.min_version = scalar(node["min_version"], "tls.min_version");
     if (t.min_version != "TLSv1.2" && t.min_version != "TLSv1.3") fail(node["min_version"], "tls.min_version must be TLSv1.2 or TLSv1.3");
+  }
+  if (node["session_ticket_keys"]) {
+    const YAML::Node& k = node["session_ticket_keys"];
+    std::string path = resolvePath(scalar(k, "tls.session_ticket_keys"), source);
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(k, "tls.session_ticket_keys '" + path + "': " + systemReason(errno));
+    char buf[81];
+    size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    if (n != 80) fail(k, "tls.session_ticket_keys '" + path + "': must hold exactly 80 bytes (openssl rand 80 > FILE)");
+    t.session_ticket_keys.assign(buf, 80);
   }
   if (node["sni"]) {
     if (!node["sni"].IsSequence()) fail(node["sni"], "tls.sni must be a list");

@@ -2,6 +2,7 @@
 #include "proxy/tls/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 
 #include <cstring>
 
@@ -55,6 +56,23 @@ SSL_CTX* newContext(const std::string& cert, const std::string& cert_at, const s
   return nullptr;
 }
 
+// One set of session ticket keys per process, made on first use and kept for its life: every
+// context built at start and on each reload encrypts and decrypts tickets with it, so a
+// session survives a reload (and is shared by the workers, which share the contexts).
+const std::string& processTicketKeys() {
+  static const std::string keys = [] {
+    std::string k(80, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) k.clear();
+    return k;
+  }();
+  return keys;
+}
+
+bool setTicketKeys(SSL_CTX* ctx, const std::string& keys) {
+  if (keys.size() != 80) return false;
+  return SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<char*>(keys.data()), static_cast<long>(keys.size())) == 1;
+}
+
 bool nameMatches(const std::string& pattern, std::string_view host) {
   if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
     std::string_view suffix = std::string_view(pattern).substr(1);
@@ -70,6 +88,11 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
   int min_version = cfg.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
   t->default_ = newContext(cfg.cert, cfg.cert_at, cfg.key, cfg.key_at, min_version, error);
   if (!t->default_) return nullptr;
+  const std::string& keys = cfg.session_ticket_keys.empty() ? processTicketKeys() : cfg.session_ticket_keys;
+  if (!setTicketKeys(t->default_, keys)) {
+    error = cfg.cert_at + ": cannot set the session ticket keys: " + opensslReason(cfg.cert);
+    return nullptr;
+  }
   auto note = [&t](SSL_CTX* ctx, const std::string& file) {
     CertExpiry c;
     c.cert = file;
@@ -79,6 +102,11 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
   for (const auto& s : cfg.sni) {
     SSL_CTX* ctx = newContext(s.cert, s.cert_at, s.key, s.key_at, min_version, error);
     if (!ctx) return nullptr;
+    if (!setTicketKeys(ctx, keys)) {
+      SSL_CTX_free(ctx);
+      error = s.cert_at + ": cannot set the session ticket keys: " + opensslReason(s.cert);
+      return nullptr;
+    }
     note(ctx, s.cert);
     SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, nullptr);
     t->sni_.push_back({s.names, ctx});

@@ -201,6 +201,62 @@ timeouts: {{client_header: 2s}}
             f.write("not a certificate\n")
         self.check_fails("default.pem", "text.pem", "text.pem': not a PEM file")
 
+    def resumed(self, port, sess_in=None, sess_out=None):
+        """One TLS 1.2 handshake with openssl s_client; True when it resumed the session."""
+        args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-tls1_2"]
+        if sess_in:
+            args += ["-sess_in", sess_in]
+        if sess_out:
+            args += ["-sess_out", sess_out]
+        p = run(*args, input="")
+        self.assertIn("Protocol  : TLSv1.2", p.stdout, p.stderr)
+        return "Reused, TLSv1.2" in p.stdout
+
+    def test_sessions_resume_within_a_process_across_reloads_and_between_replicas(self):
+        d = self.dir.name
+        p = run("openssl", "s_client", "-connect", f"127.0.0.1:{self.port}", "-servername", "localhost", "-tls1_2",
+                "-reconnect", input="")
+        self.assertGreaterEqual(p.stdout.count("Reused, TLSv1.2"), 5, "s_client -reconnect resumes every reconnection")
+        sess = os.path.join(d, "session.pem")
+        self.assertFalse(self.resumed(self.port, sess_out=sess))
+        self.assertTrue(self.resumed(self.port, sess_in=sess), "a ticket from this process resumes")
+        before = self.tether.logs().count("reloaded")
+        self.tether.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: self.tether.logs().count("reloaded") > before, 10), "reloaded")
+        time.sleep(0.3)  # every worker applied it
+        self.assertTrue(self.resumed(self.port, sess_in=sess), "the ticket still resumes after a reload")
+
+        # Two replicas sharing tls.session_ticket_keys resume each other's sessions.
+        with open(os.path.join(d, "ticket.keys"), "wb") as f:
+            f.write(os.urandom(80))
+        ports = [free_port(), free_port()]
+        cfgs = [f"""
+listeners:
+  - name: replica
+    address: 127.0.0.1:{p}
+    tls: {{cert: {d}/default.pem, key: {d}/default.key, session_ticket_keys: {d}/ticket.keys}}
+upstreams:
+  app: {{servers: ["{self.backend.address}"]}}
+""" for p in ports]
+        path = os.path.join(d, "replica.yaml")
+        with open(path, "w") as f:
+            f.write(cfgs[0].replace(f"{d}/ticket.keys", "ticket.keys"))
+        p = run(TETHER_BIN, "-t", "-c", path)
+        self.assertEqual(p.returncode, 0, f"a relative keys path is the config folder's: {p.stderr}")
+        with Tether(cfgs[0], [ports[0]]), Tether(cfgs[1], [ports[1]]):
+            shared = os.path.join(d, "replica.pem")
+            self.assertFalse(self.resumed(ports[0], sess_out=shared))
+            self.assertTrue(self.resumed(ports[1], sess_in=shared), "replica B resumes A's session")
+            self.assertFalse(self.resumed(self.port, sess_in=shared), "a process with other keys does not")
+
+        with open(os.path.join(d, "short.keys"), "wb") as f:
+            f.write(os.urandom(48))
+        with open(path, "w") as f:
+            f.write(cfgs[0].replace(f"{d}/ticket.keys", "short.keys"))
+        p = run(TETHER_BIN, "-t", "-c", path)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("must hold exactly 80 bytes", p.stderr)
+
     def test_certificate_expiry_in_check_log_and_metrics(self):
         """Certificates valid 2 days: `tether -t` and the start log warn, /metrics has notAfter."""
         d = self.dir.name
@@ -214,8 +270,8 @@ timeouts: {{client_header: 2s}}
         p = run(TETHER_BIN, "-t", "-c", path)
         self.assertEqual(p.returncode, 0, p.stderr)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ends["default"]))
-        self.assertIn(f"tether: warning: listener secure: certificate {d}/default.pem expires {stamp} (in 1 day)",
-                      p.stderr)
+        self.assertRegex(p.stderr, re.escape(f"tether: warning: listener secure: certificate {d}/default.pem expires {stamp}")
+                         + r" \(in [12] days?\)")
         self.assertIn(f"listener secure: certificate {d}/sni.pem expires", p.stderr)
         self.assertIn(f"listener behind-balancer: certificate {d}/default.pem expires", p.stderr)
 
