@@ -160,6 +160,20 @@ std::string renderPrometheus(const ScrapeSources& src) {
       if (li < w->downstream_connections.size()) n += w->downstream_connections[li]->value();
     downstream.Add({{"listener", cfg.listeners[li].name}}).Set(static_cast<double>(n));
   }
+  if (src.certs && !src.certs->empty()) {  // TLS listeners: handshakes
+    auto& handshakes = BuildCounter().Name("tether_tls_handshakes_total")
+                           .Help("TLS handshakes with clients, by result (full, resumed, failed) and protocol version (failed: none)")
+                           .Register(reg);
+    uint64_t failed = 0;
+    for (int resumed : {0, 1})
+      for (int v : {0, 1}) {
+        uint64_t n = 0;
+        for (const WorkerMetrics* w : src.workers) n += w->tls_handshakes[resumed][v].value();
+        handshakes.Add({{"result", resumed ? "resumed" : "full"}, {"version", v ? "TLSv1.3" : "TLSv1.2"}}).Increment(static_cast<double>(n));
+      }
+    for (const WorkerMetrics* w : src.workers) failed += w->tls_handshake_failures.value();
+    handshakes.Add({{"result", "failed"}, {"version", "none"}}).Increment(static_cast<double>(failed));
+  }
   uint64_t down_rx = 0, up_rx = 0, dropped = 0;
   for (const WorkerMetrics* w : src.workers) {
     down_rx += w->bytes_downstream_rx.value();

@@ -94,6 +94,10 @@ struct WorkerMetrics {
   Counter bytes_downstream_rx;  // read from clients (requests, tunnel client->server)
   Counter bytes_upstream_rx;    // read from upstream servers (responses, tunnel server->client)
   Counter access_log_dropped;   // access log lines dropped because the disk fell behind
+  // TLS handshakes completed, [resumed 0|1][TLSv1.2 0 | TLSv1.3 1], and those that failed
+  // (a protocol error or alert before the handshake finished).
+  std::array<std::array<Counter, 2>, 2> tls_handshakes;
+  Counter tls_handshake_failures;
 };
 
 }  // namespace proxy::metrics

@@ -174,10 +174,18 @@ void Session::onPlain(const char* data, size_t len) {
 // Handshake records are sent right away; the handshake itself runs under client_header.
 void Session::onTlsData(const char* data, size_t len) {
   LoopContext& ctx = worker_.ctx();
+  bool handshaking = !tls_->handshakeDone();
   auto status = tls_->feed(data, len, ctx.tls_buffer, LoopContext::kReadBufferSize, [this](const char* p, size_t n) {
     onPlain(p, n);
     return !closing_ && !lingering_;
   });
+  if (handshaking) {
+    if (tls_->handshakeDone()) {
+      ctx.metrics->tls_handshakes[tls_->resumed() ? 1 : 0][tls_->version() == TLS1_3_VERSION ? 1 : 0].add(1);
+    } else if (status == tls::TlsEngine::Status::Error) {
+      ctx.metrics->tls_handshake_failures.add(1);
+    }
+  }
   if (closing_) return;
   if (status == tls::TlsEngine::Status::Error) {
     common::logDebug("tls_error", {{"client", std::string_view(client_ip_, client_ip_len_)}, {"reason", tls_->lastError()}});

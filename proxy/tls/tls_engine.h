@@ -61,6 +61,9 @@ class TlsEngine {
   void consumeOutput();
 
   bool handshakeDone() const { return handshake_done_; }
+  // After the handshake: whether it resumed a session, and the protocol version (TLS1_2_VERSION...).
+  bool resumed() const { return SSL_session_reused(ssl_) == 1; }
+  int version() const { return SSL_version(ssl_); }
   // Queues a close_notify alert into pendingOutput().
   void shutdown();
   // The server name the client asked for (SNI), or "".

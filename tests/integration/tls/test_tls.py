@@ -296,6 +296,34 @@ upstreams:
             self.assertIn("tls_cert_expires_soon", t.logs())
             self.assertIn(f"cert={d}/default.pem", t.logs())
 
+            # Handshakes by result and version: one full and one resumed TLS 1.2, one TLS 1.3,
+            # one that fails (garbage instead of a ClientHello).
+            sess = os.path.join(d, "metrics-session.pem")
+            self.assertFalse(self.resumed(port, sess_out=sess))
+            self.assertTrue(self.resumed(port, sess_in=sess))
+            run("openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_3", input="")
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.settimeout(5)
+                try:
+                    s.recv(100)
+                except OSError:
+                    pass
+
+            def handshakes():
+                body = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+                out = {}
+                for m in re.finditer(r'^tether_tls_handshakes_total\{([^}]*)\} (\S+)$', body, re.M):
+                    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+                    out[(labels["result"], labels["version"])] = int(float(m.group(2)))
+                return out
+            self.assertTrue(wait_for(lambda: handshakes().get(("failed", "none"), 0) == 1, 5), handshakes())
+            h = handshakes()
+            self.assertEqual(h[("full", "TLSv1.2")], 1, h)
+            self.assertEqual(h[("resumed", "TLSv1.2")], 1, h)
+            self.assertEqual(h[("full", "TLSv1.3")], 1, h)
+            self.assertEqual(h[("resumed", "TLSv1.3")], 0, h)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
