@@ -171,8 +171,13 @@ std::string renderPrometheus(const ScrapeSources& src) {
         for (const WorkerMetrics* w : src.workers) n += w->tls_handshakes[resumed][v].value();
         handshakes.Add({{"result", resumed ? "resumed" : "full"}, {"version", v ? "TLSv1.3" : "TLSv1.2"}}).Increment(static_cast<double>(n));
       }
-    for (const WorkerMetrics* w : src.workers) failed += w->tls_handshake_failures.value();
-    handshakes.Add({{"result", "failed"}, {"version", "none"}}).Increment(static_cast<double>(failed));
+    uint64_t cert_failed = 0;
+    for (const WorkerMetrics* w : src.workers) {
+      failed += w->tls_handshake_failures.value();
+      cert_failed += w->tls_client_cert_failures.value();
+    }
+    handshakes.Add({{"result", "failed"}, {"version", "none"}}).Increment(static_cast<double>(failed - cert_failed));
+    handshakes.Add({{"result", "client_cert_failed"}, {"version", "none"}}).Increment(static_cast<double>(cert_failed));
   }
   uint64_t down_rx = 0, up_rx = 0, dropped = 0;
   for (const WorkerMetrics* w : src.workers) {

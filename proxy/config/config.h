@@ -116,6 +116,10 @@ struct TlsConfig {
   // Session ticket keys: the 80 bytes of tls.session_ticket_keys (name 16, HMAC 32, AES 32),
   // shared by replicas that resume each other's sessions; empty: the process's own keys.
   std::string session_ticket_keys;
+  // Client certificates (mTLS): CAs that sign them (PEM); empty: none asked for. `optional`:
+  // a client may send none, but one it sends must verify.
+  std::string client_ca, client_ca_at;
+  bool verify_client_required = true;
 };
 
 // A CIDR block ("10.0.0.0/8", "::1/128"), parsed.

@@ -59,13 +59,20 @@ std::string pemFile(const YAML::Node& node, const std::string& what, const std::
 
 void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   expectMap(node, "tls");
-  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys"});
+  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client"});
   if (!node["cert"] || !node["key"]) fail(node, "tls needs 'cert' and 'key'");
   t.cert = pemFile(node["cert"], "tls.cert", source, t.cert_at);
   t.key = pemFile(node["key"], "tls.key", source, t.key_at);
   if (node["min_version"]) {
     t.min_version = scalar(node["min_version"], "tls.min_version");
     if (t.min_version != "TLSv1.2" && t.min_version != "TLSv1.3") fail(node["min_version"], "tls.min_version must be TLSv1.2 or TLSv1.3");
+  }
+  if (node["client_ca"]) t.client_ca = pemFile(node["client_ca"], "tls.client_ca", source, t.client_ca_at);
+  if (node["verify_client"]) {
+    std::string v = scalar(node["verify_client"], "tls.verify_client");
+    if (v != "optional" && v != "required") fail(node["verify_client"], "tls.verify_client must be optional or required");
+    if (t.client_ca.empty()) fail(node["verify_client"], "tls.verify_client needs tls.client_ca (the CAs client certificates must chain to)");
+    t.verify_client_required = v == "required";
   }
   if (node["session_ticket_keys"]) {
     const YAML::Node& k = node["session_ticket_keys"];

@@ -12,7 +12,7 @@ namespace {
 
 enum class Kind : uint8_t {
   Other, Connection, KeepAlive, Te, Trailer, TransferEncoding, ProxyConnection, Upgrade,
-  XForwardedFor, XRealIp, XForwardedProto, XForwardedHost, Host, ContentLength,
+  XForwardedFor, XRealIp, XForwardedProto, XForwardedHost, Host, ContentLength, XClientCertSubject,
 };
 
 // Classifies a header name; switching on the length first keeps this to one or two compares.
@@ -35,6 +35,7 @@ Kind classify(std::string_view n) {
     case 17:
       if (equalsIgnoreCase(n, "transfer-encoding")) return Kind::TransferEncoding;
       return equalsIgnoreCase(n, "x-forwarded-proto") ? Kind::XForwardedProto : Kind::Other;
+    case 21: return equalsIgnoreCase(n, "x-client-cert-subject") ? Kind::XClientCertSubject : Kind::Other;
     default: return Kind::Other;
   }
 }
@@ -119,6 +120,7 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
         continue;
       case Kind::Connection: case Kind::KeepAlive: case Kind::Te: case Kind::Trailer:
       case Kind::TransferEncoding: case Kind::ProxyConnection: case Kind::XRealIp:
+      case Kind::XClientCertSubject:
         continue;
       case Kind::XForwardedProto:
       case Kind::XForwardedHost:
@@ -155,6 +157,7 @@ void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, st
   if (!have_proto) appendOwn(out, fwd.edits, "X-Forwarded-Proto", fwd.proto);
   if (!have_fhost && !host.empty()) appendOwn(out, fwd.edits, "X-Forwarded-Host", host);
   if (ids) appendOwn(out, fwd.edits, fwd.request_id_name, fwd.request_id);
+  if (!fwd.client_cert_subject.empty()) appendOwn(out, fwd.edits, "X-Client-Cert-Subject", fwd.client_cert_subject);
   if (!fwd.edits.add.empty()) out.append(fwd.edits.add);
   if (req.chunked) out.append("Transfer-Encoding: chunked\r\n");
   if (fwd.upgrade) out.append("Connection: upgrade\r\n");

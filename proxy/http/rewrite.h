@@ -14,7 +14,8 @@
 // appended, and its X-Forwarded-Proto and X-Forwarded-Host pass through (ours are added only when
 // it sent none). Untrusted: X-Forwarded-For is the peer alone and the other two are ours, so a
 // client cannot forge them. X-Real-IP is always ours: the request's client as resolved through
-// the trusted chain (lb/key_extractor.h).
+// the trusted chain (lb/key_extractor.h). X-Client-Cert-Subject is always ours too: the subject
+// of the client certificate the TLS handshake verified, absent without one.
 #pragma once
 
 #include <span>
@@ -45,6 +46,7 @@ struct ForwardInfo {
   std::string_view request_id_name;  // request ids on: headers of this name are replaced by...
   std::string_view request_id;       // ...this one value
   HeaderEdits edits;                 // the route's request_headers, applied last
+  std::string_view client_cert_subject;  // X-Client-Cert-Subject: the verified client certificate's
 };
 
 void writeUpstreamRequestHead(const MessageHead& req, const ForwardInfo& fwd, std::string& out);

@@ -98,6 +98,7 @@ struct WorkerMetrics {
   // (a protocol error or alert before the handshake finished).
   std::array<std::array<Counter, 2>, 2> tls_handshakes;
   Counter tls_handshake_failures;
+  Counter tls_client_cert_failures;  // of those, on the client's certificate (mTLS)
 };
 
 }  // namespace proxy::metrics

@@ -184,6 +184,11 @@ void Session::onTlsData(const char* data, size_t len) {
       ctx.metrics->tls_handshakes[tls_->resumed() ? 1 : 0][tls_->version() == TLS1_3_VERSION ? 1 : 0].add(1);
     } else if (status == tls::TlsEngine::Status::Error) {
       ctx.metrics->tls_handshake_failures.add(1);
+      if (tls_->clientCertFailed()) {
+        ctx.metrics->tls_client_cert_failures.add(1);
+        common::logWarn("tls_client_cert_rejected", {{"client", std::string_view(client_ip_, client_ip_len_)},
+                                                     {"reason", tls_->lastError()}});
+      }
     }
   }
   if (closing_) return;

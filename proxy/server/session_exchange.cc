@@ -14,8 +14,9 @@
 #include "proxy/http/error_response.h"
 #include "proxy/lb/key_extractor.h"
 #include "proxy/server/session.h"
-#include "proxy/server/worker.h"
 #include "proxy/server/tunnel.h"
+#include "proxy/server/worker.h"
+#include "proxy/tls/tls_engine.h"
 
 namespace proxy::server {
 
@@ -150,6 +151,7 @@ http::HeadAction Session::onHead(http::MessageHead& head) {
   fwd.real_ip = client;
   fwd.trusted = conn_trusted_;
   fwd.proto = tls_ ? "https" : "http";
+  if (tls_) fwd.client_cert_subject = tls_->clientSubject();
   const auto& members = runtime_->config().servers;  // empty while a resolve: true name has none
   fwd.default_host = members.empty() ? std::string_view(runtime_->config().name) : std::string_view(members[0].address);
   fwd.upgrade = upgrade_;

@@ -73,6 +73,23 @@ bool setTicketKeys(SSL_CTX* ctx, const std::string& keys) {
   return SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<char*>(keys.data()), static_cast<long>(keys.size())) == 1;
 }
 
+// Asks clients for a certificate signed by one of `cfg.client_ca`'s CAs.
+bool requireClientCerts(SSL_CTX* ctx, const config::TlsConfig& cfg, std::string& error) {
+  if (cfg.client_ca.empty()) return true;
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cfg.client_ca.c_str());
+  if (!names || SSL_CTX_load_verify_locations(ctx, cfg.client_ca.c_str(), nullptr) != 1) {
+    if (names) sk_X509_NAME_pop_free(names, X509_NAME_free);
+    error = cfg.client_ca_at + ": tls.client_ca '" + cfg.client_ca + "': " + opensslReason(cfg.client_ca);
+    return false;
+  }
+  SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (cfg.verify_client_required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), nullptr);
+  // Resumed sessions of verified clients: OpenSSL refuses them without a session id context.
+  static const unsigned char kSidCtx[] = "tether";
+  SSL_CTX_set_session_id_context(ctx, kSidCtx, sizeof kSidCtx - 1);
+  return true;
+}
+
 bool nameMatches(const std::string& pattern, std::string_view host) {
   if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
     std::string_view suffix = std::string_view(pattern).substr(1);
@@ -93,6 +110,7 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
     error = cfg.cert_at + ": cannot set the session ticket keys: " + opensslReason(cfg.cert);
     return nullptr;
   }
+  if (!requireClientCerts(t->default_, cfg, error)) return nullptr;
   auto note = [&t](SSL_CTX* ctx, const std::string& file) {
     CertExpiry c;
     c.cert = file;
@@ -105,6 +123,10 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
     if (!setTicketKeys(ctx, keys)) {
       SSL_CTX_free(ctx);
       error = s.cert_at + ": cannot set the session ticket keys: " + opensslReason(s.cert);
+      return nullptr;
+    }
+    if (!requireClientCerts(ctx, cfg, error)) {
+      SSL_CTX_free(ctx);
       return nullptr;
     }
     note(ctx, s.cert);

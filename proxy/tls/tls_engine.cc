@@ -4,6 +4,7 @@
 #include "proxy/tls/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 namespace proxy::tls {
 
@@ -35,13 +36,33 @@ TlsEngine::Status TlsEngine::handshake() {
   int rc = SSL_do_handshake(ssl_);
   if (rc == 1) {
     handshake_done_ = true;
+    if (X509* peer = SSL_get_peer_certificate(ssl_)) {  // only verified ones get this far
+      if (BIO* b = BIO_new(BIO_s_mem())) {
+        if (X509_NAME_print_ex(b, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253) >= 0) {
+          char* p = nullptr;
+          long n = BIO_get_mem_data(b, &p);
+          if (n > 0 && p) client_subject_.assign(p, static_cast<size_t>(n));
+        }
+        BIO_free(b);
+      }
+      X509_free(peer);
+    }
     return Status::Ok;
   }
   int err = SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::Ok;
   unsigned long e = ERR_get_error();
+  int reason = e ? ERR_GET_REASON(e) : 0;
   error_ = e ? ERR_reason_error_string(e) : "handshake failed";
   if (!error_) error_ = "handshake failed";
+  long verify = SSL_get_verify_result(ssl_);
+  if (verify != X509_V_OK && reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+    client_cert_failed_ = true;
+    error_ = X509_verify_cert_error_string(verify);  // the certificate's problem, in words
+  } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+    client_cert_failed_ = true;
+    error_ = "no client certificate";
+  }
   ERR_clear_error();
   return Status::Error;
 }

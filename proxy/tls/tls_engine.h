@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace proxy::tls {
@@ -69,6 +70,10 @@ class TlsEngine {
   // The server name the client asked for (SNI), or "".
   std::string_view serverName() const;
   const char* lastError() const { return error_; }
+  // The verified client certificate's subject (RFC 2253), "" without one.
+  const std::string& clientSubject() const { return client_subject_; }
+  // The handshake failed on the client's certificate (none sent, or it did not verify).
+  bool clientCertFailed() const { return client_cert_failed_; }
 
  private:
   Status handshake();
@@ -79,7 +84,9 @@ class TlsEngine {
   BIO* rbio_ = nullptr;  // network -> engine
   BIO* wbio_ = nullptr;  // engine -> network
   bool handshake_done_ = false;
+  bool client_cert_failed_ = false;
   const char* error_ = "";
+  std::string client_subject_;
 };
 
 }  // namespace proxy::tls

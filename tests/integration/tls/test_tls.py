@@ -257,6 +257,57 @@ upstreams:
         self.assertEqual(p.returncode, 1)
         self.assertIn("must hold exactly 80 bytes", p.stderr)
 
+    def test_client_certificates_required_and_optional(self):
+        """mTLS: the verified subject reaches the upstream (a client's own header never does);
+        no certificate or one from another CA is refused, counted and logged with the reason."""
+        d = self.dir.name
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other CA",
+            "-keyout", f"{d}/other-ca.key", "-out", f"{d}/other-ca.pem", check=True)
+        for name, ca in (("client", "ca"), ("stranger", "other-ca")):
+            run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/O=tether tests/CN={name}",
+                "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.csr", check=True)
+            run("openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/{ca}.pem", "-CAkey", f"{d}/{ca}.key",
+                "-CAcreateserial", "-days", "2", "-out", f"{d}/{name}.pem", check=True)
+        admin, required, optional = free_port(), free_port(), free_port()
+        cfg = f"""
+listeners:
+  - name: required
+    address: 127.0.0.1:{required}
+    tls: {{cert: {d}/default.pem, key: {d}/default.key, client_ca: {d}/ca.pem}}
+  - name: optional
+    address: 127.0.0.1:{optional}
+    tls: {{cert: {d}/default.pem, key: {d}/default.key, client_ca: {d}/ca.pem, verify_client: optional}}
+admin:
+  address: 127.0.0.1:{admin}
+upstreams:
+  app: {{servers: ["{self.backend.address}"]}}
+"""
+
+        def fetch(port, *extra):
+            p = run("curl", "-s", "--cacert", self.ca(), "-H", "X-Client-Cert-Subject: CN=admin", *extra,
+                    f"https://localhost:{port}/headers")
+            if p.returncode != 0:
+                return None
+            return [v for k, v in json.loads(p.stdout)["headers"] if k.lower() == "x-client-cert-subject"]
+        mine = ("--cert", f"{d}/client.pem", "--key", f"{d}/client.key")
+        stranger = ("--cert", f"{d}/stranger.pem", "--key", f"{d}/stranger.key")
+        with Tether(cfg, [required, optional, admin]) as t:
+            self.assertEqual(fetch(required, *mine), ["CN=client,O=tether tests"], "only the verified subject")
+            self.assertIsNone(fetch(required), "required: no certificate, no connection")
+            self.assertIsNone(fetch(required, *stranger), "a certificate from another CA is refused")
+            self.assertEqual(fetch(optional), [], "optional: none sent, none forwarded (the forged one removed)")
+            self.assertEqual(fetch(optional, *mine), ["CN=client,O=tether tests"])
+            self.assertIsNone(fetch(optional, *stranger), "optional: a certificate sent must verify")
+            self.assertTrue(wait_for(lambda: t.logs().count("tls_client_cert_rejected") >= 3, 5), t.logs()[-2000:])
+            logs = t.logs()
+            self.assertIn("no client certificate", logs)
+            self.assertIn("unable to get local issuer certificate", logs)
+            body = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+            m = re.search(r'^tether_tls_handshakes_total\{(?=[^}]*result="client_cert_failed")[^}]*\} (\S+)$', body, re.M)
+            self.assertIsNotNone(m, body[-1500:])
+            self.assertEqual(int(float(m.group(1))), 3)
+        self.check_fails("min_version: TLSv1.2", "verify_client: sometimes", "tls.verify_client must be optional or required")
+
     def test_certificate_expiry_in_check_log_and_metrics(self):
         """Certificates valid 2 days: `tether -t` and the start log warn, /metrics has notAfter."""
         d = self.dir.name
