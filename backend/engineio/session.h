@@ -54,6 +54,8 @@ class Session {
   bool start(uv_loop_t* loop);
   void sendPacket(PacketType type, bool binary, const http::SharedBytes& data);
   void flushPolling();
+  // Answers the held polling GET, if any, with a noop (6): it returns without data.
+  void releasePoll();
   void flushToWebSocket();
   void armTimer(TimerState state, uint64_t ms);
   void onPong();
