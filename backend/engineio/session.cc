@@ -93,6 +93,10 @@ void Session::releasePoll() {
   conn->respond(200, "text/plain; charset=UTF-8", "6");
 }
 
+void Session::flush() {
+  if (transport_ == Transport::WebSocket && wsConn_) wsConn_->flush();
+}
+
 void Session::flushToWebSocket() {
   std::vector<Out> pending;
   pending.swap(queue_);
