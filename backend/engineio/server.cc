@@ -138,7 +138,11 @@ void Server::handlePost(Session& s, http::Connection& conn, http::Request& reque
 
 void Server::handleUpgrade(Session& s, http::Connection& conn, http::Request& request) {
   if (s.transport_ != Session::Transport::Polling || s.upgrading_) {
-    return protocolError(conn, 3, "Bad request");
+    // The session already has its WebSocket (or is probing one): like the reference server,
+    // accept this handshake and close the new WebSocket at once. The connection stays
+    // unbound to the session, so its messages and its end do not touch it.
+    if (conn.upgradeToWebSocket(request, this)) conn.closeWs(common::ws::close_code::kNoStatus, {});
+    return;
   }
   if (!conn.upgradeToWebSocket(request, this)) return;
   s.upgrading_ = true;
@@ -155,22 +159,12 @@ void Server::onWsMessage(http::Connection& conn, Opcode op, std::string_view pay
     if (op == Opcode::Text && payload == "2probe") {
       s->probed_ = true;
       conn.sendWs(Opcode::Text, "3probe");
-      if (s->pollConn_) {  // release the held GET so the client can finish the upgrade
-        http::Connection* poll = s->pollConn_;
-        s->pollConn_ = nullptr;
-        poll->userData = nullptr;
-        poll->respond(200, kText, "6");
-      }
+      s->releasePoll();  // the client's polling loop pauses so that it can finish the upgrade
     } else if (op == Opcode::Text && payload == "5" && s->probed_) {
       s->upgrading_ = false;
       s->transport_ = Session::Transport::WebSocket;
       ++counters_.upgrades;
-      if (s->pollConn_) {
-        http::Connection* poll = s->pollConn_;
-        s->pollConn_ = nullptr;
-        poll->userData = nullptr;
-        poll->respond(200, kText, "6");
-      }
+      s->releasePoll();
       s->flushToWebSocket();
     } else {
       s->wsConn_ = nullptr;
@@ -200,10 +194,13 @@ void Server::handlePacket(Session& s, Packet& p) {
     case PacketType::Pong:
       s.onPong();
       break;
-    case PacketType::Ping:  // not sent by v4 clients; answer anyway
-      s.sendPacket(PacketType::Pong, false, p.data.empty() ? nullptr : std::make_shared<const std::string>(p.data));
+    case PacketType::Ping:  // v4 heartbeats go from server to client only
+      s.close("invalid heartbeat direction");
       break;
     case PacketType::Close:
+      // The client ends the session: a held GET returns with a noop (the client is not
+      // waiting for a close packet), then the session is gone.
+      s.releasePoll();
       s.close("client close");
       break;
     case PacketType::Noop:

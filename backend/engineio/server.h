@@ -5,6 +5,10 @@
 //   bad EIO -> 400 code 5, bad transport -> 400 code 0, unknown sid -> 400 code 1,
 //   handshake by POST -> 400 code 2, bad request/second concurrent GET -> 400 code 3 (and the
 //   session closes), body over maxPayload -> 413, over max connections or draining -> 503.
+// As the reference server (engine.io 6) does: a client close packet releases a held GET with a
+// noop before the session ends, a client ping closes the session (v4 heartbeats go from server
+// to client), and a second WebSocket for a session that already has one is accepted, then
+// closed at once, leaving the session on its WebSocket.
 #pragma once
 
 #include <uv.h>

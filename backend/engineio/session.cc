@@ -85,6 +85,18 @@ void Session::flushPolling() {
   conn->respond(200, "text/plain; charset=UTF-8", std::move(payload));
 }
 
+void Session::releasePoll() {
+  if (!pollConn_) return;
+  http::Connection* conn = pollConn_;
+  pollConn_ = nullptr;
+  conn->userData = nullptr;
+  conn->respond(200, "text/plain; charset=UTF-8", "6");
+}
+
+void Session::flush() {
+  if (transport_ == Transport::WebSocket && wsConn_) wsConn_->flush();
+}
+
 void Session::flushToWebSocket() {
   std::vector<Out> pending;
   pending.swap(queue_);

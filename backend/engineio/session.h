@@ -36,6 +36,9 @@ class Session {
   // Closes on the next loop turn (safe while the caller iterates over sessions).
   void closeSoon(std::string_view reason);
   size_t queuedBytes() const;
+  // Writes the frames waiting for the end of the loop turn on the WebSocket now, in one write,
+  // so that what is sent after this call leaves in a later write. No-op on polling.
+  void flush();
   const std::string& peer() const { return peer_; }
 
   void* userData = nullptr;  // the Socket.IO client of this session
@@ -54,6 +57,8 @@ class Session {
   bool start(uv_loop_t* loop);
   void sendPacket(PacketType type, bool binary, const http::SharedBytes& data);
   void flushPolling();
+  // Answers the held polling GET, if any, with a noop (6): it returns without data.
+  void releasePoll();
   void flushToWebSocket();
   void armTimer(TimerState state, uint64_t ms);
   void onPong();

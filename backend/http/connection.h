@@ -69,8 +69,13 @@ class Connection : private common::ws::Sink {
   // `payload`, without copying the payload.
   void sendWs(common::ws::Opcode opcode, std::string_view prefix, const SharedBytes& payload);
   void sendWs(common::ws::Opcode opcode, std::string_view payload);
-  // Sends a close frame and closes once it is written (or after a short grace time).
+  // Sends a close frame and closes once it is written (or after a short grace time). With
+  // code ws::close_code::kNoStatus the frame carries no status (an empty close frame).
   void closeWs(uint16_t code, std::string_view reason);
+  // Writes the corked WebSocket frames now (one write); frames sent after this call go in a
+  // later write.
+  void flush();
+
   void close();
   // Closes every live connection of this thread (shutdown).
   static void closeAll();
@@ -101,7 +106,6 @@ class Connection : private common::ws::Sink {
   void failHttp(int status, std::string_view reason);
   void closeWhenFlushed();
   bool markDirty();
-  void flush();  // hands corked_ to write()
   static void startFlusher(uv_loop_t* loop);
 
   // ws::Sink

@@ -70,7 +70,7 @@ void Connection::closeWs(uint16_t code, std::string_view reason) {
     close();
     return;
   }
-  sendWs(ws::Opcode::Close, ws::closePayload(code, reason));
+  sendWs(ws::Opcode::Close, code == ws::close_code::kNoStatus ? std::string() : ws::closePayload(code, reason));
   flush();
   closeSent_ = true;
   // Wait for the peer's close frame (then close at once) but not forever.

@@ -80,6 +80,14 @@ bool reconstruct(json& v, std::vector<std::string>& bufs) {
   return true;
 }
 
+// Event names the reference server keeps for itself (socket.io-parser's RESERVED_EVENTS).
+bool reservedEventName(const json& name) {
+  if (!name.is_string()) return false;
+  const auto& n = name.get_ref<const std::string&>();
+  return n == "connect" || n == "connect_error" || n == "disconnect" || n == "disconnecting" ||
+         n == "newListener" || n == "removeListener";
+}
+
 bool validPayload(const Packet& p) {
   const json& d = p.data;
   switch (p.type) {
@@ -87,7 +95,9 @@ bool validPayload(const Packet& p) {
     case PacketType::Disconnect: return !p.hasData();
     case PacketType::ConnectError: return p.hasData() && (d.is_object() || d.is_string());
     case PacketType::Event:
-    case PacketType::BinaryEvent: return p.hasData() && d.is_array() && !d.empty() && d[0].is_string();
+    case PacketType::BinaryEvent:  // the event name: a string that is not reserved, or a number
+      return p.hasData() && d.is_array() && !d.empty() && (d[0].is_string() || d[0].is_number()) &&
+             !reservedEventName(d[0]);
     case PacketType::Ack:
     case PacketType::BinaryAck: return p.hasData() && d.is_array() && p.id >= 0;
   }

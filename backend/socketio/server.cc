@@ -105,19 +105,30 @@ void Server::onMessage(engineio::Session& s, bool binary, std::string_view data)
 }
 
 void Server::handlePacket(Client& c, Packet& p) {
+  if (p.type == PacketType::Connect) return connect(c, p);
+  if (p.type == PacketType::ConnectError) {  // only servers send it
+    ++counters_.invalidPackets;
+    c.session->close("parse error");
+    return;
+  }
+  // Every other packet needs a socket in its namespace; without one the client is out of step
+  // with the server, and (as the reference server does) the session is closed.
+  auto it = c.sockets.find(p.nsp);
+  if (it == c.sockets.end()) {
+    ++counters_.invalidPackets;
+    common::logDebug("packet_for_unconnected_namespace", {{"sid", c.session->id()}, {"nsp", p.nsp}});
+    c.session->close("invalid state");
+    return;
+  }
   switch (p.type) {
-    case PacketType::Connect:
-      connect(c, p);
-      return;
     case PacketType::Disconnect:
       removeSocket(c, p.nsp, "client namespace disconnect");
       return;
     case PacketType::Event:
     case PacketType::BinaryEvent: {
-      auto it = c.sockets.find(p.nsp);
-      if (it == c.sockets.end()) return;  // not connected to that namespace: ignored
       Socket* socket = it->second;
-      std::string event = p.data[0].get<std::string>();
+      // A numeric event name (allowed by the protocol) reaches the handler as its decimal text.
+      std::string event = p.data[0].is_string() ? p.data[0].get<std::string>() : p.data[0].dump();
       p.data.erase(p.data.begin());
       if (socket->nsp_->onEvent) socket->nsp_->onEvent(*socket, event, p.data, p.id);
       return;
@@ -125,10 +136,9 @@ void Server::handlePacket(Client& c, Packet& p) {
     case PacketType::Ack:
     case PacketType::BinaryAck:
       return;  // this server never asks clients for acks
+    case PacketType::Connect:
     case PacketType::ConnectError:
-      ++counters_.invalidPackets;
-      c.session->close("parse error");
-      return;
+      return;  // handled above
   }
 }
 
@@ -144,7 +154,11 @@ void Server::connect(Client& c, Packet& p) {
     c.session->send(std::make_shared<const std::string>(encode(err, none)), false);
     return;
   }
-  if (c.sockets.count(p.nsp)) return;  // already connected: ignore the duplicate
+  if (c.sockets.count(p.nsp)) {  // a second CONNECT to the same namespace: out of step
+    ++counters_.invalidPackets;
+    c.session->close("invalid state");
+    return;
+  }
   awaitingConnect_.erase(&c);
   Namespace& nsp = *nsIt->second;
   auto* socket = new Socket(&nsp, c.session, engineio::randomId(), p.hasData() ? p.data : json::object());
@@ -156,6 +170,10 @@ void Server::connect(Client& c, Packet& p) {
   ok.nsp = p.nsp;
   ok.data = json{{"sid", socket->id()}};
   c.session->send(std::make_shared<const std::string>(encode(ok, none)), false);
+  // On WebSocket the ack leaves now, in a write of its own, before anything the handler emits
+  // (those are corked until the end of the loop turn): a client that reads the ack and only
+  // then starts listening for events must not get the first event in the same read.
+  c.session->flush();
   if (nsp.onConnect) nsp.onConnect(*socket);
 }
 

@@ -1,6 +1,10 @@
 // Socket.IO v5 server on top of Engine.IO sessions: CONNECT (with auth) / DISCONNECT / EVENT /
 // ACK / BINARY_* per namespace, CONNECT_ERROR for unknown namespaces, invalid packets close
 // the session, and sessions that never CONNECT are closed after connectTimeout.
+// As in the reference server (socket.io 4.8): the CONNECT ack is written before the namespace's
+// connection handler runs (on WebSocket in a write of its own); a packet for a namespace the
+// client is not connected to, or a second CONNECT to one it is, closes the session; leaving
+// every namespace (DISCONNECT) keeps the Engine.IO session, which may CONNECT again.
 //
 // With rawEcho (the Engine.IO conformance app), a session whose first message is not a
 // Socket.IO CONNECT is treated as plain Engine.IO and every message is echoed back.

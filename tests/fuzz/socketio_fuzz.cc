@@ -66,7 +66,9 @@ void checkDecoded(const sio::Packet& p) {
     case sio::PacketType::Disconnect: check(!p.hasData()); break;
     case sio::PacketType::ConnectError: check(p.data.is_object() || p.data.is_string()); break;
     case sio::PacketType::Event:
-    case sio::PacketType::BinaryEvent: check(p.data.is_array() && !p.data.empty() && p.data[0].is_string()); break;
+    case sio::PacketType::BinaryEvent:
+      check(p.data.is_array() && !p.data.empty() && (p.data[0].is_string() || p.data[0].is_number()));
+      break;
     case sio::PacketType::Ack:
     case sio::PacketType::BinaryAck: check(p.data.is_array() && p.id >= 0); break;
   }

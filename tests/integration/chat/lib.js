@@ -23,9 +23,12 @@ function withTimeout(promise, ms, what) {
   ]);
 }
 
-// Starts tether-chat with `args`; resolves {proc, port, url, stderr(), exited}.
-async function startServer(args = [], { port = 0 } = {}) {
-  const proc = spawn(BIN, ["--host", "127.0.0.1", "--port", String(port), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+// Starts tether-chat with `args`; resolves {proc, port, url, stderr(), exited}. With `command`
+// ([program, ...arguments]) that program is started instead, with `args` after its arguments; it
+// must print the same "listening on HOST:PORT id=ID" line.
+async function startServer(args = [], { port = 0, command } = {}) {
+  const argv = command ? [...command, ...args] : [BIN, "--host", "127.0.0.1", "--port", String(port), ...args];
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let out = "", err = "";
   proc.stderr.on("data", (d) => { err += d; });
   const exited = new Promise((r) => proc.on("exit", (code, signal) => r({ code, signal })));
@@ -35,7 +38,7 @@ async function startServer(args = [], { port = 0 } = {}) {
       const m = /listening on [^ ]+:(\d+) id=(\S+)/.exec(out);
       if (m) resolve({ port: Number(m[1]), id: m[2] });
     });
-    proc.on("exit", (code) => reject(new Error(`tether-chat exited early (${code}): ${err}`)));
+    proc.on("exit", (code) => reject(new Error(`${path.basename(argv[0])} exited early (${code}): ${err}`)));
   }), 5000, "server start");
   return { proc, port: got.port, id: got.id, url: `http://127.0.0.1:${got.port}`, stderr: () => err, exited };
 }
@@ -88,11 +91,13 @@ class RawWs {
   constructor(sock) {
     this.sock = sock; this.buf = Buffer.alloc(0); this.head = null; this.frames = []; this.waiters = [];
     this.closed = false;
+    this.reads = 0;  // TCP reads so far; each frame records the read that completed it
     sock.on("data", (d) => this.onData(d));
     sock.on("close", () => { this.closed = true; this.wake(); });
     sock.on("error", () => {});
   }
   onData(d) {
+    ++this.reads;
     this.buf = Buffer.concat([this.buf, d]);
     if (this.head === null) {
       const end = this.buf.indexOf("\r\n\r\n");
@@ -108,7 +113,8 @@ class RawWs {
       else if (len === 127) { if (this.buf.length < 10) break; len = Number(this.buf.readBigUInt64BE(2)); off = 10; }
       if (this.buf[1] & 0x80) throw new Error("server sent a masked frame");
       if (this.buf.length < off + len) break;
-      this.frames.push({ fin: !!(this.buf[0] & 0x80), opcode: this.buf[0] & 0x0f, payload: this.buf.subarray(off, off + len) });
+      this.frames.push({ fin: !!(this.buf[0] & 0x80), opcode: this.buf[0] & 0x0f, payload: this.buf.subarray(off, off + len),
+        read: this.reads });
       this.buf = this.buf.subarray(off + len);
     }
     this.wake();

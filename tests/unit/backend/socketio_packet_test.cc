@@ -22,6 +22,9 @@ TEST_CASE("decodes connect, event, ack with namespaces and ids") {
   CHECK(p.id == -1);
   CHECK(p.data[0] == "hello");
 
+  REQUIRE(decode("2[1,\"x\"]", p));  // a numeric event name is allowed
+  CHECK(p.data[0] == 1);
+
   REQUIRE(decode("2/admin,456[\"project:delete\",123]", p));
   CHECK(p.nsp == "/admin");
   CHECK(p.id == 456);
@@ -37,7 +40,8 @@ TEST_CASE("decodes connect, event, ack with namespaces and ids") {
 
 TEST_CASE("invalid packets are rejected") {
   Packet p;
-  for (const char* bad : {"", "7", "x", "2", "2{}", "2[]", "2[1]", "2[\"a\"", "0\"str\"", "0[]", "1{}", "3[]",
+  for (const char* bad : {"", "7", "x", "2", "2{}", "2[]", "2[true]", "2[\"connect\"]", "2[\"disconnect\",1]",
+                          "2[\"disconnecting\"]", "2[\"connect_error\"]", "2[\"newListener\"]", "2[\"removeListener\"]", "2[\"a\"", "0\"str\"", "0[]", "1{}", "3[]",
                           "3/a,1{}", "51-", "5-[\"a\"]", "5999-[\"a\"]", "2\xff", "2[\"\xff\"]",
                           "21234567890123456[\"a\"]"}) {
     CAPTURE(bad);
