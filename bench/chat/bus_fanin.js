@@ -15,16 +15,9 @@ const fs = require("fs");
 const http = require("http");
 const path = require("path");
 const { RoomClient } = require(path.join(__dirname, "../../tests/integration/fleet/room_client.js"));
+const { waitFor } = require(path.join(__dirname, "../../tests/integration/fleet/fleet_lib.js"));
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
-const num = (name, def) => {
-  const v = Number(process.env[name] ?? def);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number >= 0`);
-  return v;
-};
+const { arg, num } = require("./bench_args");
 const BASE_PORT = Number(arg("base-port", 0));
 const CSV = arg("csv", "");
 const INSTANCES = num("INSTANCES", 8), ROOMS = num("ROOMS", 400), SPLIT = Math.min(num("SPLIT", 0.5), 1);
@@ -56,15 +49,6 @@ async function metric(i, name) {
   if (!m) throw new Error(`instance ${i}: metric ${name} missing`);
   return Number(m[1]);
 }
-async function waitFor(pred, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`timeout after ${ms} ms: ${what}`);
-    await sleep(100);
-  }
-}
-
 async function main() {
   if (!BASE_PORT) throw new Error("--base-port is required");
   await waitFor(async () => {

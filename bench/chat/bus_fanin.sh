@@ -49,27 +49,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r redis_port base_port < <(python3 - "$INSTANCES" <<'PY'
-import socket, sys
-n = int(sys.argv[1])
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-def any_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-a = any_port()
-while True:
-    base = any_port()
-    if base + n <= 65535 and all(free(base + i) for i in range(n)) and a not in range(base, base + n):
-        break
-print(a, base)
-PY
-)
+read -r redis_port base_port < <(python3 "$root/bench/chat/free_ports.py" 1 "$INSTANCES")
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --appendonly yes --save '' --daemonize no \
   --logfile "$tmp/redis.log" &
 pids+=($!)

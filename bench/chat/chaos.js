@@ -28,15 +28,7 @@ const path = require("path");
 const { execFileSync } = require("child_process");
 const { RoomClient } = require(path.join(__dirname, "../../tests/integration/fleet/room_client.js"));
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
-const num = (name, def) => {
-  const v = Number(process.env[name] ?? def);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a number >= 0`);
-  return v;
-};
+const { arg, num } = require("./bench_args");
 const URL_ = arg("url", "http://127.0.0.1:8080");
 const FLEET_PID = Number(arg("fleet-pid", 0));
 const BASE_PORT = Number(arg("base-port", 0));

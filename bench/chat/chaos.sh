@@ -60,27 +60,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Free loopback ports: one for redis, one for tether, $instances consecutive ones for the fleet.
-read -r redis_port tether_port base_port < <(python3 - "$instances" <<'PY'
-import socket, sys
-n = int(sys.argv[1])
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-def any_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-a, b = any_port(), any_port()
-while True:
-    base = any_port()
-    if base + n <= 65535 and all(free(base + i) for i in range(n)) and not {a, b} & set(range(base, base + n)):
-        break
-print(a, b, base)
-PY
-)
+read -r redis_port tether_port base_port < <(python3 "$root/bench/chat/free_ports.py" 2 "$instances")
 
 wait_until() {  # wait_until SECONDS command...: polls every 0.1 s
   local deadline=$((SECONDS + $1)); shift
