@@ -143,15 +143,7 @@ void FleetBus::onSubscriptionUp() {
     channels.push_back(roomChannel(it->first));
     ++it;
   }
-  constexpr size_t kPerCommand = 1024;
-  for (size_t i = 0; i < channels.size(); i += kPerCommand) {
-    std::vector<std::string_view> chunk(channels.begin() + i,
-                                        channels.begin() + std::min(channels.size(), i + kPerCommand));
-    if (!sub_.subscribe(chunk)) {
-      sub_.reset("subscribe not sent");
-      return;
-    }
-  }
+  if (!sub_.subscribe({channels.begin(), channels.end()})) sub_.reset("subscribe not sent");
 }
 
 void FleetBus::onSubscriptionDown() {
@@ -296,17 +288,9 @@ void FleetBus::flushSubscriptions() {
       rooms_.erase(it);
     }
   }
-  constexpr size_t kPerCommand = 1024;
-  for (auto* list : {&subs, &unsubs}) {
-    for (size_t i = 0; i < list->size(); i += kPerCommand) {
-      std::vector<std::string_view> chunk(list->begin() + i, list->begin() + std::min(list->size(), i + kPerCommand));
-      bool ok = list == &subs ? sub_.subscribe(chunk) : sub_.unsubscribe(chunk);
-      if (!ok) {
-        sub_.reset("subscription change not sent");  // the reconnect subscribes what is watched
-        return;
-      }
-    }
-  }
+  bool sent = (subs.empty() || sub_.subscribe({subs.begin(), subs.end()})) &&
+              (unsubs.empty() || sub_.unsubscribe({unsubs.begin(), unsubs.end()}));
+  if (!sent) sub_.reset("subscription change not sent");  // the reconnect subscribes what is watched
 }
 
 void FleetBus::releaseParked(RoomChannel& rc) {
@@ -329,7 +313,7 @@ bool FleetBus::publish(const std::string& room, const std::string& messageJson, 
   }
   // A queued send is committed later, possibly twice if a link drops mid-commit: a cid makes
   // the second a duplicate. Made here when the client gave none; never shown to members.
-  if (s.cid.empty()) s.cid = "q." + epoch_ + "." + std::to_string(++queueCids_);
+  if (s.cid.empty()) s.cid = queueCid();
   if (!queue_.push(s, uv_now(loop_))) {
     ++counters_.unavailable;
     return false;
@@ -339,6 +323,8 @@ bool FleetBus::publish(const std::string& room, const std::string& messageJson, 
   drainQueue();
   return true;
 }
+
+std::string FleetBus::queueCid() { return "q." + epoch_ + "." + std::to_string(++queueCids_); }
 
 // Sends one commit. From the queue, a commit whose outcome was lost with the link goes back to
 // its place and is sent again (same cid) when the bus is back; a direct one is answered "not
@@ -383,7 +369,7 @@ void FleetBus::commit(QueuedSend s, bool fromQueue) {
   }
   // The link went down between up() and the command: queue it like any send in an outage.
   QueuedSend back = std::move(*held);
-  if (back.cid.empty()) back.cid = "q." + epoch_ + "." + std::to_string(++queueCids_);
+  if (back.cid.empty()) back.cid = queueCid();
   CommitFn done = back.done;
   if (queue_.push(back, uv_now(loop_))) {
     ++counters_.queued;

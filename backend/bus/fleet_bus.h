@@ -150,6 +150,7 @@ class FleetBus {
   void releaseParked(RoomChannel& rc);
   void sendRead(const std::string& key);
   bool roomReady(const std::string& room) const;
+  std::string queueCid();  // a cid for a queued send without one ("q.<epoch>.<n>")
   void commit(QueuedSend s, bool fromQueue);
   void drainQueue();
   void armExpiry();

@@ -5,6 +5,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <random>
 
 #include "common/log.h"
@@ -255,19 +256,24 @@ bool RedisLink::unsubscribe(const std::vector<std::string_view>& channels) {
 }
 
 bool RedisLink::subscription(std::string_view verb, const std::vector<std::string_view>& channels) {
+  constexpr size_t kPerCommand = 1024;
   if (state_ != State::Up || !ctx_ || channels.empty()) return false;
   std::vector<const char*> ptrs;
   std::vector<size_t> lens;
-  ptrs.reserve(channels.size() + 1);
-  lens.reserve(channels.size() + 1);
-  ptrs.push_back(verb.data());
-  lens.push_back(verb.size());
-  for (auto c : channels) {
-    ptrs.push_back(c.data());
-    lens.push_back(c.size());
+  for (size_t first = 0; first < channels.size(); first += kPerCommand) {
+    size_t end = std::min(channels.size(), first + kPerCommand);
+    ptrs.assign(1, verb.data());
+    lens.assign(1, verb.size());
+    for (size_t i = first; i < end; ++i) {
+      ptrs.push_back(channels[i].data());
+      lens.push_back(channels[i].size());
+    }
+    if (redisAsyncCommandArgv(ctx_, onSubscriptionCb, this, static_cast<int>(ptrs.size()), ptrs.data(), lens.data()) !=
+        REDIS_OK) {
+      return false;
+    }
   }
-  return redisAsyncCommandArgv(ctx_, onSubscriptionCb, this, static_cast<int>(ptrs.size()), ptrs.data(),
-                               lens.data()) == REDIS_OK;
+  return true;
 }
 
 void RedisLink::onSubscriptionCb(redisAsyncContext* ac, void* reply, void* /*privdata*/) {

@@ -60,7 +60,8 @@ class RedisLink {
   // is not up or hiredis refused the command.
   bool command(const std::vector<std::string_view>& argv, ReplyFn cb);
   void setSubscriptionHandler(ReplyFn onReply) { subscription_ = std::move(onReply); }
-  // SUBSCRIBE / UNSUBSCRIBE channels...; false when the link is not up or hiredis refused.
+  // SUBSCRIBE / UNSUBSCRIBE channels..., at most 1024 per command; false when the link is not
+  // up or hiredis refused one of the commands.
   bool subscribe(const std::vector<std::string_view>& channels);
   bool unsubscribe(const std::vector<std::string_view>& channels);
 

@@ -59,6 +59,15 @@ async function websocket(t) {
   };
 }
 
+// A WebSocket session connected to "/", past the CONNECT ack and the echo app's "auth" event.
+async function connectedWebsocket(t) {
+  const s = await websocket(t);
+  s.send("40");
+  connectAck(await s.next());
+  assert.strictEqual(await s.next(), '42["auth",{}]');
+  return s;
+}
+
 // Checks "40<nsp,>{sid}" (the CONNECT ack) and returns its socket id.
 function connectAck(packet, nsp = "") {
   const prefix = `40${nsp ? nsp + "," : ""}`;
@@ -115,10 +124,7 @@ runCases("socketio", [
   {
     name: "event-and-ack-id",
     async run(t) {
-      const s = await websocket(t);
-      s.send("40");
-      await s.next();
-      await s.next();
+      const s = await connectedWebsocket(t);
       s.send('42["message",1,"2",{"3":[true]}]');
       assert.strictEqual(await s.next(), '42["message-back",1,"2",{"3":[true]}]');
       s.send('4256["message-with-ack",1,"2",{"3":[true]}]');
@@ -133,10 +139,7 @@ runCases("socketio", [
   {
     name: "binary-event-attachments-websocket",
     async run(t) {
-      const s = await websocket(t);
-      s.send("40");
-      await s.next();
-      await s.next();
+      const s = await connectedWebsocket(t);
       s.send('451-["message",{"_placeholder":true,"num":0}]');
       s.ws.send(2, Buffer.from([1, 2, 3]));
       assert.strictEqual(await s.next(), '451-["message-back",{"_placeholder":true,"num":0}]');
@@ -160,10 +163,7 @@ runCases("socketio", [
   {
     name: "binary-ack-attachments",
     async run(t) {
-      const s = await websocket(t);
-      s.send("40");
-      await s.next();
-      await s.next();
+      const s = await connectedWebsocket(t);
       s.send('451-15["message-with-ack",{"_placeholder":true,"num":0}]');
       s.ws.send(2, Buffer.from([4, 5]));
       assert.strictEqual(await s.next(), '461-15[{"_placeholder":true,"num":0}]');
