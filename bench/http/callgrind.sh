@@ -4,7 +4,12 @@
 # Each proxy runs under `valgrind --tool=callgrind` twice: once idle (start, stop) and once
 # serving exactly N requests (bench/http/count_client.py, 8 keep-alive connections) to an nginx
 # backend. (busy - idle) / N is the proxy's own cost per request, independent of machine load.
-# Usage: [TETHER_ROUTE=none|plain|rules] bench/http/callgrind.sh [N=20000]
+# Usage: [TLS=rsa2048|p256] [TETHER_ROUTE=none|plain|rules] bench/http/callgrind.sh [N=20000]
+#   TLS: every proxy terminates TLS with a certificate of that kind (keep-alive, so the N
+#   requests cost 8 handshakes); the per-request figure then prices the TLS record path.
+#   HANDSHAKES=full|resumed|resumed12 (with TLS): instead, N connections of one request each
+#   (bench/http/handshake_client.py, 2 processes): full handshakes, or TLS 1.3 / TLS 1.2
+#   resumptions; the figure is then instructions per connection.
 #   TETHER_ROUTE (tether only): none (default) proxies without a routes section; plain adds one
 #   route without rules; rules adds one route with four header rules (two on the request, two on
 #   the response), to price routing and header rules against `none`.
@@ -35,6 +40,13 @@ CONF
     ;;
   *) echo "callgrind.sh: TETHER_ROUTE must be none, plain or rules" >&2; exit 2 ;;
 esac
+tls_arg=""
+if [[ -n "${HANDSHAKES:-}" && -z "${TLS:-}" ]]; then echo "callgrind.sh: HANDSHAKES needs TLS" >&2; exit 2; fi
+if [[ -n "${TLS:-}" ]]; then
+  make_bench_cert "$work" "$TLS"
+  make_contestants_tls "$work" "$work/$TLS.pem" "$work/$TLS.key"
+  tls_arg=tls
+fi
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" & backend_pid=$!
 sleep 0.5
 
@@ -46,7 +58,14 @@ measure() {  # measure NAME REQUESTS -- command...
   valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>"$work/$name.$n.err" &
   local pid=$!
   for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.2; done
-  if ((n > 0)); then python3 "$root/bench/http/count_client.py" "$PORT" "$n" 8; fi
+  if ((n > 0)); then
+    case ${HANDSHAKES:-} in
+      "") python3 "$root/bench/http/count_client.py" "$PORT" "$n" 8 $tls_arg ;;
+      full) python3 "$root/bench/http/handshake_client.py" "$PORT" "$n" 2 >/dev/null ;;
+      resumed) python3 "$root/bench/http/handshake_client.py" "$PORT" "$n" 2 resume tls1.3 >/dev/null ;;
+      resumed12) python3 "$root/bench/http/handshake_client.py" "$PORT" "$n" 2 resume tls1.2 >/dev/null ;;
+    esac
+  fi
   kill -TERM "$pid"; wait "$pid" || true
   # callgrind writes one file per process/thread; sum them
   local sum=0

@@ -9,7 +9,11 @@
 # copy in docs/ is one such file committed with the figures it backs). Loopback only; bounded by
 # ROUNDS x DURATION.
 #
-# Usage: [OUT_DIR=DIR] bench/http/compare.sh [ROUNDS=5] [DURATION=10s]
+# With TLS=rsa2048|p256 the three proxies terminate TLS (a self-signed certificate of that kind,
+# each proxy's default TLS settings), wrk speaks https with keep-alive, the direct row is left
+# out, and the file is OUT_DIR/bench-https.csv.
+#
+# Usage: [OUT_DIR=DIR] [TLS=rsa2048|p256] bench/http/compare.sh [ROUNDS=5] [DURATION=10s]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ROUNDS=${1:-5}
@@ -29,6 +33,12 @@ BACKEND=18801 TETHER_PORT=18802 NGINX_PORT=18803 HAPROXY_PORT=18804
 
 source "$root/bench/http/contestants.sh"
 write_contestant_configs "$work" $BACKEND $TETHER_PORT $NGINX_PORT $HAPROXY_PORT
+scheme=http order=(direct tether nginx haproxy) csv_name=bench-http.csv
+if [[ -n "${TLS:-}" ]]; then
+  make_bench_cert "$work" "$TLS"
+  make_contestants_tls "$work" "$work/$TLS.pem" "$work/$TLS.key"
+  scheme=https order=(tether nginx haproxy) csv_name=bench-https.csv
+fi
 
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
@@ -51,7 +61,6 @@ cpu_ticks() {
   echo $total
 }
 hz=$(getconf CLK_TCK)
-order=(direct tether nginx haproxy)
 declare -A rps p99 cpu
 for t in "${order[@]}"; do rps[$t]=""; p99[$t]=""; cpu[$t]=""; done
 
@@ -62,7 +71,7 @@ to_ms() {  # wrk latency "1.23ms" / "456.00us" / "1.2s" -> ms
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${order[@]}"; do
     before=$(cpu_ticks "${procs[$t]}")
-    out=$(wrk -t1 -c64 -d"$DURATION" --latency "http://127.0.0.1:${ports[$t]}/" 2>&1)
+    out=$(wrk -t1 -c64 -d"$DURATION" --latency "$scheme://127.0.0.1:${ports[$t]}/" 2>&1)
     after=$(cpu_ticks "${procs[$t]}")
     reqs=$(echo "$out" | awk '/requests in/ {print $1}')
     cpu[$t]+="$(awk -v d=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", (n > 0 ? d / hz * 1e6 / n : 0) }') "
@@ -74,7 +83,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-csv="$OUT_DIR/bench-http.csv"
+csv="$OUT_DIR/$csv_name"
 echo "target,req_per_s,p99_ms,proxy_cpu_us_per_request" > "$csv"
 printf "\n%-8s %12s %10s %22s\n" target "req/s" "p99 ms" "proxy CPU us/request"
 for t in "${order[@]}"; do
@@ -87,7 +96,7 @@ best=$(awk -v a="$med_nginx" -v b="$med_haproxy" 'BEGIN {print (a > b ? a : b)}'
 bestname=$(awk -v a="$med_nginx" -v b="$med_haproxy" 'BEGIN {print (a > b ? "nginx" : "haproxy")}')
 printf "\ntether / nginx   req/s: %.2fx   p99: %.2fx\n" "$(awk -v a="$med_tether" -v b="$med_nginx" 'BEGIN{print a/b}')" "$(awk -v a="$p99_tether" -v b="$p99_nginx" 'BEGIN{print a/b}')"
 printf "tether / haproxy req/s: %.2fx   p99: %.2fx\n" "$(awk -v a="$med_tether" -v b="$med_haproxy" 'BEGIN{print a/b}')" "$(awk -v a="$p99_tether" -v b="$p99_haproxy" 'BEGIN{print a/b}')"
-printf "tether / best (%s): %.2fx (target >= 1.30x)\n" "$bestname" "$(awk -v a="$med_tether" -v b="$best" 'BEGIN{print a/b}')"
+[[ $scheme == https ]] || printf "tether / best (%s): %.2fx (target >= 1.30x)\n" "$bestname" "$(awk -v a="$med_tether" -v b="$best" 'BEGIN{print a/b}')"
 printf "proxy CPU per request: tether %s us, nginx %s us, haproxy %s us (nginx/tether %.2fx, haproxy/tether %.2fx)\n" \
   "$cpu_tether" "$cpu_nginx" "$cpu_haproxy" "$(awk -v a="$cpu_nginx" -v b="$cpu_tether" 'BEGIN{print a/b}')" "$(awk -v a="$cpu_haproxy" -v b="$cpu_tether" 'BEGIN{print a/b}')"
 echo "(csv: $csv)"

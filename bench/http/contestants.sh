@@ -49,3 +49,28 @@ upstreams:
   be: {strategy: round_robin, keepalive: 64, servers: ["127.0.0.1:$backend"]}
 CONF
 }
+
+# Turns the contestants' listeners (not the backend) into TLS listeners with CERT/KEY (PEM):
+# nginx `listen ... ssl` (with TLS 1.3, which the Debian nginx leaves off by default), HAProxy `bind ... ssl crt` (key and chain in one file, written next to
+# CERT), tether `tls: {cert, key}`. Each keeps its own defaults otherwise (session tickets on).
+#   make_contestants_tls WORK CERT KEY
+make_contestants_tls() {
+  local work=$1 cert=$2 key=$3
+  sed -i -E "s#listen (127\.0\.0\.1:[0-9]+);#listen \1 ssl; ssl_certificate $cert; ssl_certificate_key $key; ssl_protocols TLSv1.2 TLSv1.3;#" "$work/nginx/nginx.conf"
+  cat "$cert" "$key" > "$cert.haproxy.pem"
+  sed -i -E "s#^  bind (127\.0\.0\.1:[0-9]+)\$#  bind \1 ssl crt $cert.haproxy.pem#" "$work/haproxy.cfg"
+  sed -i -E "s#address: (\"127\.0\.0\.1:[0-9]+\")\}#address: \1, tls: {cert: $cert, key: $key}}#" "$work/tether.yaml"
+}
+
+# A self-signed certificate for 127.0.0.1 of KIND rsa2048 or p256, as DIR/KIND.pem and DIR/KIND.key.
+#   make_bench_cert DIR KIND
+make_bench_cert() {
+  local dir=$1 kind=$2 alg
+  case $kind in
+    rsa2048) alg=(-newkey rsa:2048) ;;
+    p256) alg=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+    *) echo "make_bench_cert: KIND must be rsa2048 or p256" >&2; return 2 ;;
+  esac
+  openssl req -x509 "${alg[@]}" -nodes -days 30 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$dir/$kind.key" -out "$dir/$kind.pem" 2>/dev/null
+}

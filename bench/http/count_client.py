@@ -2,20 +2,27 @@
 checks every answer is 200. Used to count instructions per proxied request under callgrind,
 where wrk's time-bounded runs would give a varying request count.
 
-Usage: count_client.py PORT N [C=8]
+Usage: count_client.py PORT N [C=8] [tls]   (tls: over TLS, certificate not verified)
 """
 import socket
+import ssl
 import sys
 import threading
 
 port, total = int(sys.argv[1]), int(sys.argv[2])
 conns = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+use_tls = len(sys.argv) > 4 and sys.argv[4] == "tls"
+tls_context = ssl.create_default_context()
+tls_context.check_hostname = False
+tls_context.verify_mode = ssl.CERT_NONE
 REQ = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
 failures = []
 
 
 def run(n):
     s = socket.create_connection(("127.0.0.1", port))
+    if use_tls:
+        s = tls_context.wrap_socket(s)
     buf = b""
     for _ in range(n):
         s.sendall(REQ)

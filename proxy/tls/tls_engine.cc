@@ -6,6 +6,10 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
 namespace proxy::tls {
 
 TlsEngine::TlsEngine(std::shared_ptr<const TlsContext> ctx) : TlsEngine(ctx->get(), false) { context_ = std::move(ctx); }
@@ -82,16 +86,44 @@ TlsEngine::Status TlsEngine::readError(int rc) {
   }
 }
 
+// As few TLS records as the bytes need: a response is many small iovecs (head pieces, body), and
+// every record costs a cipher setup and 22 bytes on the wire, so the buffers are gathered into a
+// record-sized staging buffer and each full record goes out with one SSL_write. Whole records of
+// a large buffer are handed to SSL_write in place (no copy) when nothing is staged. Memory BIOs
+// never push back, so each SSL_write takes everything at once.
 TlsEngine::Status TlsEngine::write(const uv_buf_t* bufs, unsigned n) {
+  static thread_local char staging[kRecordSize];
+  size_t staged = 0;
+  auto put = [this](const char* p, size_t len) {
+    if (SSL_write(ssl_, p, static_cast<int>(len)) > 0) return true;
+    error_ = "write failed";
+    ERR_clear_error();
+    return false;
+  };
   for (unsigned i = 0; i < n; ++i) {
-    if (bufs[i].len == 0) continue;
-    // Memory BIOs never push back, so SSL_write takes everything at once.
-    if (SSL_write(ssl_, bufs[i].base, static_cast<int>(bufs[i].len)) <= 0) {
-      error_ = "write failed";
-      ERR_clear_error();
-      return Status::Error;
+    const char* p = bufs[i].base;
+    size_t len = bufs[i].len;
+    while (len > 0) {
+      if (staged == 0 && len >= kRecordSize) {
+        size_t whole = len - len % kRecordSize;
+        if (!put(p, whole)) return Status::Error;
+        p += whole;
+        len -= whole;
+        continue;
+      }
+      size_t take = std::min(len, kRecordSize - staged);
+      std::memcpy(staging + staged, p, take);
+      staged += take;
+      p += take;
+      len -= take;
+      if (staged == kRecordSize) {
+        if (!put(staging, staged)) return Status::Error;
+        staged = 0;
+      }
     }
   }
+  assert(staged < kRecordSize);
+  if (staged && !put(staging, staged)) return Status::Error;
   return Status::Ok;
 }
 

@@ -54,8 +54,10 @@ class TlsEngine {
     }
   }
 
-  // Encrypts plaintext into pendingOutput().
+  // Encrypts plaintext into pendingOutput(), gathering small buffers into full records.
   Status write(const uv_buf_t* bufs, unsigned n);
+  // The largest TLS record's plaintext (RFC 8446 5.1).
+  static constexpr size_t kRecordSize = 16384;
 
   // Ciphertext waiting to be sent; call consumeOutput() once it has been written or copied.
   std::string_view pendingOutput() const;
