@@ -381,6 +381,7 @@ void Session::releaseHttpBuffers() {
   std::string().swap(down_head_);
   std::string().swap(pending_);
   parser_.head().release();
+  if (tls_) tls_->releaseIdleBuffers();
 }
 
 void Session::onClientWriteDone(void* owner, int status, size_t bytes) {

@@ -504,6 +504,7 @@ void Session::finishExchange() {
   }
   releaseUpstream(up_ && up_->reusable());
   resetExchange();
+  if (tls_) tls_->releaseIdleBuffers();
   state_ = State::Idle;
   startTimer(static_cast<uint64_t>(worker_.ctx().config->timeouts.keepalive.count()));
   resumeParsing();

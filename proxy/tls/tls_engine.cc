@@ -3,6 +3,7 @@
 
 #include "proxy/tls/tls_context.h"
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
@@ -133,7 +134,28 @@ std::string_view TlsEngine::pendingOutput() const {
   return len > 0 ? std::string_view(data, static_cast<size_t>(len)) : std::string_view();
 }
 
-void TlsEngine::consumeOutput() { (void)BIO_reset(wbio_); }
+namespace {
+
+// A memory BIO keeps the capacity of its largest content after a reset. Gives it back when the
+// BIO is empty and holds more than `keep` bytes; BIO_set_mem_buf frees the old buffer.
+void shrinkIfEmpty(BIO* bio, size_t keep) {
+  BUF_MEM* bm = nullptr;
+  BIO_get_mem_ptr(bio, &bm);
+  if (!bm || bm->length != 0 || bm->max <= keep) return;
+  if (BUF_MEM* fresh = BUF_MEM_new()) BIO_set_mem_buf(bio, fresh, BIO_CLOSE);
+}
+
+}  // namespace
+
+void TlsEngine::consumeOutput() {
+  (void)BIO_reset(wbio_);
+  shrinkIfEmpty(wbio_, kRetainedOutput);
+}
+
+void TlsEngine::releaseIdleBuffers() {
+  shrinkIfEmpty(rbio_, 0);
+  shrinkIfEmpty(wbio_, 0);
+}
 
 void TlsEngine::shutdown() {
   if (handshake_done_) SSL_shutdown(ssl_);

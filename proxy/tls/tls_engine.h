@@ -61,7 +61,12 @@ class TlsEngine {
 
   // Ciphertext waiting to be sent; call consumeOutput() once it has been written or copied.
   std::string_view pendingOutput() const;
+  // Empties the output; a buffer grown past kRetainedOutput (a large body) is given back.
   void consumeOutput();
+  // Between requests: gives back the memory BIOs' buffers, so an idle connection holds only
+  // OpenSSL's own state (SSL_MODE_RELEASE_BUFFERS frees the record buffers).
+  void releaseIdleBuffers();
+  static constexpr size_t kRetainedOutput = 32 * 1024;
 
   bool handshakeDone() const { return handshake_done_; }
   // After the handshake: whether it resumed a session, and the protocol version (TLS1_2_VERSION...).

@@ -122,3 +122,28 @@ TEST_CASE("TLS engine: large and small buffers keep their order in as few record
   // 60,300 bytes in four iovecs fit in ceil(60300 / 16384) = 4 records.
   CHECK(appRecords(wire) == 4);
 }
+
+TEST_CASE("TLS engine: idle buffers given back, the connection goes on") {
+  Pair p;
+  REQUIRE(p.server.handshakeDone());
+  std::string big(100000, 'x');  // past kRetainedOutput: the output buffer is given back
+  uv_buf_t b = uv_buf_init(big.data(), static_cast<unsigned>(big.size()));
+  REQUIRE(p.server.write(&b, 1) == TlsEngine::Status::Ok);
+  p.at_client.clear();
+  pump(p.server, p.client, p.at_client);
+  CHECK(p.at_client == big);
+  p.server.releaseIdleBuffers();
+  p.client.releaseIdleBuffers();
+  CHECK(p.server.pendingOutput().empty());
+  std::string req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp = "HTTP/1.1 204 No Content\r\n\r\n";
+  uv_buf_t r = uv_buf_init(req.data(), static_cast<unsigned>(req.size()));
+  REQUIRE(p.client.write(&r, 1) == TlsEngine::Status::Ok);
+  p.at_server.clear();
+  pump(p.client, p.server, p.at_server);
+  CHECK(p.at_server == req);
+  uv_buf_t s = uv_buf_init(resp.data(), static_cast<unsigned>(resp.size()));
+  REQUIRE(p.server.write(&s, 1) == TlsEngine::Status::Ok);
+  p.at_client.clear();
+  pump(p.server, p.client, p.at_client);
+  CHECK(p.at_client == resp);
+}
