@@ -81,9 +81,21 @@ bool H2Session::feed(const char* data, size_t len) {
   last_progress_ms_ = uv_now(worker_.ctx().loop);
   ssize_t n = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data), len);
   if (n < 0) {
-    common::logDebug("h2_protocol_error", {{"client", session_.logClient()}, {"reason", nghttp2_strerror(static_cast<int>(n))}});
-    // nghttp2 queued a GOAWAY for protocol errors: send it before closing.
-    failed_ = true;
+    // A fatal error: nghttp2 cannot be used any more; the GOAWAY is written by hand.
+    int rc = static_cast<int>(n);
+    common::logDebug("h2_protocol_error", {{"client", session_.logClient()}, {"reason", nghttp2_strerror(rc)}});
+    bool flood = calm_ || rc == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS || rc == NGHTTP2_ERR_FLOODED;
+    if (flood && !calm_) worker_.ctx().metrics->h2_flood_closes.add(1);
+    uint32_t last = static_cast<uint32_t>(std::max(nghttp2_session_get_last_proc_stream_id(ng_), 0));
+    uint32_t code = flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR;
+    char goaway[17] = {0, 0, 8, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 4; ++i) {
+      goaway[9 + i] = static_cast<char>(last >> (24 - 8 * i));
+      goaway[13 + i] = static_cast<char>(code >> (24 - 8 * i));
+    }
+    fatal_ = failed_ = true;
+    session_.addOut(goaway, sizeof goaway);
+    if (session_.flushOut()) session_.closeAfterWrites();
   }
   return true;
 }
@@ -105,7 +117,7 @@ void H2Session::reap() {
 }
 
 void H2Session::flush() {
-  if (!ng_ || flushing_ || session_.closing_) return;
+  if (!ng_ || fatal_ || flushing_ || session_.closing_) return;
   flushing_ = true;
   for (;;) {
     if (session_.client_queued_ >= kMaxQueued) break;  // onClientDrained comes back
@@ -172,6 +184,7 @@ void H2Session::onTimer() {
     return;
   }
   bool stalled = session_.client_queued_ > 0 || nghttp2_session_want_write(ng_);
+  streams_.forEach([&stalled](H2Stream* s) { stalled = stalled || s->responsePending(); });
   if (!stalled || now - last_progress_ms_ < static_cast<uint64_t>(cfg.timeouts.client_header.count())) return armTimer();
   common::logDebug("h2_send_stalled", {{"client", session_.logClient()}});
   session_.close();
@@ -209,6 +222,8 @@ bool H2Session::countFrame(uint32_t& count, uint32_t cap) {
 
 void H2Session::enhanceYourCalm(const char* why) {
   common::logWarn("h2_flood", {{"client", session_.logClient()}, {"frames", why}});
+  if (calm_) return;
+  calm_ = true;
   worker_.ctx().metrics->h2_flood_closes.add(1);
   nghttp2_session_terminate_session(ng_, NGHTTP2_ENHANCE_YOUR_CALM);
   failed_ = true;

@@ -116,7 +116,9 @@ class H2Session {
   std::string out_;                // frames gathered by flush() for one write
   unsigned depth_ = 0;
   bool flushing_ = false;
-  bool failed_ = false;            // a fatal error: the session closes the connection
+  bool failed_ = false;            // the connection ends once the last frames are out
+  bool calm_ = false;              // closing with ENHANCE_YOUR_CALM
+  bool fatal_ = false;             // nghttp2 reported a fatal error: it is not called again
   bool draining_ = false;
   uint64_t window_start_ms_ = 0;   // the current one-second counting window
   uint32_t resets_ = 0;

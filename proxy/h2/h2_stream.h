@@ -65,6 +65,8 @@ class H2Stream final : public common::ListNode, private upstream::UpstreamOwner,
   void onClosed(uint32_t error_code);
   // The whole response went out: a client still sending a body is told to stop (RST NO_ERROR).
   void onResponseSent();
+  // Response bytes wait for the client's window or write queue.
+  bool responsePending() const { return resp_buf_.size() > resp_off_; }
 
  private:
   // Stream states: Headers (fields arriving) -> Waiting (connecting) -> Exchange -> Done.
