@@ -84,7 +84,9 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
     respondLocal(429);
     return http::HeadAction::Pause;
   }
-  const config::RouteConfig* route = gen_->router.find(head);
+  // redirect_https (plain listeners): every request but ACME challenges goes to https://.
+  bool redirect = s.redirect_https_ && head.url().rfind("/.well-known/acme-challenge/", 0) != 0;
+  const config::RouteConfig* route = redirect ? &server::Session::httpsRedirect() : gen_->router.find(head);
   if (!route) {
     respondLocal(404);
     return http::HeadAction::Pause;

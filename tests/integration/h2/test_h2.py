@@ -26,7 +26,7 @@ def run(*cmd, timeout=60):
     return subprocess.run(cmd, capture_output=True, timeout=timeout)
 
 
-def config(d, plain, secure, http1_only, admin, servers):
+def config(d, plain, secure, http1_only, admin, servers, redirect):
     return f"""workers: 1
 listeners:
   - name: plain
@@ -39,6 +39,10 @@ listeners:
   - name: http1
     address: 127.0.0.1:{http1_only}
     tls: {{cert: {d}/cert.pem, key: {d}/key.pem}}
+  - name: redirect
+    address: 127.0.0.1:{redirect}
+    redirect_https: true
+    http2: true
 upstreams:
   app:
     affinity: [cookie]
@@ -65,9 +69,9 @@ class H2(unittest.TestCase):
         run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", f"{d}/key.pem", "-out", f"{d}/cert.pem")
         cls.b1, cls.b2 = Backend("b1").start(), Backend("b2").start()
-        cls.plain, cls.secure, cls.http1, cls.admin = free_port(), free_port(), free_port(), free_port()
-        cls.config_text = config(d, cls.plain, cls.secure, cls.http1, cls.admin, [cls.b1.address, cls.b2.address])
-        cls.tether = Tether(cls.config_text, [cls.plain, cls.secure, cls.http1, cls.admin]).start()
+        cls.plain, cls.secure, cls.http1, cls.admin, cls.redirect = free_port(), free_port(), free_port(), free_port(), free_port()
+        cls.config_text = config(d, cls.plain, cls.secure, cls.http1, cls.admin, [cls.b1.address, cls.b2.address], cls.redirect)
+        cls.tether = Tether(cls.config_text, [cls.plain, cls.secure, cls.http1, cls.admin, cls.redirect]).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -124,6 +128,11 @@ class H2(unittest.TestCase):
     def test_route_answer_over_h2(self):
         version, code, body = self.curl("--http2-prior-knowledge", url=f"http://127.0.0.1:{self.plain}/local")
         self.assertEqual((version, code, body), ("2", 200, b"local answer"))
+
+    def test_redirect_https_over_h2c(self):
+        r = run("curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code} %{redirect_url}",
+                f"http://localhost:{self.redirect}/a?b=1")
+        self.assertEqual(r.stdout.decode(), f"2 308 https://localhost/a?b=1")
 
     def test_nghttp(self):
         r = run("nghttp", "-v", f"https://127.0.0.1:{self.secure}/name")
