@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "proxy/h2/h2_stream.h"
+#include "proxy/h2/server_settings.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
@@ -32,36 +33,9 @@ H2Session::H2Session(server::Session& session, server::Worker& worker, const con
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &H2Session::onDataChunkRecvCb);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &H2Session::onStreamCloseCb);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &H2Session::onFrameSendCb);
-  nghttp2_option* opt = nullptr;
-  if (nghttp2_option_new(&opt) != 0) {
-    nghttp2_session_callbacks_del(cbs);
-    return;
-  }
-  nghttp2_option_set_no_auto_window_update(opt, 1);  // request bodies are acknowledged as the upstream takes them
-  nghttp2_option_set_max_outbound_ack(opt, 1000);    // a client that sends PING/SETTINGS and never reads
-  nghttp2_option_set_max_settings(opt, 32);          // entries per SETTINGS frame
-  nghttp2_option_set_max_continuations(opt, kMaxContinuations);
-  nghttp2_option_set_no_closed_streams(opt, 1);
-  int rc = nghttp2_session_server_new2(&ng_, cbs, this, opt);
-  nghttp2_option_del(opt);
+  ng_ = newServerSession(cbs, this, cfg_);
   nghttp2_session_callbacks_del(cbs);
-  if (rc != 0) {
-    ng_ = nullptr;
-    return;
-  }
-  nghttp2_settings_entry settings[] = {
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg_.max_concurrent_streams},
-      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, cfg_.initial_window_bytes},
-      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, cfg_.max_header_list_bytes},
-  };
-  rc = nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings, sizeof(settings) / sizeof(settings[0]));
-  if (rc == 0 && cfg_.connection_window_bytes > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
-    rc = nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(cfg_.connection_window_bytes));
-  if (rc != 0) {
-    nghttp2_session_del(ng_);
-    ng_ = nullptr;
-    return;
-  }
+  if (!ng_) return;
   worker_.ctx().metrics->h2_connections.add(1);
   last_progress_ms_ = uv_now(worker_.ctx().loop);
 }

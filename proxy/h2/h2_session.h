@@ -51,7 +51,6 @@ class H2Session {
   static constexpr size_t kMaxQueued = 256 * 1024;  // client write queue past which flush() stops
   static constexpr uint32_t kMaxResetsPerSecond = 100;
   static constexpr uint32_t kMaxControlFramesPerSecond = 500;
-  static constexpr size_t kMaxContinuations = 8;
 
   // The preface: a plain connection starting with these 24 bytes speaks h2c with prior knowledge.
   static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
