@@ -122,8 +122,9 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
     status_ = route->status;
     response_bytes_ = resp_buf_.size();
     state_ = State::Done;
+    w.ctx().metrics->unrouted_responses[metrics::statusSlot(route->status)].add();
     submitResponse(down_head_, !resp_buf_.empty());
-    finishLog(route->status, UINT32_MAX - 1);
+    finishLog(route->status, UINT32_MAX);
     return http::HeadAction::Pause;
   }
   size_t u = route->upstream_index;
@@ -193,8 +194,8 @@ void H2Stream::forwardBody(const char* data, size_t len) {
   if (chunked_) bufs[n++] = uv_buf_init(const_cast<char*>("\r\n"), 2);
   body_forwarded_ = true;
   long q = up_->write(bufs, n);
-  if (q == 0) return consume(len);
   if (q > 0) unacked_ += len;  // acknowledged when the upstream's queue drains
+  else consume(len);           // written, or failed (the error follows asynchronously)
 }
 
 // Gives `n` request bytes back to the client's windows (WINDOW_UPDATE when worth sending).
@@ -404,6 +405,8 @@ bool H2Stream::onResponseComplete() {
   if (holding_head_) holdResponseBody({}, true);
   response_done_ = true;
   state_ = State::Done;
+  if (upstream_paused_ && up_) up_->resumeReading();  // it may go back to the pool
+  upstream_paused_ = false;
   runtime_->metrics().request_duration.observeNs(uv_hrtime() - start_ns_);
   finishLog(status_, response_server_);
   if (!closed_) nghttp2_session_resume_data(conn_.ng(), id_);
@@ -483,6 +486,7 @@ void H2Stream::onResponseSent() {
 // tether's own answer (404, 413, 429, 431, 502, 503, 504...).
 void H2Stream::respondLocal(int status) {
   releaseUpstream(false);
+  dropRequestBody();
   state_ = State::Done;
   if (closed_) return;
   std::string_view r = http::errorResponse(status, false);
@@ -521,12 +525,20 @@ void H2Stream::onClosed(uint32_t error_code) {
     unacked_ = 0;
     releaseUpstream(false);
   }
+  dropRequestBody();
   if (!logged_ && state_ != State::Headers) finishLog(499, runtime_ ? static_cast<uint32_t>(runtime_->serverCount()) : UINT32_MAX);
   if (gen_) conn_.worker().release(std::exchange(gen_, nullptr));
 }
 
-// server_slot: a configured server, the upstream's "none" slot, UINT32_MAX (not routed) or
-// UINT32_MAX - 1 (a route's own answer).
+// The request body that waited for a connection will not be sent: its bytes go back to the
+// client's connection window.
+void H2Stream::dropRequestBody() {
+  if (req_buf_.empty()) return;
+  consume(req_buf_.size());
+  std::string().swap(req_buf_);
+}
+
+// server_slot: a configured server, the upstream's "none" slot, or UINT32_MAX (not routed).
 void H2Stream::finishLog(int status, uint32_t server_slot) {
   if (logged_) return;
   logged_ = true;
@@ -553,7 +565,7 @@ void H2Stream::finishLog(int status, uint32_t server_slot) {
   e.status = status;
   e.bytes = response_bytes_;
   e.duration_ns = start_ns_ ? uv_hrtime() - start_ns_ : 0;
-  if (server_slot < UINT32_MAX - 1 && runtime_) {
+  if (server_slot != UINT32_MAX && runtime_) {
     const config::UpstreamConfig& u = cfg.upstreams[std::min<size_t>(upstream_index_, cfg.upstreams.size() - 1)];
     e.upstream = u.name;
     e.server = server_slot < u.servers.size() ? std::string_view(u.servers[server_slot].name) : std::string_view("-");

@@ -88,6 +88,7 @@ class H2Stream final : public common::ListNode, private upstream::UpstreamOwner,
   void retryOrFail(int status, bool stale_ok = true, bool next_ok = true);
   void releaseUpstream(bool reusable);
   void consume(size_t n);
+  void dropRequestBody();
   void finishLog(int status, uint32_t server_slot);
 
   // ParserHandler: the synthesized request head.
