@@ -26,8 +26,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-BACKEND=18811 TETHER_PORT=18812 NGINX_PORT=18813
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+read -r BACKEND TETHER_PORT NGINX_PORT _ < <(python3 "$root/bench/chat/free_ports.py" 3 1)
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 mkdir -p "$work"/{backend,nginx}/logs
 cat > "$work/backend/nginx.conf" <<CONF
 worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
