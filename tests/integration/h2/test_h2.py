@@ -287,6 +287,17 @@ class H2(unittest.TestCase):
         self.assertLess(time.time() - start, 4)
         s.close()
 
+    def test_response_backpressure_when_client_does_not_read(self):
+        # The client never opens its window past the first 64 KiB: tether must stop reading the
+        # upstream instead of holding the 60 MB body.
+        before = self.tether.rss_kib()
+        s = h2.connect(self.plain)
+        s.sendall(h2.frame(h2.HEADERS, h2.END_STREAM | h2.END_HEADERS, 1, h2.request_block("/bytes?n=60000000")))
+        time.sleep(0.7)
+        grown = self.tether.rss_kib() - before
+        s.close()
+        self.assertLess(grown, 16 * 1024, f"RSS grew {grown} KiB")
+
     def test_zero_window_stall_is_closed(self):
         s = h2.connect(self.plain, window=0)
         s.sendall(h2.frame(h2.HEADERS, h2.END_STREAM | h2.END_HEADERS, 1, h2.request_block("/bytes?n=200000")))
