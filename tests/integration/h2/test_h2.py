@@ -31,7 +31,7 @@ def config(d, plain, secure, http1_only, admin, servers, redirect):
 listeners:
   - name: plain
     address: 127.0.0.1:{plain}
-    http2: {{max_header_list_bytes: 8KiB}}
+    http2: {{max_header_list_bytes: 8KiB, initial_window_bytes: 1MiB, connection_window_bytes: 4MiB}}
   - name: secure
     address: 127.0.0.1:{secure}
     http2: true
@@ -55,6 +55,8 @@ routes:
   - upstream: app
 timeouts:
   client_header: 1s
+limits:
+  max_body_bytes: 1GiB
 access_log: {{path: {d}/access.log, format: combined}}
 admin:
   address: 127.0.0.1:{admin}
@@ -297,6 +299,42 @@ class H2(unittest.TestCase):
         grown = self.tether.rss_kib() - before
         s.close()
         self.assertLess(grown, 16 * 1024, f"RSS grew {grown} KiB")
+
+    def test_request_body_backpressure_when_upstream_does_not_read(self):
+        # /sleep does not read its request body: tether acknowledges body bytes only as the
+        # upstream takes them, so the client can send little more than the socket buffers hold.
+        s = h2.connect(self.plain)
+        total = 50 * 1024 * 1024
+        s.sendall(h2.frame(h2.HEADERS, h2.END_HEADERS, 1, h2.request_block("/sleep?ms=4000", method="POST",
+                                                                            extra=[("content-length", str(total))])))
+        r = h2.Reader(s)
+        r.until(lambda r: r.of(h2.SETTINGS), 2)
+        sent, conn_credit, stream_credit, seen = 0, 65535, 1024 * 1024, 0
+        chunk = b"x" * 16384
+        start = time.time()
+        at_half = None
+        while time.time() < start + 3:
+            if at_half is None and time.time() > start + 1.5:
+                at_half = sent
+            while conn_credit >= len(chunk) and stream_credit >= len(chunk):
+                s.sendall(h2.frame(h2.DATA, 0, 1, chunk))
+                sent += len(chunk)
+                conn_credit -= len(chunk)
+                stream_credit -= len(chunk)
+            r.until(lambda r: len(r.frames) > seen, 0.05)
+            for t, _, sid, p in r.frames[seen:]:
+                if t == h2.WINDOW_UPDATE:
+                    inc = int.from_bytes(p[:4], "big") & 0x7FFFFFFF
+                    if sid == 0:
+                        conn_credit += inc
+                    else:
+                        stream_credit += inc
+            seen = len(r.frames)
+        s.close()
+        # The stream window and the upstream's socket buffers, then the windows stay shut (without
+        # flow control as backpressure the whole 50 MB goes in well under a second).
+        self.assertGreater(at_half, 60000)
+        self.assertLess(sent, 8 * 1024 * 1024, f"{at_half} bytes in 1.5 s, {sent} in 3 s")
 
     def test_zero_window_stall_is_closed(self):
         s = h2.connect(self.plain, window=0)
