@@ -70,6 +70,7 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
   server::Worker& w = conn_.worker();
   loop::LoopContext& ctx = w.ctx();
   server::Session& s = conn_.session();
+  head_parsed_ = true;
   gen_ = w.acquire();
   const config::Config& cfg = *gen_->config;
   is_head_ = head.method == HTTP_HEAD;
@@ -547,7 +548,7 @@ void H2Stream::finishLog(int status, uint32_t server_slot) {
   const config::Config& cfg = gen_ ? *gen_->config : *conn_.worker().ctx().config;
   std::string_view method = "-", url = "-", ua, referer;
   const http::MessageHead& head = parser_.head();
-  if (state_ != State::Headers || parser_.head().headerCount()) {
+  if (head_parsed_) {  // else the head was refused before parsing (400, 431): method and URL unknown
     method = llhttp_method_name(static_cast<llhttp_method_t>(head.method));
     url = head.url();
     ua = head.find("user-agent");

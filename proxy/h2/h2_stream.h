@@ -155,6 +155,7 @@ class H2Stream final : public common::ListNode, private upstream::UpstreamOwner,
   int status_ = 0;
   std::string log_client_;
   bool logged_ = false;
+  bool head_parsed_ = false;      // the synthesized head reached onHead
 };
 
 }  // namespace proxy::h2

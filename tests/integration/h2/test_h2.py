@@ -178,6 +178,9 @@ class H2(unittest.TestCase):
     def test_header_list_too_large_is_431(self):
         _, code, _ = self.curl("--http2-prior-knowledge", "-H", "X-Big: " + "a" * 12000, url=f"http://127.0.0.1:{self.plain}/name")
         self.assertEqual(code, 431)
+        # Refused before its head was read: logged without a method or URL.
+        log = os.path.join(self.dir.name, "access.log")
+        self.assertTrue(wait_for(lambda: '"- - HTTP/2.0" 431' in open(log).read(), 3))
 
     def test_reload_keeps_inflight_stream(self):
         p = subprocess.Popen(["curl", "-sS", "--http2-prior-knowledge", "-w", "\n%{http_code}", f"http://127.0.0.1:{self.plain}/sleep?ms=1500"],
