@@ -110,7 +110,7 @@ bool buildTls(const proxy::config::Config& cfg, TlsContexts& out, std::string& e
       continue;
     }
     std::string why;
-    auto ctx = proxy::tls::TlsContext::create(l.tls, why);
+    auto ctx = proxy::tls::TlsContext::create(l.tls, l.http2.enabled, why);
     if (!ctx) {
       error = why + " (listener " + l.name + ")";
       return false;

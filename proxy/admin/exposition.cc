@@ -179,6 +179,32 @@ std::string renderPrometheus(const ScrapeSources& src) {
     handshakes.Add({{"result", "failed"}, {"version", "none"}}).Increment(static_cast<double>(failed - cert_failed));
     handshakes.Add({{"result", "client_cert_failed"}, {"version", "none"}}).Increment(static_cast<double>(cert_failed));
   }
+  {  // request heads by client protocol
+    auto& by_protocol = BuildCounter().Name("tether_downstream_requests_total")
+                            .Help("Requests received from clients, by protocol (HTTP/1.1 covers 1.0; HTTP/2 counts streams)")
+                            .Register(reg);
+    for (size_t p : {0, 1}) {
+      uint64_t n = 0;
+      for (const WorkerMetrics* w : src.workers) n += w->downstream_requests[p].value();
+      by_protocol.Add({{"protocol", p ? "HTTP/2" : "HTTP/1.1"}}).Increment(static_cast<double>(n));
+    }
+  }
+  bool any_h2 = false;
+  for (const auto& l : cfg.listeners) any_h2 = any_h2 || l.http2.enabled;
+  if (any_h2) {  // listeners with http2: connections, streams, flood closes
+    int64_t conns = 0, streams = 0;
+    uint64_t floods = 0;
+    for (const WorkerMetrics* w : src.workers) {
+      conns += w->h2_connections.value();
+      streams += w->h2_streams.value();
+      floods += w->h2_flood_closes.value();
+    }
+    BuildGauge().Name("tether_h2_connections_active").Help("Open HTTP/2 client connections").Register(reg).Add({}).Set(static_cast<double>(conns));
+    BuildGauge().Name("tether_h2_streams_active").Help("Open HTTP/2 streams").Register(reg).Add({}).Set(static_cast<double>(streams));
+    BuildCounter().Name("tether_h2_flood_closes_total")
+        .Help("HTTP/2 connections closed with GOAWAY(ENHANCE_YOUR_CALM): rapid reset, control frame floods, header list bombs")
+        .Register(reg).Add({}).Increment(static_cast<double>(floods));
+  }
   uint64_t down_rx = 0, up_rx = 0, dropped = 0;
   for (const WorkerMetrics* w : src.workers) {
     down_rx += w->bytes_downstream_rx.value();

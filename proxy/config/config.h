@@ -129,6 +129,16 @@ struct Cidr {
   uint32_t prefix = 0;
 };
 
+// A listener's `http2:` (true, or a map of these limits). TLS listeners offer h2 by ALPN; plain
+// ones accept h2c with prior knowledge; HTTP/1.1 keeps working on both.
+struct Http2Config {
+  bool enabled = false;
+  uint32_t max_concurrent_streams = 128;
+  uint32_t max_header_list_bytes = 64 * 1024;   // decoded header list of one request
+  uint32_t initial_window_bytes = 64 * 1024;    // per stream, for request bodies
+  uint32_t connection_window_bytes = 1024 * 1024;
+};
+
 struct ListenerConfig {
   std::string name;
   std::string address;
@@ -139,6 +149,7 @@ struct ListenerConfig {
   bool proxy_protocol = false;
   // Plain HTTP only: every request but ACME HTTP-01 challenges is answered 308 to https://.
   bool redirect_https = false;
+  Http2Config http2;
   // Addresses whose forwarding headers are believed: a request from one of them keeps its
   // X-Forwarded-For chain, X-Forwarded-Proto and X-Forwarded-Host, and its client is the
   // right-most X-Forwarded-For entry not in this list. With proxy_protocol, only these peers may

@@ -104,9 +104,37 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   }
 }
 
+// `http2: true` or `http2: {max_concurrent_streams: 128, ...}` (the map turns it on too).
+void readHttp2(const YAML::Node& node, Http2Config& h) {
+  if (!node.IsMap()) {
+    h.enabled = boolValue(node, "http2");
+    return;
+  }
+  checkKeys(node, "http2", {"max_concurrent_streams", "max_header_list_bytes", "initial_window_bytes", "connection_window_bytes"});
+  h.enabled = true;
+  if (node["max_concurrent_streams"])
+    h.max_concurrent_streams = static_cast<uint32_t>(unsignedValue(node["max_concurrent_streams"], "http2.max_concurrent_streams", 1, 10'000));
+  if (node["max_header_list_bytes"]) {
+    uint64_t v = sizeValue(node["max_header_list_bytes"], "http2.max_header_list_bytes");
+    if (v < 1024 || v > 16 * 1024 * 1024) fail(node["max_header_list_bytes"], "http2.max_header_list_bytes must be between 1KiB and 16MiB");
+    h.max_header_list_bytes = static_cast<uint32_t>(v);
+  }
+  // RFC 9113 6.9.2: windows are at most 2^31-1; below 16 KiB a body crawls.
+  auto window = [&](const char* key, uint32_t& out) {
+    if (!node[key]) return;
+    uint64_t v = sizeValue(node[key], std::string("http2.") + key);
+    if (v < 16 * 1024 || v > 0x7fffffffULL) fail(node[key], std::string("http2.") + key + " must be between 16KiB and 2GiB-1");
+    out = static_cast<uint32_t>(v);
+  };
+  window("initial_window_bytes", h.initial_window_bytes);
+  window("connection_window_bytes", h.connection_window_bytes);
+  if (h.connection_window_bytes < h.initial_window_bytes) h.connection_window_bytes = h.initial_window_bytes;
+}
+
 void readListener(const YAML::Node& node, ListenerConfig& l, size_t index, const std::string& source) {
   expectMap(node, "a listener");
-  checkKeys(node, "listener", {"name", "address", "tls", "trusted_proxies", "proxy_protocol", "redirect_https"});
+  checkKeys(node, "listener", {"name", "address", "tls", "trusted_proxies", "proxy_protocol", "redirect_https", "http2"});
+  if (node["http2"]) readHttp2(node["http2"], l.http2);
   if (node["proxy_protocol"]) l.proxy_protocol = boolValue(node["proxy_protocol"], "proxy_protocol");
   if (node["redirect_https"]) {
     l.redirect_https = boolValue(node["redirect_https"], "redirect_https");

@@ -151,7 +151,7 @@ void AccessLog::appendJson(const AccessEntry& e) {
     o += ",\"upstream_url\":";
     appendJsonString(o, e.upstream_url);
   }
-  o += e.http_minor == 0 ? ",\"protocol\":\"HTTP/1.0\"" : ",\"protocol\":\"HTTP/1.1\"";
+  o += e.http2 ? ",\"protocol\":\"HTTP/2.0\"" : e.http_minor == 0 ? ",\"protocol\":\"HTTP/1.0\"" : ",\"protocol\":\"HTTP/1.1\"";
   char num[96];
   std::snprintf(num, sizeof(num), ",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f", e.status,
                 static_cast<unsigned long long>(e.bytes), static_cast<double>(e.duration_ns) / 1e6);
@@ -180,7 +180,7 @@ void AccessLog::appendCombined(const AccessEntry& e) {
   o += timestamp();
   o += "] \"";
   std::string request;
-  request.append(e.method).append(" ").append(e.url).append(e.http_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+  request.append(e.method).append(" ").append(e.url).append(e.http2 ? " HTTP/2.0" : e.http_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
   for (unsigned char c : request) {
     if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) {
       char esc[8];

@@ -28,6 +28,7 @@ struct AccessEntry {
   std::string_view upstream_url;  // the target sent upstream when a route rewrote it (JSON only)
   int status = 0;
   uint8_t http_minor = 1;
+  bool http2 = false;        // an HTTP/2 stream (http_minor ignored)
   uint64_t bytes = 0;        // response body bytes relayed
   uint64_t duration_ns = 0;  // request head parsed -> response complete
 };

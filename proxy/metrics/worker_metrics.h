@@ -99,6 +99,11 @@ struct WorkerMetrics {
   std::array<std::array<Counter, 2>, 2> tls_handshakes;
   Counter tls_handshake_failures;
   Counter tls_client_cert_failures;  // of those, on the client's certificate (mTLS)
+  // Request heads received, by client protocol: [0] HTTP/1.x, [1] HTTP/2 streams.
+  std::array<Counter, 2> downstream_requests;
+  Gauge h2_connections;     // open HTTP/2 client connections
+  Gauge h2_streams;         // open HTTP/2 streams
+  Counter h2_flood_closes;  // connections closed with ENHANCE_YOUR_CALM (floods, rapid reset)
 };
 
 }  // namespace proxy::metrics

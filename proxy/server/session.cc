@@ -12,6 +12,7 @@
 #include "proxy/config/cidr.h"
 #include "proxy/edge/client_limiter.h"
 #include "proxy/edge/proxy_protocol.h"
+#include "proxy/h2/h2_session.h"
 #include "proxy/http/error_response.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/worker.h"
@@ -29,7 +30,10 @@ Session::Session(Worker& worker)
   timer_.data = this;
 }
 
-Session::~Session() { delete tls_; }
+Session::~Session() {
+  delete h2_;
+  delete tls_;
+}
 
 void Session::accept(uv_stream_t* listener, const config::ListenerConfig& lc, const std::shared_ptr<const tls::TlsContext>& tls) {
   LoopContext& ctx = worker_.ctx();
@@ -71,6 +75,10 @@ void Session::accept(uv_stream_t* listener, const config::ListenerConfig& lc, co
     client_ip_len_ = common::formatIp(reinterpret_cast<sockaddr*>(&peer), client_ip_, sizeof(client_ip_));
   state_ = State::Idle;
   redirect_https_ = lc.redirect_https;
+  if (lc.http2.enabled) {
+    h2cfg_ = lc.http2;
+    h2_possible_ = true;
+  }
   if (lc.proxy_protocol) {
     if (!lc.trusted_proxies.empty() && !config::cidrContains(lc.trusted_proxies, std::string_view(client_ip_, client_ip_len_))) {
       common::logDebug("proxy_protocol_untrusted_peer", {{"client", std::string_view(client_ip_, client_ip_len_)}});
@@ -135,6 +143,7 @@ void Session::onProxyHeader(const char* data, size_t len) {
 constexpr uint64_t kDrainIdleGraceMs = 1000;
 
 void Session::drain() {
+  if (h2_) return h2_->drain();
   client_keep_alive_ = false;
   if (state_ != State::Idle) return;
   uint64_t keepalive = static_cast<uint64_t>(worker_.ctx().config->timeouts.keepalive.count());
@@ -162,12 +171,66 @@ void Session::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 void Session::onPlain(const char* data, size_t len) {
   if (state_ == State::Tunnel) return tunnel_->fromClient(data, len);
+  if (h2_) {
+    if (!h2_->feed(data, len)) close();
+    return;
+  }
+  if (h2_possible_ && detectH2(data, len)) return;
   if (state_ == State::Idle) {
     state_ = State::Head;
     startTimer(static_cast<uint64_t>(worker_.ctx().config->timeouts.client_header.count()));
   }
   if (parse_blocked_) return appendPending(data, len);
   feedClient(data, len);
+}
+
+// TLS: ALPN decided in the handshake. Plain: a connection whose first bytes are the 24-byte
+// preface speaks h2c with prior knowledge; a prefix of it is held until it is whole or differs.
+bool Session::detectH2(const char* data, size_t len) {
+  if (tls_) {
+    h2_possible_ = false;
+    if (!tls_->alpnH2()) return false;
+    startH2(data, len);
+    return true;
+  }
+  std::string_view preface = h2::H2Session::kPreface;
+  size_t held = pending_.size();
+  size_t n = std::min(len, preface.size() - held);
+  if (std::string_view(data, n) != preface.substr(held, n)) {
+    h2_possible_ = false;
+    if (held == 0) return false;
+    std::string bytes;  // HTTP/1.1 after all: the held bytes first
+    bytes.swap(pending_);
+    bytes.append(data, len);
+    onPlain(bytes.data(), bytes.size());
+    return true;
+  }
+  if (held + n < preface.size()) {
+    pending_.append(data, len);
+    if (state_ == State::Idle) {
+      state_ = State::Head;
+      startTimer(static_cast<uint64_t>(worker_.ctx().config->timeouts.client_header.count()));
+    }
+    return true;
+  }
+  h2_possible_ = false;
+  std::string bytes;
+  bytes.swap(pending_);
+  bytes.append(data, len);
+  startH2(bytes.data(), bytes.size());
+  return true;
+}
+
+void Session::startH2(const char* data, size_t len) {
+  if (reject_status_) return close();  // over the per-client connection cap
+  h2_ = new h2::H2Session(*this, worker_, h2cfg_);
+  if (!h2_->ok()) {
+    common::logError("h2_session_failed");
+    return close();
+  }
+  state_ = State::H2;
+  releaseHttpBuffers();
+  if (!h2_->feed(data, len)) close();
 }
 
 // Decrypts into the loop's second buffer and handles the plaintext as if it had been read.
@@ -325,6 +388,7 @@ void Session::onTimerCb(uv_timer_t* t) {
       common::logDebug("client_header_timeout", {{"client", std::string_view(self->client_ip_, self->client_ip_len_)}});
       return self->respondLocal(408);
     case State::Tunnel: return self->tunnel_->onIdleTimer();
+    case State::H2: return self->h2_->onTimer();
     case State::Closing:
       if (self->lingering_) self->close();
       return;
@@ -395,6 +459,7 @@ void Session::onClientWriteDone(void* owner, int status, size_t bytes) {
   if (self->client_queued_ > 0) return;
   if (self->close_after_write_) return self->closeAfterWrites();
   if (self->state_ == State::Tunnel) return self->tunnel_->onClientDrained();
+  if (self->state_ == State::H2) return self->h2_->onClientDrained();
   if (self->up_) self->up_->resumeReading();
 }
 
@@ -468,6 +533,7 @@ void Session::close() {
     t->destroy();
   }
   if (up_) releaseUpstream(false);
+  if (h2_) h2_->closeAll();
   if (gen_) worker_.release(std::exchange(gen_, nullptr));
   edge::ClientLimiter::global().closeConnection(std::exchange(limiter_slot_, -1));
   worker_.removeSession(this);

@@ -19,7 +19,8 @@
 //
 // States: Idle (between requests, keepalive timer) -> Head (client_header timer) -> Waiting
 // (connecting upstream) -> Exchange -> Idle again, or Closing. Upgrade responses (101) hand both
-// sockets to a Tunnel. The object frees itself when its handles are closed.
+// sockets to a Tunnel. On http2 listeners a connection that speaks h2 (ALPN h2, or the h2c preface
+// first) goes to state H2 for good: an h2::H2Session takes its bytes (h2/h2_session.h). The object frees itself when its handles are closed.
 #pragma once
 
 #include <uv.h>
@@ -39,6 +40,11 @@
 namespace proxy::tls {
 class TlsContext;
 class TlsEngine;
+}
+
+namespace proxy::h2 {
+class H2Session;
+class H2Stream;
 }
 
 namespace proxy::server {
@@ -72,7 +78,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void setListener(uint32_t index) { listener_ = index; }
 
  private:
-  enum class State : uint8_t { Idle, Head, Waiting, Exchange, Tunnel, Closing };
+  enum class State : uint8_t { Idle, Head, Waiting, Exchange, Tunnel, H2, Closing };
 
   // Client side.
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -82,6 +88,10 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   void onProxyHeader(const char* data, size_t len);  // bytes before the PROXY header ended
   bool admitClient();  // per-client connection cap: false when answered 429 and closing
   void onPlain(const char* data, size_t len);    // client bytes after TLS (if any)
+  // http2 listeners: whether the connection speaks h2 (ALPN, or the h2c preface); true when
+  // the bytes were taken (held, or handed to h2).
+  bool detectH2(const char* data, size_t len);
+  void startH2(const char* data, size_t len);
   void onTlsData(const char* data, size_t len);  // ciphertext from the client
   bool sendTlsOutput();
   void feedClient(const char* data, size_t len);
@@ -147,6 +157,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   // The request's client (trusted forwarding headers resolved), the id and the response-side
   // rewrite settings of this request; see session_exchange.cc.
   std::string_view requestClient(const http::MessageHead& head);
+  std::string_view requestClient(const http::MessageHead& head, const Generation& gen);
   void setRealIp(std::string_view client);
   std::string_view logClient() const;
   void assignRequestId(const http::MessageHead& head);
@@ -228,6 +239,9 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   uint64_t tunnel_idle_ms_ = 0;  // tunnel_idle for a tunnel this exchange becomes (route or global)
   Tunnel* tunnel_ = nullptr;
   tls::TlsEngine* tls_ = nullptr;  // owned; null on plain listeners
+  h2::H2Session* h2_ = nullptr;    // owned; set once the connection turned out to speak h2
+  bool h2_possible_ = false;       // http2 listener, protocol not decided yet
+  config::Http2Config h2cfg_;      // the accepting listener's http2 settings
 
 
   // Metrics and access log state of the current exchange.
@@ -251,6 +265,8 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   bool conn_trusted_ = false;  // the connection's client is in trusted_
 
   friend class Tunnel;
+  friend class h2::H2Session;  // drives the socket, TLS and timer of an h2 connection
+  friend class h2::H2Stream;   // reads the connection's client and TLS facts
 };
 
 }  // namespace proxy::server

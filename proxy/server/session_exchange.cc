@@ -13,6 +13,7 @@
 #include "proxy/edge/request_id.h"
 #include "proxy/http/error_response.h"
 #include "proxy/lb/key_extractor.h"
+#include "proxy/server/exchange_parts.h"
 #include "proxy/server/session.h"
 #include "proxy/server/tunnel.h"
 #include "proxy/server/worker.h"
@@ -31,15 +32,17 @@ namespace proxy::server {
 // (lb/key_extractor.h). The listener's list is looked up from the socket's local address, once
 // per connection and again after a reload (the list lives in the exchange's generation). Sets
 // conn_trusted_ for the forwarding headers.
-std::string_view Session::requestClient(const http::MessageHead& head) {
+std::string_view Session::requestClient(const http::MessageHead& head) { return requestClient(head, *gen_); }
+
+std::string_view Session::requestClient(const http::MessageHead& head, const Generation& gen) {
   std::string_view peer(client_ip_, client_ip_len_);
-  if (trusted_gen_ != gen_->number) {
-    trusted_gen_ = gen_->number;
+  if (trusted_gen_ != gen.number) {
+    trusted_gen_ = gen.number;
     trusted_ = nullptr;
     sockaddr_storage local{};
     int len = sizeof(local);
     if (uv_tcp_getsockname(&client_, reinterpret_cast<sockaddr*>(&local), &len) == 0)
-      trusted_ = lb::trustedProxiesFor(*gen_->config, local);
+      trusted_ = lb::trustedProxiesFor(*gen.config, local);
     conn_trusted_ = trusted_ && config::cidrContains(*trusted_, peer);
   }
   if (!conn_trusted_) return peer;
@@ -73,16 +76,7 @@ std::string_view Session::logClient() const {
 
 // Request ids on: keeps the client's id when sane, else makes one (edge/request_id.h).
 void Session::assignRequestId(const http::MessageHead& head) {
-  request_id_.clear();
-  const std::string& name = gen_->config->request_id;
-  if (name.empty()) return;
-  std::string_view given = head.find(name);
-  if (edge::saneRequestId(given)) {
-    request_id_.assign(given);
-    return;
-  }
-  request_id_.resize(edge::kGeneratedIdBytes);
-  worker_.ctx().request_ids.next(request_id_.data());
+  server::assignRequestId(*gen_->config, worker_.ctx().request_ids, head, request_id_);
 }
 
 // Called right after down_head_ is written: the layers add their header lines (Set-Cookie when the
@@ -173,33 +167,14 @@ void Session::prepareRoute(const config::RouteConfig& route, const http::Message
   route_ = &route;
   parser_.setMaxBodyBytes(route.max_body_bytes ? route.max_body_bytes : cfg.limits.max_body_bytes);
   tunnel_idle_ms_ = static_cast<uint64_t>((route.tunnel_idle.count() ? route.tunnel_idle : cfg.timeouts.tunnel_idle).count());
-  rule_lines_.clear();
-  rule_split_ = 0;
-  if (route.request_headers.add.empty() && route.response_headers.add.empty()) return;
-  config::TemplateValues values{route::hostWithoutPort(head.host()), head.url(), tls_ ? "https" : "http", client, request_id_};
-  auto expand = [&](const config::HeaderRules& rules) {
-    for (const auto& line : rules.add) {
-      rule_lines_.append(line.name).append(": ");
-      config::expandTemplate(line.value, values, rule_lines_);
-      rule_lines_.append("\r\n");
-    }
-  };
-  expand(route.request_headers);
-  rule_split_ = rule_lines_.size();
-  expand(route.response_headers);
+  expandHeaderRules(route, head, tls_ ? "https" : "http", client, request_id_, rule_lines_, rule_split_);
 }
 
 // strip_prefix / rewrite_prefix: the target sent upstream (after a sid token was taken out of
 // it, if any) with the route's path_prefix replaced. Only the path changes, never the Host.
 void Session::rewritePath(const config::RouteConfig& route, const http::MessageHead& head) {
   std::string_view target = affinity_.upstream_url.empty() ? head.url() : std::string_view(affinity_.upstream_url);
-  std::string_view rest = target.substr(std::min(route.path_prefix.size(), target.size()));
-  std::string out;
-  out.reserve(route.rewrite_prefix.size() + rest.size() + 1);
-  if (!route.rewrite_prefix.empty()) out.append(route.rewrite_prefix);
-  else if (rest.empty() || rest.front() != '/') out.push_back('/');
-  out.append(rest);
-  affinity_.upstream_url = std::move(out);
+  affinity_.upstream_url = rewriteTarget(route, target);
   if (worker_.ctx().access_log) log_upstream_url_ = affinity_.upstream_url;
 }
 

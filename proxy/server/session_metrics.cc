@@ -34,6 +34,7 @@ void Session::metricsClosed() {
 void Session::metricsRequestHead(http::MessageHead& head) {
   request_start_ns_ = uv_hrtime();
   response_body_bytes_ = 0;
+  worker_.ctx().metrics->downstream_requests[0].add();
   if (!worker_.ctx().access_log) return;
   log_method_ = llhttp_method_name(static_cast<llhttp_method_t>(head.method));
   log_url_.assign(head.url());

@@ -98,9 +98,12 @@ bool nameMatches(const std::string& pattern, std::string_view host) {
   return http::equalsIgnoreCase(pattern, host);
 }
 
+// The ALPN callback's argument on listeners with http2 (its address is the flag).
+int kOfferH2 = 1;
+
 }  // namespace
 
-std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std::string& error) {
+std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, bool http2, std::string& error) {
   std::unique_ptr<TlsContext> t(new TlsContext());
   int min_version = cfg.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
   t->default_ = newContext(cfg.cert, cfg.cert_at, cfg.key, cfg.key_at, min_version, error);
@@ -130,10 +133,10 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
       return nullptr;
     }
     note(ctx, s.cert);
-    SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, nullptr);
+    SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, http2 ? &kOfferH2 : nullptr);
     t->sni_.push_back({s.names, ctx});
   }
-  SSL_CTX_set_alpn_select_cb(t->default_, &TlsContext::onAlpn, nullptr);
+  SSL_CTX_set_alpn_select_cb(t->default_, &TlsContext::onAlpn, http2 ? &kOfferH2 : nullptr);
   if (!t->sni_.empty()) {
     SSL_CTX_set_tlsext_servername_callback(t->default_, &TlsContext::onServerName);
     SSL_CTX_set_tlsext_servername_arg(t->default_, t.get());
@@ -159,20 +162,27 @@ int TlsContext::onServerName(SSL* ssl, int*, void* arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
-// ALPN: tether speaks HTTP/1.1 only; a client offering only h2 gets no ALPN (and falls back).
-int TlsContext::onAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void*) {
+// ALPN: h2 when the listener has http2 and the client offers it (whatever the client's order),
+// else http/1.1; a client offering neither gets no ALPN (and falls back to HTTP/1.1).
+int TlsContext::onAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void* arg) {
   static const unsigned char kHttp11[] = "http/1.1";
+  static const unsigned char kH2[] = "h2";
+  const unsigned char* http11 = nullptr;
   for (unsigned i = 0; i < inlen;) {
     unsigned len = in[i];
     if (i + 1 + len > inlen) break;
-    if (len == 8 && std::memcmp(in + i + 1, kHttp11, 8) == 0) {
+    if (arg && len == 2 && std::memcmp(in + i + 1, kH2, 2) == 0) {
       *out = in + i + 1;
-      *outlen = 8;
+      *outlen = 2;
       return SSL_TLSEXT_ERR_OK;
     }
+    if (len == 8 && std::memcmp(in + i + 1, kHttp11, 8) == 0 && !http11) http11 = in + i + 1;
     i += 1 + len;
   }
-  return SSL_TLSEXT_ERR_NOACK;
+  if (!http11) return SSL_TLSEXT_ERR_NOACK;
+  *out = http11;
+  *outlen = 8;
+  return SSL_TLSEXT_ERR_OK;
 }
 
 }  // namespace proxy::tls

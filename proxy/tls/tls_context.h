@@ -1,5 +1,5 @@
 // A listener's TLS configuration as OpenSSL contexts: the default certificate, extra certificates
-// chosen by SNI, the minimum protocol version and ALPN (http/1.1 only: tether speaks HTTP/1.1).
+// chosen by SNI, the minimum protocol version and ALPN (h2 then http/1.1 on listeners with http2, else http/1.1).
 // Built at start-up (and on reload); connections only borrow the SSL_CTX.
 #pragma once
 
@@ -18,7 +18,8 @@ class TlsContext {
  public:
   // Returns nullptr on failure with "FILE:LINE:COL: private key 'PATH': REASON", the position
   // being the config key's (TlsConfig::cert_at / key_at) and the reason in plain words.
-  static std::unique_ptr<TlsContext> create(const config::TlsConfig& cfg, std::string& error);
+  // `http2`: ALPN selects h2 when the client offers it.
+  static std::unique_ptr<TlsContext> create(const config::TlsConfig& cfg, bool http2, std::string& error);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;

@@ -72,6 +72,13 @@ class TlsEngine {
   // After the handshake: whether it resumed a session, and the protocol version (TLS1_2_VERSION...).
   bool resumed() const { return SSL_session_reused(ssl_) == 1; }
   int version() const { return SSL_version(ssl_); }
+  // ALPN chose h2 in the handshake.
+  bool alpnH2() const {
+    const unsigned char* p = nullptr;
+    unsigned n = 0;
+    SSL_get0_alpn_selected(ssl_, &p, &n);
+    return n == 2 && p[0] == 'h' && p[1] == '2';
+  }
   // Queues a close_notify alert into pendingOutput().
   void shutdown();
   // The server name the client asked for (SNI), or "".

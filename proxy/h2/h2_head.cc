@@ -1,0 +1,96 @@
+// h2 <-> HTTP/1.1 head translation; see h2_head.h.
+#include "proxy/h2/h2_head.h"
+
+#include "proxy/http/message_head.h"
+
+namespace proxy::h2 {
+namespace {
+
+void appendLine(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+// Connection-specific fields: never sent on HTTP/2 (RFC 9113 8.2.2).
+bool connectionSpecific(std::string_view name) {
+  using http::equalsIgnoreCase;
+  return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
+         equalsIgnoreCase(name, "proxy-connection") || equalsIgnoreCase(name, "transfer-encoding") ||
+         equalsIgnoreCase(name, "upgrade");
+}
+
+}  // namespace
+
+bool http1RequestHead(std::span<const Field> fields, bool has_body, std::string& out, const char** why) {
+  std::string_view method, path, scheme, authority, host;
+  bool has_length = false, has_cookie = false;
+  for (const Field& f : fields) {
+    if (f.name == ":method") method = f.value;
+    else if (f.name == ":path") path = f.value;
+    else if (f.name == ":scheme") scheme = f.value;
+    else if (f.name == ":authority") authority = f.value;
+    else if (f.name == "host") host = f.value;
+    else if (f.name == "content-length") has_length = true;
+    else if (f.name == "cookie") has_cookie = true;
+  }
+  if (method == "CONNECT") {
+    *why = "CONNECT is not served over HTTP/2";
+    return false;
+  }
+  if (method.empty() || path.empty() || scheme.empty()) {
+    *why = "missing :method, :path or :scheme";
+    return false;
+  }
+  out.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
+  if (!authority.empty()) appendLine(out, "host", authority);
+  else if (!host.empty()) appendLine(out, "host", host);
+  for (const Field& f : fields) {
+    if (f.name.empty() || f.name[0] == ':' || f.name == "host" || f.name == "cookie") continue;
+    if (connectionSpecific(f.name)) continue;  // nghttp2 refuses these; kept out regardless
+    appendLine(out, f.name, f.value);
+  }
+  if (has_cookie) {
+    out.append("cookie: ");
+    bool first = true;
+    for (const Field& f : fields) {
+      if (f.name != "cookie") continue;
+      if (!first) out.append("; ");
+      out.append(f.value);
+      first = false;
+    }
+    out.append("\r\n");
+  }
+  if (has_body && !has_length) out.append("transfer-encoding: chunked\r\n");
+  out.append("\r\n");
+  return true;
+}
+
+bool h2ResponseFields(std::string_view head, std::vector<Field>& out) {
+  size_t eol = head.find("\r\n");
+  if (eol == std::string_view::npos || eol < 12 || head.substr(0, 9) != "HTTP/1.1 ") return false;
+  std::string_view status = head.substr(9, 3);
+  for (char c : status)
+    if (c < '0' || c > '9') return false;
+  out.push_back({":status", std::string(status)});
+  size_t pos = eol + 2;
+  while (pos < head.size()) {
+    size_t end = head.find("\r\n", pos);
+    if (end == std::string_view::npos || end == pos) break;  // the blank line ends the head
+    std::string_view line = head.substr(pos, end - pos);
+    pos = end + 2;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (connectionSpecific(name)) continue;
+    Field f;
+    f.name.resize(name.size());
+    for (size_t i = 0; i < name.size(); ++i) f.name[i] = http::detail::asciiLower(name[i]);
+    f.value.assign(value);
+    out.push_back(std::move(f));
+  }
+  return true;
+}
+
+}  // namespace proxy::h2
