@@ -24,6 +24,7 @@
 #include "proxy/metrics/process_metrics.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/worker.h"
+#include "proxy/tls/client_context.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/upstream/membership_hub.h"
 #include "proxy/upstream/discovery.h"
@@ -101,9 +102,19 @@ int parseFlags(int argc, char** argv, Flags& f) {
 
 using TlsContexts = std::vector<std::shared_ptr<const proxy::tls::TlsContext>>;
 
-// One TLS context per listener (null for plain ones). False with a message on the first error.
-bool buildTls(const proxy::config::Config& cfg, TlsContexts& out, std::string& error) {
+// One TLS context per listener (null for plain ones), and the client context of every upstream
+// with `tls:` (kept in its config). False with a message on the first error.
+bool buildTls(proxy::config::Config& cfg, TlsContexts& out, std::string& error) {
   out.clear();
+  for (auto& u : cfg.upstreams) {
+    if (!u.tls.enabled) continue;
+    std::string why;
+    u.tls.context = proxy::tls::ClientContext::create(u.tls, why);
+    if (!u.tls.context) {
+      error = why + " (upstream " + u.name + ")";
+      return false;
+    }
+  }
   for (const auto& l : cfg.listeners) {
     if (!l.tls_enabled) {
       out.push_back(nullptr);

@@ -32,31 +32,6 @@ using namespace yaml;
 
 namespace {
 
-std::string resolvePath(const std::string& path, const std::string& source) {
-  if (path.empty() || path[0] == '/') return path;
-  size_t slash = source.rfind('/');
-  return slash == std::string::npos ? path : source.substr(0, slash + 1) + path;
-}
-
-// strerror's text in lower case: "no such file or directory", "permission denied".
-std::string systemReason(int err) {
-  std::string r = std::strerror(err);
-  if (!r.empty()) r[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(r[0])));
-  return r;
-}
-
-// A certificate or key path: resolved against the config file's folder and readable now, so a
-// missing file fails at its key with the system's reason; `at` keeps the key's position for the
-// errors OpenSSL finds later (a bad PEM, a key that does not match).
-std::string pemFile(const YAML::Node& node, const std::string& what, const std::string& source, std::string& at) {
-  std::string path = resolvePath(scalar(node, what), source);
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(node, what + " '" + path + "': " + systemReason(errno));
-  std::fclose(f);
-  at = positionOf(node.Mark(), source);
-  return path;
-}
-
 void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   expectMap(node, "tls");
   checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client"});
@@ -269,7 +244,7 @@ void readRoot(const YAML::Node& root, Config& c) {
   if (!upstreams || !upstreams.IsMap() || upstreams.size() == 0) fail(upstreams ? upstreams : root, "'upstreams' must be a non-empty mapping of name -> upstream");
   for (auto it = upstreams.begin(); it != upstreams.end(); ++it) {
     UpstreamConfig u;
-    readUpstream(it->first.Scalar(), it->second, u);
+    readUpstream(it->first.Scalar(), it->second, u, c.source);
     c.upstreams.push_back(std::move(u));
   }
   if (root["request_id"]) readRequestId(root["request_id"], c.request_id);
