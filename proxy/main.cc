@@ -155,6 +155,21 @@ void warnExpiringCerts(const std::vector<proxy::tls::CertExpiry>& certs) {
   }
 }
 
+// OCSP responses configured but not stapled (stale, unparsable, not for the certificate): a warning
+// line each for -t (`to_stderr`), a log line each at start and on every reload.
+void reportOcspSkipped(const proxy::config::Config& cfg, const TlsContexts& tls, bool to_stderr) {
+  for (size_t i = 0; i < tls.size() && i < cfg.listeners.size(); ++i) {
+    if (!tls[i]) continue;
+    for (const auto& o : tls[i]->ocspSkipped()) {
+      if (to_stderr)
+        std::fprintf(stderr, "tether: warning: listener %s: OCSP response %s for certificate %s is not stapled: %s\n",
+                     cfg.listeners[i].name.c_str(), o.file.c_str(), o.cert.c_str(), o.problem.c_str());
+      else
+        common::logWarn("tls_ocsp_skipped", {{"listener", cfg.listeners[i].name}, {"cert", o.cert}, {"ocsp", o.file}, {"reason", o.problem}});
+    }
+  }
+}
+
 // -t: one line per certificate, "warning:" when it is expired or expires within 14 days.
 void reportCertExpiry(const std::vector<proxy::tls::CertExpiry>& certs) {
   int64_t now = static_cast<int64_t>(std::time(nullptr));
@@ -229,6 +244,7 @@ std::string reload(MainLoop& m) {
     common::logError("discovery_failed", {{"error", why}, {"effect", "resolve: true servers keep their last members"}});
   m.certs = certExpiries(*cfg, tls);
   warnExpiringCerts(m.certs);
+  reportOcspSkipped(*cfg, tls, false);
   m.file = std::move(cfg);
   m.tls = std::move(tls);
   if (m.admin && m.file->admin.enabled) m.admin->reconfigure(m.file->admin);
@@ -352,6 +368,7 @@ int main(int argc, char** argv) {
   warnShadowedRoutes(*cfg);
   if (flags.test) {
     reportCertExpiry(certExpiries(*cfg, tls));
+    reportOcspSkipped(*cfg, tls, true);
     reportDiscovery(*cfg);
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());
     if (!flags.compare_with.empty()) return compareWith(flags, *cfg);
@@ -375,6 +392,7 @@ int main(int argc, char** argv) {
   m.tls = tls;
   m.certs = certExpiries(*cfg, tls);
   warnExpiringCerts(m.certs);
+  reportOcspSkipped(*cfg, tls, false);
   m.discovery = &discovery;
   // One membership manager per process, on this thread's loop; workers follow its snapshots
   // through the hub. Declared before the workers, which unsubscribe from the hub when destroyed.

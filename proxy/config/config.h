@@ -128,12 +128,14 @@ struct TlsSniConfig {
   std::vector<std::string> names;  // lower-case host names; "*.example.com" allowed
   std::string cert, key;           // PEM files (paths resolved against the config file's folder)
   std::string cert_at, key_at;     // "FILE:LINE:COL" of the keys, for certificate errors
+  std::string ocsp;                // DER OCSP response to staple (tls/ocsp_staple.h); "": none
 };
 
 struct TlsConfig {
   std::string cert, key;           // default certificate chain and key (PEM)
   std::string cert_at, key_at;     // "FILE:LINE:COL" of the keys, for certificate errors
   std::string min_version = "TLSv1.2";  // TLSv1.2 | TLSv1.3
+  std::string ocsp;                // DER OCSP response for `cert` to staple; "": none
   std::vector<TlsSniConfig> sni;
   // Session ticket keys: the 80 bytes of tls.session_ticket_keys (name 16, HMAC 32, AES 32),
   // shared by replicas that resume each other's sessions; empty: the process's own keys.

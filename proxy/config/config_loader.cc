@@ -34,10 +34,12 @@ namespace {
 
 void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   expectMap(node, "tls");
-  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client"});
+  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client", "ocsp"});
   if (!node["cert"] || !node["key"]) fail(node, "tls needs 'cert' and 'key'");
   t.cert = pemFile(node["cert"], "tls.cert", source, t.cert_at);
   t.key = pemFile(node["key"], "tls.key", source, t.key_at);
+  std::string unused_at;
+  if (node["ocsp"]) t.ocsp = pemFile(node["ocsp"], "tls.ocsp", source, unused_at);
   if (node["min_version"]) {
     t.min_version = scalar(node["min_version"], "tls.min_version");
     if (t.min_version != "TLSv1.2" && t.min_version != "TLSv1.3") fail(node["min_version"], "tls.min_version must be TLSv1.2 or TLSv1.3");
@@ -64,7 +66,7 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
     if (!node["sni"].IsSequence()) fail(node["sni"], "tls.sni must be a list");
     for (const auto& e : node["sni"]) {
       expectMap(e, "an sni entry");
-      checkKeys(e, "tls.sni entry", {"names", "cert", "key"});
+      checkKeys(e, "tls.sni entry", {"names", "cert", "key", "ocsp"});
       if (!e["names"] || !e["names"].IsSequence() || !e["cert"] || !e["key"]) fail(e, "an sni entry needs 'names' (a list), 'cert' and 'key'");
       TlsSniConfig sni;
       for (const auto& n : e["names"]) {
@@ -74,6 +76,7 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
       }
       sni.cert = pemFile(e["cert"], "tls.sni cert", source, sni.cert_at);
       sni.key = pemFile(e["key"], "tls.sni key", source, sni.key_at);
+      if (e["ocsp"]) sni.ocsp = pemFile(e["ocsp"], "tls.sni ocsp", source, unused_at);
       t.sni.push_back(std::move(sni));
     }
   }

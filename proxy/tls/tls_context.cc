@@ -98,6 +98,7 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
     if (notAfterOf(ctx, c.not_after)) t->certs_.push_back(std::move(c));
   };
   note(t->default_, cfg.cert);
+  if (!cfg.ocsp.empty()) t->staple(t->default_, cfg.cert, cfg.ocsp);
   for (const auto& s : cfg.sni) {
     SSL_CTX* ctx = newContext(s.cert, s.cert_at, s.key, s.key_at, min_version, error);
     if (!ctx) return nullptr;
@@ -111,6 +112,7 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
       return nullptr;
     }
     note(ctx, s.cert);
+    if (!s.ocsp.empty()) t->staple(ctx, s.cert, s.ocsp);
     SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, nullptr);
     t->sni_.push_back({s.names, ctx});
   }
@@ -120,6 +122,17 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
     SSL_CTX_set_tlsext_servername_arg(t->default_, t.get());
   }
   return t;
+}
+
+void TlsContext::staple(SSL_CTX* ctx, const std::string& cert, const std::string& file) {
+  auto st = std::make_unique<OcspStaple>();
+  std::string problem;
+  if (!loadOcspStaple(ctx, file, *st, problem)) {
+    ocsp_skipped_.push_back({cert, file, problem});
+    return;
+  }
+  enableStapling(ctx, st.get());
+  staples_.push_back(std::move(st));
 }
 
 TlsContext::~TlsContext() {

@@ -1,6 +1,7 @@
 // A listener's TLS configuration as OpenSSL contexts: the default certificate, extra certificates
-// chosen by SNI, the minimum protocol version and ALPN (http/1.1 only: tether speaks HTTP/1.1).
-// Built at start-up (and on reload); connections only borrow the SSL_CTX.
+// chosen by SNI, the minimum protocol version, ALPN (http/1.1 only: tether speaks HTTP/1.1) and
+// OCSP staples (ocsp_staple.h). Built at start-up (and on reload); connections only borrow the
+// SSL_CTX.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -11,6 +12,7 @@
 
 #include "proxy/config/config.h"
 #include "proxy/tls/cert_expiry.h"
+#include "proxy/tls/ocsp_staple.h"
 
 namespace proxy::tls {
 
@@ -26,10 +28,16 @@ class TlsContext {
   SSL_CTX* get() const { return default_; }
   // Every certificate (the default, then the SNI ones): file and notAfter; listener left empty.
   const std::vector<CertExpiry>& certs() const { return certs_; }
+  // Configured OCSP responses that are not stapled, and why (the caller warns).
+  struct OcspSkipped {
+    std::string cert, file, problem;
+  };
+  const std::vector<OcspSkipped>& ocspSkipped() const { return ocsp_skipped_; }
 
  private:
   TlsContext() = default;
   static int onServerName(SSL* ssl, int* alert, void* arg);
+  void staple(SSL_CTX* ctx, const std::string& cert, const std::string& file);
   static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void* arg);
 
   struct SniEntry {
@@ -39,6 +47,8 @@ class TlsContext {
   SSL_CTX* default_ = nullptr;
   std::vector<SniEntry> sni_;
   std::vector<CertExpiry> certs_;
+  std::vector<std::unique_ptr<OcspStaple>> staples_;  // the contexts' status callbacks point here
+  std::vector<OcspSkipped> ocsp_skipped_;
 };
 
 }  // namespace proxy::tls
