@@ -137,9 +137,11 @@ struct TlsConfig {
   std::string min_version = "TLSv1.2";  // TLSv1.2 | TLSv1.3
   std::string ocsp;                // DER OCSP response for `cert` to staple; "": none
   std::vector<TlsSniConfig> sni;
-  // Session ticket keys: the 80 bytes of tls.session_ticket_keys (name 16, HMAC 32, AES 32),
-  // shared by replicas that resume each other's sessions; empty: the process's own keys.
+  // Session ticket keys: the contents of tls.session_ticket_keys, one or more 80-byte keys (name
+  // 16, HMAC 32, AES 32; the first encrypts, all decrypt), shared by replicas that resume each
+  // other's sessions; empty: the process's own keys, rotated every session_ticket_rotation.
   std::string session_ticket_keys;
+  Millis session_ticket_rotation{3'600'000};
   // Client certificates (mTLS): CAs that sign them (PEM); empty: none asked for. `optional`:
   // a client may send none, but one it sends must verify.
   std::string client_ca, client_ca_at;

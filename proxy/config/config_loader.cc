@@ -34,7 +34,8 @@ namespace {
 
 void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   expectMap(node, "tls");
-  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client", "ocsp"});
+  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client", "ocsp",
+                          "session_ticket_rotation"});
   if (!node["cert"] || !node["key"]) fail(node, "tls needs 'cert' and 'key'");
   t.cert = pemFile(node["cert"], "tls.cert", source, t.cert_at);
   t.key = pemFile(node["key"], "tls.key", source, t.key_at);
@@ -56,11 +57,21 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
     std::string path = resolvePath(scalar(k, "tls.session_ticket_keys"), source);
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) fail(k, "tls.session_ticket_keys '" + path + "': " + systemReason(errno));
-    char buf[81];
+    constexpr size_t kMaxKeys = 16;
+    char buf[80 * kMaxKeys + 1];
     size_t n = std::fread(buf, 1, sizeof buf, f);
     std::fclose(f);
-    if (n != 80) fail(k, "tls.session_ticket_keys '" + path + "': must hold exactly 80 bytes (openssl rand 80 > FILE)");
-    t.session_ticket_keys.assign(buf, 80);
+    if (n == 0 || n % 80 != 0 || n > 80 * kMaxKeys)
+      fail(k, "tls.session_ticket_keys '" + path + "': must hold one to 16 keys of 80 bytes each, got " + std::to_string(n) +
+                  " bytes (openssl rand 80 > FILE)");
+    t.session_ticket_keys.assign(buf, n);
+    if (node["session_ticket_rotation"])
+      fail(node["session_ticket_rotation"], "tls.session_ticket_rotation is for the process's own keys; with session_ticket_keys, "
+                                            "rotate by putting a new key first in the file and reloading");
+  }
+  if (node["session_ticket_rotation"]) {
+    t.session_ticket_rotation = durationValue(node["session_ticket_rotation"], "tls.session_ticket_rotation");
+    if (t.session_ticket_rotation.count() < 1000) fail(node["session_ticket_rotation"], "tls.session_ticket_rotation must be at least 1s");
   }
   if (node["sni"]) {
     if (!node["sni"].IsSequence()) fail(node["sni"], "tls.sni must be a list");

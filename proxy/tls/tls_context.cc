@@ -2,7 +2,6 @@
 #include "proxy/tls/tls_context.h"
 
 #include <openssl/err.h>
-#include <openssl/rand.h>
 
 #include <cstring>
 
@@ -37,23 +36,6 @@ SSL_CTX* newContext(const std::string& cert, const std::string& cert_at, const s
   return nullptr;
 }
 
-// One set of session ticket keys per process, made on first use and kept for its life: every
-// context built at start and on each reload encrypts and decrypts tickets with it, so a
-// session survives a reload (and is shared by the workers, which share the contexts).
-const std::string& processTicketKeys() {
-  static const std::string keys = [] {
-    std::string k(80, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) k.clear();
-    return k;
-  }();
-  return keys;
-}
-
-bool setTicketKeys(SSL_CTX* ctx, const std::string& keys) {
-  if (keys.size() != 80) return false;
-  return SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<char*>(keys.data()), static_cast<long>(keys.size())) == 1;
-}
-
 // Asks clients for a certificate signed by one of `cfg.client_ca`'s CAs.
 bool requireClientCerts(SSL_CTX* ctx, const config::TlsConfig& cfg, std::string& error) {
   if (cfg.client_ca.empty()) return true;
@@ -86,8 +68,9 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
   int min_version = cfg.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
   t->default_ = newContext(cfg.cert, cfg.cert_at, cfg.key, cfg.key_at, min_version, error);
   if (!t->default_) return nullptr;
-  const std::string& keys = cfg.session_ticket_keys.empty() ? processTicketKeys() : cfg.session_ticket_keys;
-  if (!setTicketKeys(t->default_, keys)) {
+  t->tickets_ = cfg.session_ticket_keys.empty() ? TicketKeys::process(static_cast<uint64_t>(cfg.session_ticket_rotation.count()))
+                                                : TicketKeys::fixed(cfg.session_ticket_keys);
+  if (!t->tickets_->install(t->default_)) {
     error = cfg.cert_at + ": cannot set the session ticket keys: " + opensslReason(cfg.cert);
     return nullptr;
   }
@@ -102,7 +85,7 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, std
   for (const auto& s : cfg.sni) {
     SSL_CTX* ctx = newContext(s.cert, s.cert_at, s.key, s.key_at, min_version, error);
     if (!ctx) return nullptr;
-    if (!setTicketKeys(ctx, keys)) {
+    if (!t->tickets_->install(ctx)) {
       SSL_CTX_free(ctx);
       error = s.cert_at + ": cannot set the session ticket keys: " + opensslReason(s.cert);
       return nullptr;

@@ -1,7 +1,7 @@
 // A listener's TLS configuration as OpenSSL contexts: the default certificate, extra certificates
-// chosen by SNI, the minimum protocol version, ALPN (http/1.1 only: tether speaks HTTP/1.1) and
-// OCSP staples (ocsp_staple.h). Built at start-up (and on reload); connections only borrow the
-// SSL_CTX.
+// chosen by SNI, the minimum protocol version, ALPN (http/1.1 only: tether speaks HTTP/1.1), OCSP
+// staples (ocsp_staple.h) and the session ticket keys (ticket_keys.h). Built at start-up (and on
+// reload); connections only borrow the SSL_CTX.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -13,6 +13,7 @@
 #include "proxy/config/config.h"
 #include "proxy/tls/cert_expiry.h"
 #include "proxy/tls/ocsp_staple.h"
+#include "proxy/tls/ticket_keys.h"
 
 namespace proxy::tls {
 
@@ -47,6 +48,7 @@ class TlsContext {
   SSL_CTX* default_ = nullptr;
   std::vector<SniEntry> sni_;
   std::vector<CertExpiry> certs_;
+  std::shared_ptr<TicketKeys> tickets_;  // every context's ticket callback reads it
   std::vector<std::unique_ptr<OcspStaple>> staples_;  // the contexts' status callbacks point here
   std::vector<OcspSkipped> ocsp_skipped_;
 };
