@@ -158,25 +158,24 @@ void Probe::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
 
 void Probe::onResponseBytes(const char* data, size_t len) {
   if (hc_.type == config::HealthCheckConfig::Type::Tcp) return;  // a TLS tcp check is done at the handshake
-  Probe* p = this;
-  p->response_.append(data, len);
-  size_t eol = p->response_.find("\r\n");
+  response_.append(data, len);
+  size_t eol = response_.find("\r\n");
   if (eol == std::string::npos) {
-    if (p->response_.size() > 1024) p->finish(false, "no status line");
+    if (response_.size() > 1024) finish(false, "no status line");
     return;
   }
   // "HTTP/1.1 200 OK"
   int status = -1;
-  if (p->response_.rfind("HTTP/1.", 0) == 0 && eol >= 12 && p->response_[8] == ' ') {
+  if (response_.rfind("HTTP/1.", 0) == 0 && eol >= 12 && response_[8] == ' ') {
     status = 0;
     for (size_t i = 9; i < 12; ++i) {
-      char c = p->response_[i];
+      char c = response_[i];
       if (c < '0' || c > '9') status = -1000;
       status = status * 10 + (c - '0');
     }
   }
-  if (status < 100 || status > 599) return p->finish(false, "malformed status line");
-  p->finish(statusExpected(p->hc_, status), "status " + std::to_string(status));
+  if (status < 100 || status > 599) return finish(false, "malformed status line");
+  finish(statusExpected(hc_, status), "status " + std::to_string(status));
 }
 
 }  // namespace proxy::health

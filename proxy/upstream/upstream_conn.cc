@@ -150,6 +150,7 @@ long UpstreamConn::write(const uv_buf_t* bufs, unsigned n) {
     return UV_EPROTO;
   }
   std::string_view out = tls_->pendingOutput();
+  if (out.empty()) return 0;  // nothing but empty buffers
   uv_buf_t b = uv_buf_init(const_cast<char*>(out.data()), static_cast<unsigned>(out.size()));
   long rc = writeSocket(&b, 1);
   tls_->consumeOutput();
