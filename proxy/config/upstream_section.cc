@@ -39,6 +39,7 @@ void readServerAddress(const YAML::Node& node, const ServerConfig& proto, bool r
     if (resolve) fail(node, "resolve: true needs a host name, not an IP address ('" + proto.address + "')");
     ServerConfig s = proto;
     s.sockaddr = ss;
+    if (proto.address.rfind("localhost:", 0) == 0) s.hostname = "localhost";  // parsed as 127.0.0.1, written as a name
     u.servers.push_back(std::move(s));
     return;
   }

@@ -71,6 +71,7 @@ admin: {{address: 127.0.0.1:{cls.admin}}}
 upstreams:
   good: {{tls: {{ca: {ca.pem}, sni: localhost}}, servers: ["127.0.0.1:{g}"]}}
   byip: {{tls: {{ca: {ca.pem}}}, keepalive: 0, servers: ["127.0.0.1:{g}"]}}
+  byname: {{tls: {{ca: {ca.pem}}}, servers: ["localhost:{g}"]}}
   expired: {{tls: {{ca: {ca.pem}}}, servers: ["127.0.0.1:{e}"]}}
   wrongca: {{tls: {{ca: {cls.other_ca}}}, servers: ["127.0.0.1:{g}"]}}
   wrongname: {{tls: {{ca: {ca.pem}, sni: other.example}}, servers: ["127.0.0.1:{g}"]}}
@@ -84,7 +85,7 @@ upstreams:
     servers: ["127.0.0.1:{g}", "127.0.0.1:{e}"]
 routes:
 """ + "".join(f"  - {{path_prefix: /{n}/, strip_prefix: true, upstream: {n}}}\n" for n in
-              ["good", "byip", "expired", "wrongca", "wrongname", "noverify", "mtls", "nocert", "ws", "checked"])
+              ["good", "byip", "byname", "expired", "wrongca", "wrongname", "noverify", "mtls", "nocert", "ws", "checked"])
         cls.tether = Tether(cls.config, [cls.port, cls.admin]).start()
 
     @classmethod
@@ -128,6 +129,11 @@ routes:
         self.assertEqual([b["reused"] for b in bodies[1:]], ["r", "r"], "later connections resume the session")
         self.assertGreaterEqual(self.metric("tether_upstream_tls_handshakes_total", upstream="byip", result="resumed"), 2)
         self.assertGreaterEqual(self.metric("tether_upstream_tls_handshakes_total", upstream="byip", result="full"), 1)
+
+    def test_a_host_name_server_sends_and_verifies_its_name(self):
+        status, body = get(self.url("/byname/"))
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.fields(body)["sni"], "localhost", "the address's host name is the default SNI")
 
     def refused(self, name, reason):
         before = self.metric("tether_upstream_tls_handshakes_total", upstream=name, result="failed") or 0
