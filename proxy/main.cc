@@ -24,6 +24,7 @@
 #include "proxy/metrics/process_metrics.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/worker.h"
+#include "proxy/tls/client_context.h"
 #include "proxy/tls/tls_context.h"
 #include "proxy/upstream/membership_hub.h"
 #include "proxy/upstream/discovery.h"
@@ -101,9 +102,19 @@ int parseFlags(int argc, char** argv, Flags& f) {
 
 using TlsContexts = std::vector<std::shared_ptr<const proxy::tls::TlsContext>>;
 
-// One TLS context per listener (null for plain ones). False with a message on the first error.
-bool buildTls(const proxy::config::Config& cfg, TlsContexts& out, std::string& error) {
+// One TLS context per listener (null for plain ones), and the client context of every upstream
+// with `tls:` (kept in its config). False with a message on the first error.
+bool buildTls(proxy::config::Config& cfg, TlsContexts& out, std::string& error) {
   out.clear();
+  for (auto& u : cfg.upstreams) {
+    if (!u.tls.enabled) continue;
+    std::string why;
+    u.tls.context = proxy::tls::ClientContext::create(u.tls, why);
+    if (!u.tls.context) {
+      error = why + " (upstream " + u.name + ")";
+      return false;
+    }
+  }
   for (const auto& l : cfg.listeners) {
     if (!l.tls_enabled) {
       out.push_back(nullptr);
@@ -141,6 +152,21 @@ void warnExpiringCerts(const std::vector<proxy::tls::CertExpiry>& certs) {
       common::logWarn("tls_cert_expires_soon", {{"listener", c.listener}, {"cert", c.cert},
                                                 {"not_after", proxy::tls::isoUtc(c.not_after)},
                                                 {"seconds_left", static_cast<long long>(c.not_after - now)}});
+  }
+}
+
+// OCSP responses configured but not stapled (stale, unparsable, not for the certificate): a warning
+// line each for -t (`to_stderr`), a log line each at start and on every reload.
+void reportOcspSkipped(const proxy::config::Config& cfg, const TlsContexts& tls, bool to_stderr) {
+  for (size_t i = 0; i < tls.size() && i < cfg.listeners.size(); ++i) {
+    if (!tls[i]) continue;
+    for (const auto& o : tls[i]->ocspSkipped()) {
+      if (to_stderr)
+        std::fprintf(stderr, "tether: warning: listener %s: OCSP response %s for certificate %s is not stapled: %s\n",
+                     cfg.listeners[i].name.c_str(), o.file.c_str(), o.cert.c_str(), o.problem.c_str());
+      else
+        common::logWarn("tls_ocsp_skipped", {{"listener", cfg.listeners[i].name}, {"cert", o.cert}, {"ocsp", o.file}, {"reason", o.problem}});
+    }
   }
 }
 
@@ -218,6 +244,7 @@ std::string reload(MainLoop& m) {
     common::logError("discovery_failed", {{"error", why}, {"effect", "resolve: true servers keep their last members"}});
   m.certs = certExpiries(*cfg, tls);
   warnExpiringCerts(m.certs);
+  reportOcspSkipped(*cfg, tls, false);
   m.file = std::move(cfg);
   m.tls = std::move(tls);
   if (m.admin && m.file->admin.enabled) m.admin->reconfigure(m.file->admin);
@@ -341,6 +368,7 @@ int main(int argc, char** argv) {
   warnShadowedRoutes(*cfg);
   if (flags.test) {
     reportCertExpiry(certExpiries(*cfg, tls));
+    reportOcspSkipped(*cfg, tls, true);
     reportDiscovery(*cfg);
     std::printf("tether: configuration file %s test is successful\n", flags.config.c_str());
     if (!flags.compare_with.empty()) return compareWith(flags, *cfg);
@@ -364,6 +392,7 @@ int main(int argc, char** argv) {
   m.tls = tls;
   m.certs = certExpiries(*cfg, tls);
   warnExpiringCerts(m.certs);
+  reportOcspSkipped(*cfg, tls, false);
   m.discovery = &discovery;
   // One membership manager per process, on this thread's loop; workers follow its snapshots
   // through the hub. Declared before the workers, which unsubscribe from the hub when destroyed.

@@ -93,6 +93,12 @@ std::string renderPrometheus(const ScrapeSources& src) {
   auto& log_dropped = BuildCounter().Name("tether_access_log_dropped_total")
                           .Help("Access log lines dropped because the disk fell behind")
                           .Register(reg);
+  prometheus::Family<prometheus::Counter>* upstream_tls = nullptr;  // only with an upstream that has tls:
+  for (const auto& u : cfg.upstreams)
+    if (u.tls.enabled && !upstream_tls)
+      upstream_tls = &BuildCounter().Name("tether_upstream_tls_handshakes_total")
+                          .Help("TLS handshakes with upstream servers (upstreams with tls:), by upstream and result (full, resumed, failed)")
+                          .Register(reg);
   auto& members = BuildGauge().Name("tether_upstream_members")
                       .Help("Servers the upstream has now (configured, or resolved by DNS), by upstream")
                       .Register(reg);
@@ -148,6 +154,10 @@ std::string renderPrometheus(const ScrapeSources& src) {
     for (size_t a = 0; a < kAffinityResults; ++a)
       affinity.Add({{"upstream", u.name}, {"result", kAffinityResultNames[a]}})
           .Increment(static_cast<double>(up->sum([a](const UpstreamMetrics& m) { return m.affinity[a].value(); })));
+    if (upstream_tls && u.tls.enabled)
+      for (size_t r = 0; r < kUpstreamTlsResults; ++r)
+        upstream_tls->Add({{"upstream", u.name}, {"result", kUpstreamTlsResultNames[r]}})
+            .Increment(static_cast<double>(up->sum([r](const UpstreamMetrics& m) { return m.tls_handshakes[r].value(); })));
   }
   for (size_t code = 0; code < kStatusSlots; ++code) {
     uint64_t n = 0;

@@ -13,11 +13,16 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/units.h"
 #include "proxy/config/template.h"
+
+namespace proxy::tls {
+class ClientContext;
+}
 
 namespace proxy::config {
 
@@ -37,6 +42,9 @@ struct ServerConfig {
   // `resolve: true` templates only: the host name and port to look up.
   std::string host;
   uint16_t port = 0;
+  // The host name the address was written with ("app.internal:443"), also for the members DNS
+  // gives; "" for an IP literal. The default TLS server name of an upstream with `tls:`.
+  std::string hostname;
 };
 
 // The active check of an upstream's servers (`health_check:`). Probes run once per process (the
@@ -79,6 +87,19 @@ struct CookieConfig {
 
 enum class AffinityLayer : uint8_t { Sid, Cookie };
 
+// `upstreams.NAME.tls`: requests to the upstream's servers (and its health checks) go over TLS.
+struct UpstreamTlsConfig {
+  bool enabled = false;
+  std::string at;              // "FILE:LINE:COL" of the `tls` key
+  std::string ca, ca_at;       // PEM CAs the servers' certificates must chain to; "": the system's
+  bool verify = true;          // false: any certificate is accepted (the connection is still TLS)
+  std::string sni;             // server name sent and verified; "": the server's hostname (if any)
+  std::string cert, cert_at, key, key_at;  // client certificate and key (PEM), both or neither
+  // The OpenSSL client context for these settings, built after loading (tls/client_context.h)
+  // by whoever loads the file (main, at start and on reload); shared by every copy of the config.
+  std::shared_ptr<const tls::ClientContext> context;
+};
+
 struct UpstreamConfig {
   std::string name;
   std::string strategy = "round_robin";  // `strategy: cookie` is stored as its fallback + Cookie layer
@@ -100,22 +121,27 @@ struct UpstreamConfig {
   uint32_t max_fails = 3;     // 0 disables passive detection
   Millis fail_timeout{10'000};
   Millis slow_start{0};       // a server coming back up ramps its weight over this time; 0: off
+  UpstreamTlsConfig tls;
 };
 
 struct TlsSniConfig {
   std::vector<std::string> names;  // lower-case host names; "*.example.com" allowed
   std::string cert, key;           // PEM files (paths resolved against the config file's folder)
   std::string cert_at, key_at;     // "FILE:LINE:COL" of the keys, for certificate errors
+  std::string ocsp;                // DER OCSP response to staple (tls/ocsp_staple.h); "": none
 };
 
 struct TlsConfig {
   std::string cert, key;           // default certificate chain and key (PEM)
   std::string cert_at, key_at;     // "FILE:LINE:COL" of the keys, for certificate errors
   std::string min_version = "TLSv1.2";  // TLSv1.2 | TLSv1.3
+  std::string ocsp;                // DER OCSP response for `cert` to staple; "": none
   std::vector<TlsSniConfig> sni;
-  // Session ticket keys: the 80 bytes of tls.session_ticket_keys (name 16, HMAC 32, AES 32),
-  // shared by replicas that resume each other's sessions; empty: the process's own keys.
+  // Session ticket keys: the contents of tls.session_ticket_keys, one or more 80-byte keys (name
+  // 16, HMAC 32, AES 32; the first encrypts, all decrypt), shared by replicas that resume each
+  // other's sessions; empty: the process's own keys, rotated every session_ticket_rotation.
   std::string session_ticket_keys;
+  Millis session_ticket_rotation{3'600'000};
   // Client certificates (mTLS): CAs that sign them (PEM); empty: none asked for. `optional`:
   // a client may send none, but one it sends must verify.
   std::string client_ca, client_ca_at;

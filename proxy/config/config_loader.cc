@@ -32,37 +32,15 @@ using namespace yaml;
 
 namespace {
 
-std::string resolvePath(const std::string& path, const std::string& source) {
-  if (path.empty() || path[0] == '/') return path;
-  size_t slash = source.rfind('/');
-  return slash == std::string::npos ? path : source.substr(0, slash + 1) + path;
-}
-
-// strerror's text in lower case: "no such file or directory", "permission denied".
-std::string systemReason(int err) {
-  std::string r = std::strerror(err);
-  if (!r.empty()) r[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(r[0])));
-  return r;
-}
-
-// A certificate or key path: resolved against the config file's folder and readable now, so a
-// missing file fails at its key with the system's reason; `at` keeps the key's position for the
-// errors OpenSSL finds later (a bad PEM, a key that does not match).
-std::string pemFile(const YAML::Node& node, const std::string& what, const std::string& source, std::string& at) {
-  std::string path = resolvePath(scalar(node, what), source);
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail(node, what + " '" + path + "': " + systemReason(errno));
-  std::fclose(f);
-  at = positionOf(node.Mark(), source);
-  return path;
-}
-
 void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
   expectMap(node, "tls");
-  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client"});
+  checkKeys(node, "tls", {"cert", "key", "min_version", "sni", "session_ticket_keys", "client_ca", "verify_client", "ocsp",
+                          "session_ticket_rotation"});
   if (!node["cert"] || !node["key"]) fail(node, "tls needs 'cert' and 'key'");
   t.cert = pemFile(node["cert"], "tls.cert", source, t.cert_at);
   t.key = pemFile(node["key"], "tls.key", source, t.key_at);
+  std::string unused_at;
+  if (node["ocsp"]) t.ocsp = pemFile(node["ocsp"], "tls.ocsp", source, unused_at);
   if (node["min_version"]) {
     t.min_version = scalar(node["min_version"], "tls.min_version");
     if (t.min_version != "TLSv1.2" && t.min_version != "TLSv1.3") fail(node["min_version"], "tls.min_version must be TLSv1.2 or TLSv1.3");
@@ -79,17 +57,27 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
     std::string path = resolvePath(scalar(k, "tls.session_ticket_keys"), source);
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) fail(k, "tls.session_ticket_keys '" + path + "': " + systemReason(errno));
-    char buf[81];
+    constexpr size_t kMaxKeys = 16;
+    char buf[80 * kMaxKeys + 1];
     size_t n = std::fread(buf, 1, sizeof buf, f);
     std::fclose(f);
-    if (n != 80) fail(k, "tls.session_ticket_keys '" + path + "': must hold exactly 80 bytes (openssl rand 80 > FILE)");
-    t.session_ticket_keys.assign(buf, 80);
+    if (n == 0 || n % 80 != 0 || n > 80 * kMaxKeys)
+      fail(k, "tls.session_ticket_keys '" + path + "': must hold one to 16 keys of 80 bytes each, got " + std::to_string(n) +
+                  " bytes (openssl rand 80 > FILE)");
+    t.session_ticket_keys.assign(buf, n);
+    if (node["session_ticket_rotation"])
+      fail(node["session_ticket_rotation"], "tls.session_ticket_rotation is for the process's own keys; with session_ticket_keys, "
+                                            "rotate by putting a new key first in the file and reloading");
+  }
+  if (node["session_ticket_rotation"]) {
+    t.session_ticket_rotation = durationValue(node["session_ticket_rotation"], "tls.session_ticket_rotation");
+    if (t.session_ticket_rotation.count() < 1000) fail(node["session_ticket_rotation"], "tls.session_ticket_rotation must be at least 1s");
   }
   if (node["sni"]) {
     if (!node["sni"].IsSequence()) fail(node["sni"], "tls.sni must be a list");
     for (const auto& e : node["sni"]) {
       expectMap(e, "an sni entry");
-      checkKeys(e, "tls.sni entry", {"names", "cert", "key"});
+      checkKeys(e, "tls.sni entry", {"names", "cert", "key", "ocsp"});
       if (!e["names"] || !e["names"].IsSequence() || !e["cert"] || !e["key"]) fail(e, "an sni entry needs 'names' (a list), 'cert' and 'key'");
       TlsSniConfig sni;
       for (const auto& n : e["names"]) {
@@ -99,6 +87,7 @@ void readTls(const YAML::Node& node, TlsConfig& t, const std::string& source) {
       }
       sni.cert = pemFile(e["cert"], "tls.sni cert", source, sni.cert_at);
       sni.key = pemFile(e["key"], "tls.sni key", source, sni.key_at);
+      if (e["ocsp"]) sni.ocsp = pemFile(e["ocsp"], "tls.sni ocsp", source, unused_at);
       t.sni.push_back(std::move(sni));
     }
   }
@@ -297,7 +286,7 @@ void readRoot(const YAML::Node& root, Config& c) {
   if (!upstreams || !upstreams.IsMap() || upstreams.size() == 0) fail(upstreams ? upstreams : root, "'upstreams' must be a non-empty mapping of name -> upstream");
   for (auto it = upstreams.begin(); it != upstreams.end(); ++it) {
     UpstreamConfig u;
-    readUpstream(it->first.Scalar(), it->second, u);
+    readUpstream(it->first.Scalar(), it->second, u, c.source);
     c.upstreams.push_back(std::move(u));
   }
   if (root["request_id"]) readRequestId(root["request_id"], c.request_id);

@@ -39,6 +39,7 @@ void readServerAddress(const YAML::Node& node, const ServerConfig& proto, bool r
     if (resolve) fail(node, "resolve: true needs a host name, not an IP address ('" + proto.address + "')");
     ServerConfig s = proto;
     s.sockaddr = ss;
+    if (proto.address.rfind("localhost:", 0) == 0) s.hostname = "localhost";  // parsed as 127.0.0.1, written as a name
     u.servers.push_back(std::move(s));
     return;
   }
@@ -56,6 +57,7 @@ void readServerAddress(const YAML::Node& node, const ServerConfig& proto, bool r
     ServerConfig s = proto;
     s.sockaddr = a;
     s.address = common::formatSockAddr(reinterpret_cast<const sockaddr*>(&a));
+    s.hostname = t.host;
     if (addrs.size() > 1) s.name = proto.name + "@" + s.address;  // one identity per address
     u.servers.push_back(std::move(s));
   }
@@ -260,7 +262,30 @@ void readAffinityKeys(const YAML::Node& node, UpstreamConfig& u) {
   }
 }
 
-// Relative certificate paths are taken from the configuration file's folder.
+// `tls:` of an upstream: `true`, or a mapping. Relative paths are taken from the configuration
+// file's folder; whether the files hold usable PEM is checked when the context is built.
+void readUpstreamTls(const YAML::Node& node, UpstreamTlsConfig& t, const std::string& source) {
+  t.at = positionOf(node.Mark(), source);
+  if (node.IsScalar()) {
+    t.enabled = boolValue(node, "tls (true, or a mapping)");
+    return;
+  }
+  expectMap(node, "tls");
+  checkKeys(node, "upstream tls", {"ca", "verify", "sni", "cert", "key"});
+  t.enabled = true;
+  if (node["ca"]) t.ca = pemFile(node["ca"], "tls.ca", source, t.ca_at);
+  if (node["verify"]) t.verify = boolValue(node["verify"], "tls.verify");
+  if (node["sni"]) {
+    t.sni = scalar(node["sni"], "tls.sni");
+    if (t.sni.empty() || t.sni.find_first_of(" \t\r\n/:") != std::string::npos) fail(node["sni"], "tls.sni must be a host name");
+  }
+  if (node["cert"].IsDefined() != node["key"].IsDefined())
+    fail(node["cert"] ? node["cert"] : node["key"], "tls.cert and tls.key go together (a client certificate and its key)");
+  if (node["cert"]) {
+    t.cert = pemFile(node["cert"], "tls.cert", source, t.cert_at);
+    t.key = pemFile(node["key"], "tls.key", source, t.key_at);
+  }
+}
 
 }  // namespace
 
@@ -285,11 +310,11 @@ void readResolver(const YAML::Node& node, ResolverConfig& r) {
   }
 }
 
-void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u) {
+void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfig& u, const std::string& source) {
   expectMap(node, "an upstream");
   checkKeys(node, "upstream '" + name + "'", {"strategy", "keepalive", "retries", "servers", "hash_key", "balance_factor",
                                              "ip_hash", "cookie", "affinity", "sid_ttl", "sid_token", "sid_secret", "health_check", "max_fails",
-                                             "fail_timeout", "slow_start"});
+                                             "fail_timeout", "slow_start", "tls"});
   u.name = name;
   readAffinityKeys(node, u);
   if (node["keepalive"]) u.keepalive = static_cast<uint32_t>(unsignedValue(node["keepalive"], "keepalive", 0, 100000));
@@ -299,6 +324,7 @@ void readUpstream(const std::string& name, const YAML::Node& node, UpstreamConfi
   if (node["max_fails"]) u.max_fails = static_cast<uint32_t>(unsignedValue(node["max_fails"], "max_fails", 0, 1000));
   if (node["fail_timeout"]) u.fail_timeout = durationValue(node["fail_timeout"], "fail_timeout");
   if (node["slow_start"]) u.slow_start = durationValue(node["slow_start"], "slow_start");
+  if (node["tls"]) readUpstreamTls(node["tls"], u.tls, source);
   const YAML::Node servers = node["servers"];
   if (!servers || !servers.IsSequence() || servers.size() == 0) fail(servers ? servers : node, "upstream '" + name + "' needs a non-empty 'servers' list");
   std::set<std::string> names;

@@ -1,7 +1,11 @@
 // YAML value readers: see yaml_values.h.
 #include "proxy/config/yaml_values.h"
 
+#include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 
 #include "common/units.h"
@@ -87,6 +91,27 @@ sockaddr_storage addressValue(const YAML::Node& node, std::string_view what) {
   std::string err;
   if (!common::parseSockAddr(s, ss, err)) fail(node, std::string(what) + " '" + s + "': " + err);
   return ss;
+}
+
+std::string resolvePath(const std::string& path, const std::string& source) {
+  if (path.empty() || path[0] == '/') return path;
+  size_t slash = source.rfind('/');
+  return slash == std::string::npos ? path : source.substr(0, slash + 1) + path;
+}
+
+std::string systemReason(int err) {
+  std::string r = std::strerror(err);
+  if (!r.empty()) r[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(r[0])));
+  return r;
+}
+
+std::string pemFile(const YAML::Node& node, const std::string& what, const std::string& source, std::string& at) {
+  std::string path = resolvePath(scalar(node, what), source);
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail(node, what + " '" + path + "': " + systemReason(errno));
+  std::fclose(f);
+  at = positionOf(node.Mark(), source);
+  return path;
 }
 
 }  // namespace proxy::config::yaml

@@ -34,4 +34,13 @@ uint64_t sizeValue(const YAML::Node& node, std::string_view what);
 uint64_t durationValueOrSeconds(const YAML::Node& node, std::string_view what);
 sockaddr_storage addressValue(const YAML::Node& node, std::string_view what);
 
+// A relative path is taken from the config file's (`source`) folder.
+std::string resolvePath(const std::string& path, const std::string& source);
+// strerror's text in lower case: "no such file or directory", "permission denied".
+std::string systemReason(int err);
+// A certificate or key path: resolved against the config file's folder and readable now, so a
+// missing file fails at its key with the system's reason; `at` keeps the key's position for the
+// errors OpenSSL finds later (a bad PEM, a key that does not match).
+std::string pemFile(const YAML::Node& node, const std::string& what, const std::string& source, std::string& at);
+
 }  // namespace proxy::config::yaml

@@ -1,7 +1,10 @@
 // Probe: see probe.h.
 #include "proxy/health/probe.h"
 
+#include "common/stream_write.h"
 #include "common/uv_util.h"
+#include "proxy/tls/client_context.h"
+#include "proxy/tls/tls_engine.h"
 
 namespace proxy::health {
 
@@ -11,13 +14,24 @@ bool Probe::statusExpected(const config::HealthCheckConfig& hc, int status) {
   return false;
 }
 
-Probe* Probe::start(uv_loop_t* loop, const sockaddr* addr, const config::HealthCheckConfig& hc, const std::string& host,
-                    Done done, void* owner) {
+Probe::~Probe() = default;
+
+Probe* Probe::start(uv_loop_t* loop, const config::ServerConfig& server, const config::HealthCheckConfig& hc,
+                    const std::string& host, const config::UpstreamTlsConfig& tls, Done done, void* owner) {
+  const sockaddr* addr = reinterpret_cast<const sockaddr*>(&server.sockaddr);
   auto* p = new Probe();
   p->done_ = done;
   p->owner_ = owner;
   p->hc_ = hc;
-  p->tcp_.data = p->timeout_.data = p->connect_req_.data = p->write_req_.data = p;
+  p->tcp_.data = p->timeout_.data = p->connect_req_.data = p;
+  if (tls.enabled) {  // never plaintext to a TLS upstream
+    if (tls.context) p->tls_ = tls.context->newEngine(server, nullptr);
+    if (!p->tls_) {
+      delete p;
+      done(owner, false, "tls: cannot create a TLS connection");
+      return nullptr;
+    }
+  }
   if (hc.type == config::HealthCheckConfig::Type::Http)
     p->request_ = "GET " + hc.path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: tether-health\r\nConnection: close\r\n\r\n";
   int rc = uv_tcp_init(loop, &p->tcp_);
@@ -71,16 +85,58 @@ void Probe::onConnectCb(uv_connect_t* req, int status) {
   auto* p = static_cast<Probe*>(req->data);
   if (p->done_flag_) return;
   if (status < 0) return p->finish(false, std::string("connect ") + common::uvErr(status));
-  if (p->hc_.type == config::HealthCheckConfig::Type::Tcp) return p->finish(true, "connected");
-  uv_buf_t b = uv_buf_init(p->request_.data(), static_cast<unsigned>(p->request_.size()));
-  int rc = uv_write(&p->write_req_, reinterpret_cast<uv_stream_t*>(&p->tcp_), &b, 1, &Probe::onWriteCb);
-  if (rc == 0) rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&p->tcp_), &Probe::onAllocCb, &Probe::onReadCb);
-  if (rc < 0) p->finish(false, std::string("send ") + common::uvErr(rc));
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&p->tcp_), &Probe::onAllocCb, &Probe::onReadCb);
+  if (rc < 0) return p->finish(false, std::string("read ") + common::uvErr(rc));
+  if (!p->tls_) return p->onConnected();
+  char none;  // the ClientHello; the handshake goes on in onTlsData
+  if (p->tls_->feed(nullptr, 0, &none, 0, [](const char*, size_t) { return true; }) != tls::TlsEngine::Status::Ok)
+    return p->finish(false, std::string("tls: ") + p->tls_->lastError());
+  p->sendTlsOutput();
 }
 
-void Probe::onWriteCb(uv_write_t* req, int status) {
-  auto* p = static_cast<Probe*>(req->data);
+// Connected (with TLS: handshake done): a tcp check has succeeded, an http check sends its request.
+void Probe::onConnected() {
+  if (hc_.type == config::HealthCheckConfig::Type::Tcp) return finish(true, tls_ ? "tls handshake done" : "connected");
+  if (!tls_) {
+    send(request_.data(), request_.size());
+    return;
+  }
+  uv_buf_t b = uv_buf_init(request_.data(), static_cast<unsigned>(request_.size()));
+  if (tls_->write(&b, 1) != tls::TlsEngine::Status::Ok) return finish(false, std::string("tls: ") + tls_->lastError());
+  sendTlsOutput();
+}
+
+bool Probe::send(const char* data, size_t len) {
+  uv_buf_t b = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(len));
+  long rc = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1, this, &Probe::onWriteDone);
+  if (rc < 0) finish(false, std::string("send ") + common::uvErr(static_cast<int>(rc)));
+  return rc >= 0;
+}
+
+bool Probe::sendTlsOutput() {
+  std::string_view out = tls_->pendingOutput();
+  bool ok = out.empty() || send(out.data(), out.size());
+  tls_->consumeOutput();
+  return ok;
+}
+
+void Probe::onWriteDone(void* owner, int status, size_t) {
+  auto* p = static_cast<Probe*>(owner);
   if (status < 0 && !p->done_flag_) p->finish(false, std::string("send ") + common::uvErr(status));
+}
+
+void Probe::onTlsData(const char* data, size_t len) {
+  bool handshaking = !tls_->handshakeDone();
+  char plain[4096];
+  auto status = tls_->feed(data, len, plain, sizeof plain, [this](const char* d, size_t n) {
+    onResponseBytes(d, n);
+    return !done_flag_;
+  });
+  if (done_flag_) return;
+  if (status == tls::TlsEngine::Status::Error) return finish(false, std::string("tls: ") + tls_->lastError());
+  if (status == tls::TlsEngine::Status::Closed) return finish(false, "closed before the status line");
+  if (!sendTlsOutput()) return;
+  if (handshaking && tls_->handshakeDone()) onConnected();
 }
 
 void Probe::onAllocCb(uv_handle_t* h, size_t, uv_buf_t* out) {
@@ -91,26 +147,35 @@ void Probe::onAllocCb(uv_handle_t* h, size_t, uv_buf_t* out) {
 void Probe::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   auto* p = static_cast<Probe*>(s->data);
   if (p->done_flag_) return;
-  if (nread < 0)
+  if (nread < 0) {
+    if (p->tls_ && !p->tls_->handshakeDone())
+      return p->finish(false, nread == UV_EOF ? "tls: closed by the server during the handshake" : std::string("read ") + common::uvErr(static_cast<int>(nread)));
     return p->finish(false, nread == UV_EOF ? "closed before the status line" : std::string("read ") + common::uvErr(static_cast<int>(nread)));
-  p->response_.append(p->buf_, static_cast<size_t>(nread));
-  size_t eol = p->response_.find("\r\n");
+  }
+  if (p->tls_) return p->onTlsData(p->buf_, static_cast<size_t>(nread));
+  p->onResponseBytes(p->buf_, static_cast<size_t>(nread));
+}
+
+void Probe::onResponseBytes(const char* data, size_t len) {
+  if (hc_.type == config::HealthCheckConfig::Type::Tcp) return;  // a TLS tcp check is done at the handshake
+  response_.append(data, len);
+  size_t eol = response_.find("\r\n");
   if (eol == std::string::npos) {
-    if (p->response_.size() > 1024) p->finish(false, "no status line");
+    if (response_.size() > 1024) finish(false, "no status line");
     return;
   }
   // "HTTP/1.1 200 OK"
   int status = -1;
-  if (p->response_.rfind("HTTP/1.", 0) == 0 && eol >= 12 && p->response_[8] == ' ') {
+  if (response_.rfind("HTTP/1.", 0) == 0 && eol >= 12 && response_[8] == ' ') {
     status = 0;
     for (size_t i = 9; i < 12; ++i) {
-      char c = p->response_[i];
+      char c = response_[i];
       if (c < '0' || c > '9') status = -1000;
       status = status * 10 + (c - '0');
     }
   }
-  if (status < 100 || status > 599) return p->finish(false, "malformed status line");
-  p->finish(statusExpected(p->hc_, status), "status " + std::to_string(status));
+  if (status < 100 || status > 599) return finish(false, "malformed status line");
+  finish(statusExpected(hc_, status), "status " + std::to_string(status));
 }
 
 }  // namespace proxy::health

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 
 #include "proxy/config/config.h"
 #include "proxy/edge/request_id.h"
@@ -48,6 +49,9 @@ struct LoopContext {
   const config::Config* config = nullptr;
   char* read_buffer = nullptr;         // kReadBufferSize bytes, owned by the worker
   char* tls_buffer = nullptr;          // kReadBufferSize bytes for decrypted TLS records
+  // kReadBufferSize bytes for records decrypted from TLS upstreams (upstreams.NAME.tls), made
+  // on first use. Apart from tls_buffer so that neither side's plaintext can overwrite the other's.
+  std::unique_ptr<char[]> upstream_tls_buffer;
   OutBatch out;
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count

@@ -40,13 +40,20 @@ struct alignas(64) ServerMetrics {
   Gauge tunnels_active;   // tether_tunnels_active
 };
 
+// TLS handshakes with an upstream's servers (upstreams.NAME.tls), by result.
+enum class UpstreamTlsResult : uint8_t { Full, Resumed, Failed };
+inline constexpr size_t kUpstreamTlsResults = 3;
+inline constexpr const char* kUpstreamTlsResultNames[kUpstreamTlsResults] = {"full", "resumed", "failed"};
+
 struct alignas(64) UpstreamMetrics {
   DurationHistogram request_duration;  // request head parsed -> response complete (or 101)
   DurationHistogram connect_duration;  // new upstream connection: connect() -> connected
   Counter retries;
   Counter tunnels_total;
   std::array<Counter, kAffinityResults> affinity;
+  std::array<Counter, kUpstreamTlsResults> tls_handshakes;
   void affinityResult(AffinityResult r) { affinity[static_cast<size_t>(r)].add(); }
+  void tlsHandshake(UpstreamTlsResult r) { tls_handshakes[static_cast<size_t>(r)].add(); }
 };
 
 // One series' cells, one slot per worker.

@@ -347,13 +347,15 @@ void Session::onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamEr
     case upstream::UpstreamError::ConnectFailed: runtime_->noteFailure(conn.server(), "connect_failed"); break;
     case upstream::UpstreamError::ConnectTimeout: runtime_->noteFailure(conn.server(), "connect_timeout"); break;
     case upstream::UpstreamError::ResponseTimeout: runtime_->noteFailure(conn.server(), "response_timeout"); break;
+    case upstream::UpstreamError::TlsFailed: runtime_->noteFailure(conn.server(), "tls_failed"); break;
     case upstream::UpstreamError::Closed:
       if (!conn.reused()) runtime_->noteFailure(conn.server(), "reset");
       break;
     case upstream::UpstreamError::BadResponse: break;
   }
   switch (error) {
-    case upstream::UpstreamError::ConnectFailed: return retryOrFail(502);
+    case upstream::UpstreamError::ConnectFailed:
+    case upstream::UpstreamError::TlsFailed: return retryOrFail(502);
     case upstream::UpstreamError::ConnectTimeout: return retryOrFail(504);
     case upstream::UpstreamError::ResponseTimeout:
       // An idempotent request whose response has not started moves on.

@@ -2,34 +2,14 @@
 #include "proxy/tls/tls_context.h"
 
 #include <openssl/err.h>
-#include <openssl/rand.h>
 
 #include <cstring>
 
 #include "proxy/http/message_head.h"
+#include "proxy/tls/openssl_reason.h"
 
 namespace proxy::tls {
 namespace {
-
-// The reason for the failure in plain words. OpenSSL queues a chain of errors, the root cause
-// first ("no start line", then "PEM lib"): the common causes anywhere in it are rephrased,
-// otherwise the root cause is named as OpenSSL names it. Empties the queue.
-std::string opensslReason(const std::string& cert) {
-  std::string plain, first;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    int lib = ERR_GET_LIB(e), reason = ERR_GET_REASON(e);
-    if (plain.empty()) {
-      if (lib == ERR_LIB_X509 && reason == X509_R_KEY_VALUES_MISMATCH) plain = "the key does not match the certificate '" + cert + "'";
-      else if (lib == ERR_LIB_PEM && reason == PEM_R_NO_START_LINE) plain = "not a PEM file (no -----BEGIN line)";
-      else if (lib == ERR_LIB_PEM && reason == PEM_R_BAD_END_LINE) plain = "a PEM block is cut short (bad -----END line)";
-      else if (lib == ERR_LIB_SYS) plain = std::strerror(reason);
-    }
-    const char* r = ERR_reason_error_string(e);
-    if (first.empty() && r) first = r;
-  }
-  if (!plain.empty()) return plain;
-  return first.empty() ? "not a usable PEM file" : first;
-}
 
 // `at` is the certificate's or key's config position ("FILE:LINE:COL"), leading each message.
 SSL_CTX* newContext(const std::string& cert, const std::string& cert_at, const std::string& key, const std::string& key_at,
@@ -54,23 +34,6 @@ SSL_CTX* newContext(const std::string& cert, const std::string& cert_at, const s
   }
   SSL_CTX_free(ctx);
   return nullptr;
-}
-
-// One set of session ticket keys per process, made on first use and kept for its life: every
-// context built at start and on each reload encrypts and decrypts tickets with it, so a
-// session survives a reload (and is shared by the workers, which share the contexts).
-const std::string& processTicketKeys() {
-  static const std::string keys = [] {
-    std::string k(80, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) k.clear();
-    return k;
-  }();
-  return keys;
-}
-
-bool setTicketKeys(SSL_CTX* ctx, const std::string& keys) {
-  if (keys.size() != 80) return false;
-  return SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<char*>(keys.data()), static_cast<long>(keys.size())) == 1;
 }
 
 // Asks clients for a certificate signed by one of `cfg.client_ca`'s CAs.
@@ -108,8 +71,9 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, boo
   int min_version = cfg.min_version == "TLSv1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
   t->default_ = newContext(cfg.cert, cfg.cert_at, cfg.key, cfg.key_at, min_version, error);
   if (!t->default_) return nullptr;
-  const std::string& keys = cfg.session_ticket_keys.empty() ? processTicketKeys() : cfg.session_ticket_keys;
-  if (!setTicketKeys(t->default_, keys)) {
+  t->tickets_ = cfg.session_ticket_keys.empty() ? TicketKeys::process(static_cast<uint64_t>(cfg.session_ticket_rotation.count()))
+                                                : TicketKeys::fixed(cfg.session_ticket_keys);
+  if (!t->tickets_->install(t->default_)) {
     error = cfg.cert_at + ": cannot set the session ticket keys: " + opensslReason(cfg.cert);
     return nullptr;
   }
@@ -120,10 +84,11 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, boo
     if (notAfterOf(ctx, c.not_after)) t->certs_.push_back(std::move(c));
   };
   note(t->default_, cfg.cert);
+  if (!cfg.ocsp.empty()) t->staple(t->default_, cfg.cert, cfg.ocsp);
   for (const auto& s : cfg.sni) {
     SSL_CTX* ctx = newContext(s.cert, s.cert_at, s.key, s.key_at, min_version, error);
     if (!ctx) return nullptr;
-    if (!setTicketKeys(ctx, keys)) {
+    if (!t->tickets_->install(ctx)) {
       SSL_CTX_free(ctx);
       error = s.cert_at + ": cannot set the session ticket keys: " + opensslReason(s.cert);
       return nullptr;
@@ -133,6 +98,7 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, boo
       return nullptr;
     }
     note(ctx, s.cert);
+    if (!s.ocsp.empty()) t->staple(ctx, s.cert, s.ocsp);
     SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, http2 ? &kOfferH2 : nullptr);
     t->sni_.push_back({s.names, ctx});
   }
@@ -142,6 +108,17 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, boo
     SSL_CTX_set_tlsext_servername_arg(t->default_, t.get());
   }
   return t;
+}
+
+void TlsContext::staple(SSL_CTX* ctx, const std::string& cert, const std::string& file) {
+  auto st = std::make_unique<OcspStaple>();
+  std::string problem;
+  if (!loadOcspStaple(ctx, file, *st, problem)) {
+    ocsp_skipped_.push_back({cert, file, problem});
+    return;
+  }
+  enableStapling(ctx, st.get());
+  staples_.push_back(std::move(st));
 }
 
 TlsContext::~TlsContext() {

@@ -1,6 +1,7 @@
 // A listener's TLS configuration as OpenSSL contexts: the default certificate, extra certificates
-// chosen by SNI, the minimum protocol version and ALPN (h2 then http/1.1 on listeners with http2, else http/1.1).
-// Built at start-up (and on reload); connections only borrow the SSL_CTX.
+// chosen by SNI, the minimum protocol version, ALPN (h2 then http/1.1 on listeners with http2,
+// else http/1.1), OCSP staples (ocsp_staple.h) and the session ticket keys (ticket_keys.h). Built
+// at start-up (and on reload); connections only borrow the SSL_CTX.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -11,6 +12,8 @@
 
 #include "proxy/config/config.h"
 #include "proxy/tls/cert_expiry.h"
+#include "proxy/tls/ocsp_staple.h"
+#include "proxy/tls/ticket_keys.h"
 
 namespace proxy::tls {
 
@@ -27,10 +30,16 @@ class TlsContext {
   SSL_CTX* get() const { return default_; }
   // Every certificate (the default, then the SNI ones): file and notAfter; listener left empty.
   const std::vector<CertExpiry>& certs() const { return certs_; }
+  // Configured OCSP responses that are not stapled, and why (the caller warns).
+  struct OcspSkipped {
+    std::string cert, file, problem;
+  };
+  const std::vector<OcspSkipped>& ocspSkipped() const { return ocsp_skipped_; }
 
  private:
   TlsContext() = default;
   static int onServerName(SSL* ssl, int* alert, void* arg);
+  void staple(SSL_CTX* ctx, const std::string& cert, const std::string& file);
   static int onAlpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void* arg);
 
   struct SniEntry {
@@ -40,6 +49,9 @@ class TlsContext {
   SSL_CTX* default_ = nullptr;
   std::vector<SniEntry> sni_;
   std::vector<CertExpiry> certs_;
+  std::shared_ptr<TicketKeys> tickets_;  // every context's ticket callback reads it
+  std::vector<std::unique_ptr<OcspStaple>> staples_;  // the contexts' status callbacks point here
+  std::vector<OcspSkipped> ocsp_skipped_;
 };
 
 }  // namespace proxy::tls

@@ -29,12 +29,18 @@ TlsEngine::TlsEngine(SSL_CTX* ctx, bool client) {
   }
   BIO_set_mem_eof_return(rbio_, -1);  // "no data yet", not EOF
   SSL_set_bio(ssl_, rbio_, wbio_);   // the SSL object owns both BIOs now
+  client_ = client;
   if (client) SSL_set_connect_state(ssl_);
   else SSL_set_accept_state(ssl_);
 }
 
 TlsEngine::~TlsEngine() {
-  if (ssl_) SSL_free(ssl_);
+  if (!ssl_) return;
+  // A client's session stays resumable after a connection that ends without close_notify (an
+  // idle keep-alive connection closed, a response delimited by the close): OpenSSL would
+  // otherwise mark it not resumable when the SSL object goes.
+  if (client_ && handshake_done_) SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_SENT_SHUTDOWN);
+  SSL_free(ssl_);
 }
 
 TlsEngine::Status TlsEngine::handshake() {
@@ -160,6 +166,15 @@ void TlsEngine::releaseIdleBuffers() {
 void TlsEngine::shutdown() {
   if (handshake_done_) SSL_shutdown(ssl_);
   ERR_clear_error();
+}
+
+SSL_SESSION* TlsEngine::takeResumableSession() {
+  SSL_SESSION* s = handshake_done_ ? SSL_get0_session(ssl_) : nullptr;
+  if (!s || s == last_session_ || SSL_SESSION_is_resumable(s) != 1) return nullptr;
+  // A TLS 1.3 session is only worth keeping with a ticket (the legacy session id alone does not resume).
+  if (SSL_version(ssl_) >= TLS1_3_VERSION && SSL_SESSION_has_ticket(s) != 1) return nullptr;
+  last_session_ = s;
+  return SSL_get1_session(ssl_);
 }
 
 std::string_view TlsEngine::serverName() const {

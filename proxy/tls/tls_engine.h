@@ -24,7 +24,8 @@ class TlsEngine {
  public:
   enum class Status { Ok, Closed, Error };
 
-  // Server side unless `client` is true (client mode is for tests and tools).
+  // Server side unless `client` is true (client mode: upstream connections and health probes,
+  // set up by ClientContext::newEngine, and tests).
   explicit TlsEngine(SSL_CTX* ctx, bool client = false);
   // A listener's server side. The engine keeps `ctx` alive: its SNI callback reads the context's
   // table during a handshake that may end after a reload has replaced the listener's context.
@@ -86,8 +87,15 @@ class TlsEngine {
   const char* lastError() const { return error_; }
   // The verified client certificate's subject (RFC 2253), "" without one.
   const std::string& clientSubject() const { return client_subject_; }
-  // The handshake failed on the client's certificate (none sent, or it did not verify).
+  // The handshake failed on the peer's certificate: the client's (none sent, or it did not
+  // verify) on a server engine, the server's on a client engine. lastError() says why.
   bool clientCertFailed() const { return client_cert_failed_; }
+  // Client mode: a session to resume on a later connection, each time the server has made a new
+  // one resumable (TLS 1.2: at the handshake; TLS 1.3: with each ticket it sends after the
+  // handshake). Returns a new reference the caller frees, or nullptr when nothing is new.
+  SSL_SESSION* takeResumableSession();
+  // The OpenSSL object, for setting up a client engine (ClientContext::newEngine).
+  SSL* native() { return ssl_; }
 
  private:
   Status handshake();
@@ -98,7 +106,9 @@ class TlsEngine {
   BIO* rbio_ = nullptr;  // network -> engine
   BIO* wbio_ = nullptr;  // engine -> network
   bool handshake_done_ = false;
+  bool client_ = false;
   bool client_cert_failed_ = false;
+  const SSL_SESSION* last_session_ = nullptr;  // the last one takeResumableSession returned
   const char* error_ = "";
   std::string client_subject_;
 };

@@ -48,6 +48,7 @@ std::shared_ptr<config::Config> expandMembers(const config::Config& file, const 
         s.sockaddr = addr;
         s.address = common::formatSockAddr(reinterpret_cast<const sockaddr*>(&addr));
         s.name = t.name + "@" + s.address;
+        s.hostname = t.host;
         s.host.clear();
         s.port = 0;
         u.servers.push_back(std::move(s));

@@ -242,7 +242,7 @@ void MembershipManager::startProbe(Record& r) {
   const config::UpstreamConfig& uc = cfg_->upstreams[r.u];
   const config::ServerConfig& sc = uc.servers[r.s];
   const std::string& host = uc.health_check.host.empty() ? sc.address : uc.health_check.host;
-  r.probe = health::Probe::start(loop_, reinterpret_cast<const sockaddr*>(&sc.sockaddr), uc.health_check, host,
+  r.probe = health::Probe::start(loop_, sc, uc.health_check, host, uc.tls,
                                  &MembershipManager::onProbeDone, &r);
 }
 

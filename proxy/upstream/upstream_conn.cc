@@ -1,10 +1,14 @@
 // UpstreamConn: see upstream_conn.h.
 #include "proxy/upstream/upstream_conn.h"
 
+#include <cassert>
+
 #include "common/log.h"
 #include "common/stream_write.h"
 #include "common/uv_util.h"
 #include "proxy/metrics/worker_metrics.h"
+#include "proxy/tls/client_context.h"
+#include "proxy/tls/tls_engine.h"
 #include "proxy/upstream/upstream_runtime.h"
 
 namespace proxy::upstream {
@@ -16,6 +20,7 @@ const char* upstreamErrorName(UpstreamError e) {
     case UpstreamError::Closed: return "closed";
     case UpstreamError::ResponseTimeout: return "response_timeout";
     case UpstreamError::BadResponse: return "bad_response";
+    case UpstreamError::TlsFailed: return "tls_failed";
   }
   return "?";
 }
@@ -26,6 +31,8 @@ UpstreamConn::UpstreamConn(loop::LoopContext& ctx, UpstreamRuntime& runtime, uin
   timer_.data = this;
   connect_req_.data = this;
 }
+
+UpstreamConn::~UpstreamConn() = default;
 
 int UpstreamConn::connect(const sockaddr* addr, UpstreamOwner* owner) {
   int rc = uv_tcp_init(ctx_.loop, &tcp_);
@@ -57,11 +64,100 @@ void UpstreamConn::onConnectCb(uv_connect_t* req, int status) {
     return self->fail(UpstreamError::ConnectFailed);
   }
   self->connected_ = true;
+  if (self->runtime_.config().tls.enabled) return self->startTls();
   self->resumeReading();
   if (self->owner_) self->owner_->onUpstreamConnected(*self);
 }
 
+// ---- TLS ------------------------------------------------------------------------------------
+
+// Sends the ClientHello; the rest of the handshake runs in onTlsRead, under the connect timeout.
+void UpstreamConn::startTls() {
+  const config::UpstreamConfig& u = runtime_.config();
+  if (u.tls.context) tls_ = u.tls.context->newEngine(u.servers[server_], runtime_.tlsSession(server_));
+  if (!tls_) return tlsFailed(u.tls.context ? "cannot create a TLS connection" : "no TLS context");
+  handshaking_ = true;
+  arm(TimerMode::Connect, static_cast<uint64_t>(ctx_.config->timeouts.connect.count()));
+  char none;
+  if (tls_->feed(nullptr, 0, &none, 0, [](const char*, size_t) { return true; }) != tls::TlsEngine::Status::Ok)
+    return tlsFailed(tls_->lastError());
+  if (!sendTlsOutput()) return;
+  resumeReading();
+}
+
+void UpstreamConn::onTlsRead(const char* data, size_t len) {
+  if (!ctx_.upstream_tls_buffer) ctx_.upstream_tls_buffer.reset(new char[loop::LoopContext::kReadBufferSize]);
+  auto status = tls_->feed(data, len, ctx_.upstream_tls_buffer.get(), loop::LoopContext::kReadBufferSize, [this](const char* p, size_t n) {
+    onPlain(p, n);
+    return !closing_;
+  });
+  // Tickets come before the response that may have closed the connection: keep them regardless.
+  if (SSL_SESSION* session = tls_->takeResumableSession()) runtime_.keepTlsSession(server_, session);
+  if (closing_) return;
+  if (handshaking_) {
+    if (status == tls::TlsEngine::Status::Ok && !tls_->handshakeDone()) {
+      sendTlsOutput();
+      return;
+    }
+    if (status != tls::TlsEngine::Status::Ok) return tlsFailed(status == tls::TlsEngine::Status::Closed ? "closed by the server" : tls_->lastError());
+    handshaking_ = false;
+    disarm();
+    runtime_.metrics().tlsHandshake(tls_->resumed() ? metrics::UpstreamTlsResult::Resumed : metrics::UpstreamTlsResult::Full);
+    if (!sendTlsOutput()) return;
+    if (owner_) owner_->onUpstreamConnected(*this);
+    return;
+  }
+  if (status == tls::TlsEngine::Status::Error) {
+    common::logDebug("upstream_tls_error", {{"upstream", runtime_.config().name}, {"server", runtime_.config().servers[server_].name},
+                                            {"reason", tls_->lastError()}});
+    return onEnd(UV_EPROTO);
+  }
+  if (!sendTlsOutput()) return;
+  if (status == tls::TlsEngine::Status::Closed) onEnd(UV_EOF);  // close_notify
+}
+
+// Writes what the engine produced (handshake records, encrypted data, alerts). False when the
+// connection failed (reported to the owner from the next loop turn, as write() does).
+bool UpstreamConn::sendTlsOutput() {
+  std::string_view out = tls_->pendingOutput();
+  if (out.empty()) return true;
+  uv_buf_t b = uv_buf_init(const_cast<char*>(out.data()), static_cast<unsigned>(out.size()));
+  long rc = writeSocket(&b, 1);
+  tls_->consumeOutput();
+  return rc >= 0;
+}
+
+void UpstreamConn::tlsFailed(const char* reason) {
+  const config::UpstreamConfig& u = runtime_.config();
+  common::logWarn("upstream_tls_failed", {{"upstream", u.name}, {"server", u.servers[server_].name}, {"reason", reason}});
+  runtime_.metrics().tlsHandshake(metrics::UpstreamTlsResult::Failed);
+  handshaking_ = false;
+  if (tls_) sendTlsOutput();  // the alert, if any
+  disarm();
+  reusable_ = false;
+  if (owner_) return owner_->onUpstreamError(*this, UpstreamError::TlsFailed);
+  close();
+}
+
+// ---- writing --------------------------------------------------------------------------------
+
 long UpstreamConn::write(const uv_buf_t* bufs, unsigned n) {
+  if (!tls_) return writeSocket(bufs, n);
+  assert(!handshaking_);
+  if (tls_->write(bufs, n) != tls::TlsEngine::Status::Ok) {
+    reusable_ = false;
+    arm(TimerMode::Failed, 0);
+    return UV_EPROTO;
+  }
+  std::string_view out = tls_->pendingOutput();
+  if (out.empty()) return 0;  // nothing but empty buffers
+  uv_buf_t b = uv_buf_init(const_cast<char*>(out.data()), static_cast<unsigned>(out.size()));
+  long rc = writeSocket(&b, 1);
+  tls_->consumeOutput();
+  return rc;
+}
+
+long UpstreamConn::writeSocket(const uv_buf_t* bufs, unsigned n) {
   long rc = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&tcp_), bufs, n, this, &UpstreamConn::onWriteDone);
   last_read_ms_ = uv_now(ctx_.loop);  // sending counts as activity for upstream_response
   if (rc > 0) queued_ += static_cast<size_t>(rc);
@@ -136,6 +232,10 @@ void UpstreamConn::startRaw(RawSink* sink) {
 
 int UpstreamConn::shutdownWrite() {
   if (closing_) return UV_ECANCELED;
+  if (tls_) {  // close_notify first, then the FIN behind it
+    tls_->shutdown();
+    if (!sendTlsOutput()) return UV_EPIPE;
+  }
   shutdown_req_.data = this;
   // The result comes back through RawSink::onRawShutdown, never from inside the caller's stack.
   return uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), [](uv_shutdown_t* req, int status) {
@@ -147,30 +247,51 @@ int UpstreamConn::shutdownWrite() {
 void UpstreamConn::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<UpstreamConn*>(s->data);
   if (nread == 0 || self->closing_) return;
-  if (nread > 0 && self->ctx_.metrics) self->ctx_.metrics->bytes_upstream_rx.add(static_cast<uint64_t>(nread));
-  if (self->raw_) {
-    if (nread < 0) return self->raw_->onRawEnd(static_cast<int>(nread));
-    return self->raw_->onRawData(buf->base, static_cast<size_t>(nread));
+  if (nread < 0) {
+    if (self->handshaking_)
+      return self->tlsFailed(nread == UV_EOF ? "closed by the server during the handshake" : common::uvErr(static_cast<int>(nread)));
+    return self->onEnd(static_cast<int>(nread));
   }
-  UpstreamOwner* owner = self->owner_;
-  if (!owner || !self->awaiting_response_) {
-    // Idle (or finished) connection: EOF, an error or unsolicited bytes all end it.
-    self->reusable_ = false;
+  if (self->ctx_.metrics) self->ctx_.metrics->bytes_upstream_rx.add(static_cast<uint64_t>(nread));
+  if (self->tls_) return self->onTlsRead(buf->base, static_cast<size_t>(nread));
+  self->onPlain(buf->base, static_cast<size_t>(nread));
+}
+
+// Bytes from the server (decrypted, with TLS).
+void UpstreamConn::onPlain(const char* data, size_t len) {
+  if (raw_) return raw_->onRawData(data, len);
+  UpstreamOwner* owner = owner_;
+  if (!owner || !awaiting_response_) {
+    // Idle (or finished) connection: unsolicited bytes end it.
+    reusable_ = false;
     if (!owner) {
-      self->runtime_.forgetIdle(self);
-      self->close();
+      runtime_.forgetIdle(this);
+      close();
     }
     return;
   }
-  if (nread < 0) {
-    self->reusable_ = false;
-    // A response delimited by the connection's end completes here.
-    if (nread == UV_EOF && self->parser_.messageInProgress() && self->parser_.finish()) return owner->onUpstreamReadDone();
-    return self->fail(UpstreamError::Closed);
-  }
-  self->last_read_ms_ = uv_now(self->ctx_.loop);
-  self->handleData(buf->base, static_cast<size_t>(nread));
+  last_read_ms_ = uv_now(ctx_.loop);
+  handleData(data, len);
+  // Each piece is handed on before the next: with TLS, the next piece reuses the buffer.
   owner->onUpstreamReadDone();
+}
+
+// The server's end of the stream: UV_EOF (or close_notify), or an error.
+void UpstreamConn::onEnd(int status) {
+  if (raw_) return raw_->onRawEnd(status);
+  UpstreamOwner* owner = owner_;
+  reusable_ = false;
+  if (!owner || !awaiting_response_) {
+    // Idle (or finished) connection: EOF or an error ends it.
+    if (!owner) {
+      runtime_.forgetIdle(this);
+      close();
+    }
+    return;
+  }
+  // A response delimited by the connection's end completes here.
+  if (status == UV_EOF && parser_.messageInProgress() && parser_.finish()) return owner->onUpstreamReadDone();
+  fail(UpstreamError::Closed);
 }
 
 void UpstreamConn::handleData(const char* data, size_t len) {

@@ -8,6 +8,13 @@
 // callback, so nobody may touch it after close(); an attached owner is never called back after
 // it calls close() or detach().
 //
+// With the upstream's `tls:` the connection speaks TLS (a client TlsEngine between the socket and
+// the parser): the handshake runs after connect, within the same connect timeout, and the owner
+// hears onUpstreamConnected only once it has finished and the server's certificate verified. A
+// handshake failure is logged with the upstream, server and OpenSSL's reason and reported as
+// UpstreamError::TlsFailed; nothing is ever sent in plaintext. Writes are encrypted, reads
+// decrypted, in HTTP and raw (tunnel) mode alike, and a pooled connection keeps its TLS state.
+//
 // Timeouts use one uv_timer: connect timeout while connecting, then upstream_response while a
 // response is due. The latter is lazy: reads only record the time, and the timer re-arms itself
 // for the remaining silence when it fires early, so a streamed body costs no timer work per read.
@@ -16,11 +23,16 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "common/intrusive_list.h"
 #include "proxy/http/parser.h"
 #include "proxy/loop/loop_context.h"
+
+namespace proxy::tls {
+class TlsEngine;
+}
 
 namespace proxy::upstream {
 
@@ -30,6 +42,7 @@ enum class UpstreamError : uint8_t {
   Closed,           // EOF or reset before the response completed
   ResponseTimeout,  // silence longer than timeouts.upstream_response
   BadResponse,      // the response could not be parsed
+  TlsFailed,        // the TLS handshake failed (certificate not verified, protocol error)
 };
 const char* upstreamErrorName(UpstreamError e);
 
@@ -60,6 +73,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
 
  public:
   UpstreamConn(loop::LoopContext& ctx, UpstreamRuntime& runtime, uint32_t server);
+  ~UpstreamConn();
   UpstreamConn(const UpstreamConn&) = delete;
   UpstreamConn& operator=(const UpstreamConn&) = delete;
 
@@ -106,6 +120,14 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   void arm(TimerMode mode, uint64_t ms);
   void disarm() { timer_mode_ = TimerMode::Off; }
   void handleData(const char* data, size_t len);
+  void onPlain(const char* data, size_t len);
+  void onEnd(int status);
+  long writeSocket(const uv_buf_t* bufs, unsigned n);
+  // TLS (upstreams with `tls:`).
+  void startTls();
+  void onTlsRead(const char* data, size_t len);
+  bool sendTlsOutput();
+  void tlsFailed(const char* reason);
 
   http::HeadAction onHead(http::MessageHead& head) override;
   void onBody(std::string_view chunk) override;
@@ -123,6 +145,7 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   http::Parser parser_;
   UpstreamOwner* owner_ = nullptr;
   class RawSink* raw_ = nullptr;
+  std::unique_ptr<tls::TlsEngine> tls_;  // null for plain upstreams
   uint64_t last_read_ms_ = 0;   // last read or write: activity for upstream_response
   uint64_t response_timeout_ms_ = 0;  // this exchange's upstream_response
   uint64_t deadline_ms_ = 0;     // of the current timer mode
@@ -133,7 +156,8 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   uint32_t requests_ = 0;
   uint8_t open_handles_ = 0;
   TimerMode timer_mode_ = TimerMode::Off;
-  bool connected_ = false;
+  bool connected_ = false;      // TCP connected (with TLS, the handshake may still be running)
+  bool handshaking_ = false;
   bool reading_ = false;
   bool closing_ = false;
   bool reusable_ = true;

@@ -1,6 +1,8 @@
 // UpstreamRuntime: see upstream_runtime.h.
 #include "proxy/upstream/upstream_runtime.h"
 
+#include <cassert>
+
 #include "common/log.h"
 #include "common/uv_util.h"
 #include "proxy/upstream/membership_hub.h"
@@ -55,7 +57,18 @@ void UpstreamRuntime::noteFailure(uint32_t server, const char* what) {
   if (ctx_.hub && cfg_.max_fails > 0) ctx_.hub->reportPassiveFailure(cfg_.name, cfg_.servers[server].name, what);
 }
 
-UpstreamRuntime::~UpstreamRuntime() { closeIdle(); }
+UpstreamRuntime::~UpstreamRuntime() {
+  closeIdle();
+  for (SSL_SESSION* s : tls_sessions_)
+    if (s) SSL_SESSION_free(s);
+}
+
+void UpstreamRuntime::keepTlsSession(uint32_t server, SSL_SESSION* session) {
+  assert(server < cfg_.servers.size());
+  if (tls_sessions_.empty()) tls_sessions_.assign(cfg_.servers.size(), nullptr);
+  if (tls_sessions_[server]) SSL_SESSION_free(tls_sessions_[server]);
+  tls_sessions_[server] = session;
+}
 
 lb::Choice UpstreamRuntime::choose(const lb::AffinityRequest* affinity, const lb::ServerMask& tried) {
   lb::PickInputs in;

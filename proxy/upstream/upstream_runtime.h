@@ -8,10 +8,15 @@
 // `keepalive` per upstream; the oldest is closed beyond that. `active` counts connections attached
 // to a downstream exchange or tunnel, per server — what least_conn and bounded loads read.
 //
+// With `tls:`, the runtime also keeps per server the TLS session of the last connection that got
+// one, so the next new connection resumes it instead of a full handshake.
+//
 // Server indices are positions in this runtime's configuration. Everything that must outlive a
 // configuration (health, admin state, sid pins, metric series) is keyed by server identity
 // elsewhere and resolved to these indices when the runtime is built.
 #pragma once
+
+#include <openssl/ssl.h>
 
 #include <memory>
 #include <vector>
@@ -55,6 +60,11 @@ class UpstreamRuntime {
   void forgetIdle(UpstreamConn* conn);
   void closeIdle();
 
+  // TLS upstreams: the session a new connection to `server` resumes (nullptr: none yet; the
+  // runtime keeps its reference), and a newer one to keep instead (takes the reference).
+  SSL_SESSION* tlsSession(uint32_t server) const { return server < tls_sessions_.size() ? tls_sessions_[server] : nullptr; }
+  void keepTlsSession(uint32_t server, SSL_SESSION* session);
+
   void addActive(uint32_t server) { ++active_[server]; }
   void removeActive(uint32_t server) {
     if (active_[server] > 0) --active_[server];
@@ -89,6 +99,7 @@ class UpstreamRuntime {
   std::vector<uint32_t> active_;
   std::vector<common::IntrusiveList<UpstreamConn>> idle_;  // per server, MRU at front
   size_t idle_count_ = 0;
+  std::vector<SSL_SESSION*> tls_sessions_;  // per server (TLS upstreams only; owned references)
   [[maybe_unused]] uint32_t index_ = 0;
   std::vector<uint8_t> weight_step_;  // slow_start steps the selector was built with (empty: none)
   // Metric series, kept alive while this runtime (and its generation) lives.

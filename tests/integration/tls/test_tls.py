@@ -255,7 +255,7 @@ upstreams:
             f.write(cfgs[0].replace(f"{d}/ticket.keys", "short.keys"))
         p = run(TETHER_BIN, "-t", "-c", path)
         self.assertEqual(p.returncode, 1)
-        self.assertIn("must hold exactly 80 bytes", p.stderr)
+        self.assertIn("must hold one to 16 keys of 80 bytes each, got 48 bytes", p.stderr)
 
     def test_client_certificates_required_and_optional(self):
         """mTLS: the verified subject reaches the upstream (a client's own header never does);
