@@ -3,7 +3,7 @@
 # docs/benchmarks.md, docs/affinity.md, docs/metrics.md and bench/chat/README.md come from one run
 # of this script (their headers name its date and commit). Each step's full output is kept as
 # OUT_DIR/NAME.txt, and OUT_DIR/run.txt records the date, commit, machine load and the exact
-# command of every step. Loopback only; bounded (about 20 minutes on 2 cores). The soak runs
+# command of every step. Loopback only; bounded (about 30 minutes on 2 cores). The soak runs
 # and the reconnect storm (bench/soak/*.sh; docs/benchmarks.md, "Soak" and "Reconnect storm"),
 # the chaos run (bench/chat/chaos.sh; docs/chaos.md) and the bus fan-in
 # (bench/chat/bus_fanin.sh; docs/fleet.md, "Bus fan-in") are separate runs.
@@ -35,6 +35,9 @@ step() {  # step NAME COMMAND...: runs it, output to OUT_DIR/NAME.txt, command a
 
 step callgrind bench/http/callgrind.sh 10000
 step http bench/http/compare.sh 3 10s
+step callgrind-tls env TLS=p256 bench/http/callgrind.sh 10000
+step https env TLS=p256 bench/http/compare.sh 3 10s
+step tls-handshakes bench/http/tls_handshakes.sh 2000 1000
 step affinity "$BUILD_DIR/bench/tether-bench" affinity --out "$OUT_DIR"
 step affinity-e2e "$BUILD_DIR/bench/tether-bench" affinity --e2e --servers 3 --clients 2000 --out "$OUT_DIR"
 step chat-1000 bench/chat/run.sh 1000 50 10

@@ -27,6 +27,7 @@ def run(port, n, resume, version, out):
     for _ in range(n):
         try:
             raw = socket.create_connection(("127.0.0.1", port))
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # the GET must not wait for an ACK
             s = ctx.wrap_socket(raw, session=session if resume else None)
             s.sendall(REQ)
             data = b""
