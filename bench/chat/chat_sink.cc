@@ -26,6 +26,10 @@ constexpr size_t kReadBuffer = 256 * 1024;
 constexpr size_t kMaxHead = 16384;
 constexpr size_t kKeepCapacity = 16384;  // a partial-frame buffer larger than this is shrunk
 constexpr size_t kMaxQueued = 64u << 20;
+// Output built since the last flush that triggers a flush before the loop turn ends: a turn with
+// thousands of readable connections can be long, and waiting for its end would let the output
+// (and the latency) grow without bound under overload.
+constexpr size_t kFlushBytes = 256 * 1024;
 constexpr uint64_t kPingIntervalMs = 25000;
 
 struct Room;
@@ -60,6 +64,7 @@ class Sink {
   static void onAllocCb(uv_handle_t* h, size_t, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void onCheckCb(uv_check_t* h);
+  void flushDirty();
   static void onPingCb(uv_timer_t* t);
   static void onSignalCb(uv_signal_t* h, int);
   static void onCloseCb(uv_handle_t* h);
@@ -85,6 +90,7 @@ class Sink {
   std::vector<SinkConn*> dirty_;
   std::unordered_map<std::string, Room> rooms_;
   std::string frame_;  // the broadcast being built
+  size_t unflushed_ = 0;  // bytes appended to output buffers since the last flushDirty()
   uint32_t next_id_ = 1;
   uint64_t broadcasts_ = 0, deliveries_ = 0, dropped_ = 0;
   bool stopping_ = false;
@@ -186,6 +192,7 @@ void Sink::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0 || c->closing) return;
   if (nread < 0) return self->closeConn(c);
   self->onData(c, buf->base, static_cast<size_t>(nread));
+  if (self->unflushed_ >= kFlushBytes) self->flushDirty();
 }
 
 void Sink::onData(SinkConn* c, char* data, size_t len) {
@@ -228,7 +235,7 @@ bool Sink::upgrade(SinkConn* c, std::string_view head) {
     c->out.assign(kBad, sizeof kBad - 1);
     markDirty(c);
     c->upgraded = true;
-    onCheckCb(&check_);  // the answer goes out before the close
+    flushDirty();  // the answer goes out before the close
     closeConn(c);
     return false;
   }
@@ -314,6 +321,7 @@ bool Sink::onText(SinkConn* c, std::string_view text) {
         m->out += frame_;
         markDirty(m);
       }
+      unflushed_ += frame_.size() * it->second.members.size();
       ++broadcasts_;
       deliveries_ += it->second.members.size();
       ack += "\"id\":\"" + std::to_string(broadcasts_) + "\"";
@@ -336,10 +344,12 @@ void Sink::markDirty(SinkConn* c) {
   dirty_.push_back(c);
 }
 
-void Sink::onCheckCb(uv_check_t* h) {
-  auto* self = static_cast<Sink*>(h->data);
+void Sink::onCheckCb(uv_check_t* h) { static_cast<Sink*>(h->data)->flushDirty(); }
+
+void Sink::flushDirty() {
+  unflushed_ = 0;
   std::vector<SinkConn*> list;
-  list.swap(self->dirty_);
+  list.swap(dirty_);
   for (SinkConn* c : list) {
     c->dirty = false;
     if (c->closing || c->out.empty()) continue;
@@ -347,17 +357,17 @@ void Sink::onCheckCb(uv_check_t* h) {
     long q = common::writeOrQueue(reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1, c, &Sink::onWriteDoneCb);
     c->out.clear();
     if (q < 0) {
-      self->closeConn(c);
+      closeConn(c);
       continue;
     }
     c->queued += static_cast<size_t>(q);
     if (c->queued > kMaxQueued) {
-      ++self->dropped_;
-      self->closeConn(c);
+      ++dropped_;
+      closeConn(c);
     }
   }
   list.clear();
-  if (self->dirty_.empty()) self->dirty_.swap(list);  // keeps the capacity
+  if (dirty_.empty()) dirty_.swap(list);  // keeps the capacity
 }
 
 void Sink::onWriteDoneCb(void* owner, int, size_t bytes) {
