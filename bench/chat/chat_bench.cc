@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -100,6 +101,7 @@ int chatBenchMain(int argc, char** argv) {
   }
   if (target.path == "/") target.path = "/socket.io/";
   raiseFdLimit();
+  if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) std::perror("tether-bench chat: SIGPIPE");  // writes to a closed peer fail, not kill
 
   ChatResult r;
   bool sampled = o.pid > 0;

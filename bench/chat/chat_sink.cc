@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <cassert>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -438,6 +439,7 @@ int chatSinkMain(int argc, char** argv) {
     port = static_cast<int>(v);
     ++i;
   }
+  if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) std::perror("tether-bench chat-sink: SIGPIPE");  // writes to a closed peer fail, not kill
   rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;

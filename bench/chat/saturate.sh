@@ -40,7 +40,7 @@ start_server() {  # start_server NAME PORT: sets pid
   wait_port "$2"
 }
 
-echo "server,clients,rooms,rate_per_client,offered_deliveries_per_s,deliveries_per_s,sends_per_s,p50_ms,p99_ms,p999_ms,server_cpu,gen_cpu,errors,missing,load1" > "$csv"
+echo "server,clients,rooms,rate_per_client,offered_deliveries_per_s,deliveries_per_s,sends_per_s,p50_ms,p99_ms,p999_ms,server_cpu,deliveries_per_cpu_s,gen_cpu,errors,missing,load1" > "$csv"
 members=$(( clients / rooms ))
 for server in $servers; do
   best=0; best_p99=
@@ -56,14 +56,15 @@ import json, sys
 r, members, load = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 offered = r["clients"] * r["rate"] * members
 print(",".join(str(x) for x in (r["label"], r["clients"], r["rooms"], r["rate"], round(offered), r["deliveriesPerSec"],
-      r["sendsPerSec"], r["p50Ms"], r["p99Ms"], r["p999Ms"], r["serverCpuPerSec"], r["genCpuPerSec"], r["errors"],
+      r["sendsPerSec"], r["p50Ms"], r["p99Ms"], r["p999Ms"], r["serverCpuPerSec"], r["deliveriesPerCpuSec"],
+      r["genCpuPerSec"], r["errors"],
       r["missing"], load)))
 PY
 )
     echo "$row" >> "$csv"
-    IFS=, read -r _ _ _ _ offered got _ p50 p99 _ cpu gen errors missing _ <<<"$row"
-    printf '%-12s rate %-5s offered %9s  delivered %9s  p50 %8s ms  p99 %8s ms  server CPU %s  generator CPU %s\n' \
-      "$server" "$rate" "$offered" "$got" "$p50" "$p99" "$cpu" "$gen"
+    IFS=, read -r _ _ _ _ offered got _ p50 p99 _ cpu per_cpu gen errors missing _ <<<"$row"
+    printf '%-12s rate %-5s offered %9s  delivered %9s  p50 %8s ms  p99 %8s ms  server CPU %s (%s deliveries/CPU-s)  generator CPU %s\n' \
+      "$server" "$rate" "$offered" "$got" "$p50" "$p99" "$cpu" "$per_cpu" "$gen"
     ok=$(python3 -c "print(int(float('$p99') <= $limit_ms and int('$errors') == 0 and int('$missing') == 0))")
     [ "$ok" = 1 ] || break
     best=$got; best_p99=$p99
@@ -92,7 +93,7 @@ set logscale y2
 set y2tics
 set ytics nomirror
 set grid
-plot $series
+plot $series, $limit_ms axes x1y2 with lines dt 2 lc 'gray' title 'p99 limit'
 GP
   echo "plot: $png"
 fi
