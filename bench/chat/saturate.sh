@@ -4,7 +4,8 @@
 # deliveries/s whose send -> receive p99 stays <= 50 ms with no errors and nothing missing.
 # Servers: tether-chat, Node's socket.io (node_server.js) and chat-sink (`tether-bench
 # chat-sink`, the trivial server: its row is the generator's own ceiling). A fresh server per
-# step; a server's series ends at its first step over the limit. 127.0.0.1 only, bounded.
+# step; a server's series ends at its second step over the limit (so the plot shows the knee).
+# 127.0.0.1 only, bounded.
 #
 # Usage: [SERVERS="tether-chat node sink"] [CLIENTS=2000] [ROOMS=50] [STEP_SECONDS=5] [THREADS=1]
 #        [RATES="0.25 0.5 ..."] [OUT_DIR=dir] [BUILD_DIR=build] bench/chat/saturate.sh
@@ -16,7 +17,7 @@ build=${BUILD_DIR:-$root/build}
 bench=$build/bench/tether-bench
 servers=${SERVERS:-tether-chat node sink}
 clients=${CLIENTS:-2000}; rooms=${ROOMS:-50}; seconds=${STEP_SECONDS:-5}; threads=${THREADS:-1}
-rates=${RATES:-0.25 0.5 1 1.5 2 3 4 6 8 12 16 24 32}
+rates=${RATES:-0.1 0.25 0.5 1 1.5 2 3 4 6 8 12 16 24 32}
 out=${OUT_DIR:-${TMPDIR:-/tmp}/tether-bench}
 limit_ms=50
 export NODE_PATH=$root/tests/node/node_modules
@@ -43,7 +44,7 @@ start_server() {  # start_server NAME PORT: sets pid
 echo "server,clients,rooms,rate_per_client,offered_deliveries_per_s,deliveries_per_s,sends_per_s,p50_ms,p99_ms,p999_ms,server_cpu,deliveries_per_cpu_s,gen_cpu,errors,missing,load1" > "$csv"
 members=$(( clients / rooms ))
 for server in $servers; do
-  best=0; best_p99=
+  best=0; best_p99=; over=0
   for rate in $rates; do
     port=$(free_port)
     start_server "$server" "$port"
@@ -66,8 +67,12 @@ PY
     printf '%-12s rate %-5s offered %9s  delivered %9s  p50 %8s ms  p99 %8s ms  server CPU %s (%s deliveries/CPU-s)  generator CPU %s\n' \
       "$server" "$rate" "$offered" "$got" "$p50" "$p99" "$cpu" "$per_cpu" "$gen"
     ok=$(python3 -c "print(int(float('$p99') <= $limit_ms and int('$errors') == 0 and int('$missing') == 0))")
-    [ "$ok" = 1 ] || break
-    best=$got; best_p99=$p99
+    if [ "$ok" = 1 ]; then
+      best=$got; best_p99=$p99; over=0
+    else
+      over=$((over + 1))
+      [ "$over" -lt 2 ] || break  # one step past the knee is plotted, then the series ends
+    fi
   done
   echo "== $server: highest deliveries/s with p99 <= ${limit_ms} ms: $best (p99 ${best_p99:-n/a} ms)"
 done
