@@ -1,7 +1,6 @@
 // The chat-sink server: see chat_sink.h.
 #include "bench/chat/chat_sink.h"
 
-#include <strings.h>
 #include <sys/resource.h>
 #include <uv.h>
 
@@ -15,10 +14,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/chat/sink_protocol.h"
 #include "bench/chat/sio_packets.h"
 #include "bench/ws/ws_frame.h"
 #include "common/stream_write.h"
-#include "common/ws_handshake.h"
 
 namespace bench::chat {
 namespace {
@@ -96,29 +95,6 @@ class Sink {
   uint64_t broadcasts_ = 0, deliveries_ = 0, dropped_ = 0;
   bool stopping_ = false;
 };
-
-std::string_view headerValue(std::string_view head, std::string_view name) {
-  size_t pos = head.find("\r\n");
-  while (pos != std::string_view::npos && pos + 2 < head.size()) {
-    size_t start = pos + 2, end = head.find("\r\n", start);
-    std::string_view line = head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    size_t colon = line.find(':');
-    if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-      return v;
-    }
-    pos = end;
-  }
-  return {};
-}
-
-void appendFrame(std::string& out, std::string_view payload) {
-  uint8_t h[ws::kMaxHeaderSize];
-  out.append(reinterpret_cast<char*>(h), ws::writeFrameHeader(h, ws::kText, payload.size(), nullptr));
-  out.append(payload);
-}
 
 int fail(const char* what, int rc) {
   std::fprintf(stderr, "tether-bench chat-sink: %s: %s\n", what, uv_strerror(rc));
@@ -228,24 +204,15 @@ void Sink::onData(SinkConn* c, char* data, size_t len) {
 }
 
 bool Sink::upgrade(SinkConn* c, std::string_view head) {
-  std::string_view key = headerValue(head, "Sec-WebSocket-Key");
-  bool ok = head.substr(0, 15) == "GET /socket.io/" && head.find("transport=websocket") < head.find("\r\n") &&
-            common::ws::isValidClientKey(key);
-  if (!ok) {
-    static const char kBad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    c->out.assign(kBad, sizeof kBad - 1);
+  c->upgraded = true;
+  c->out = upgradeAnswer(head, c->id, kPingIntervalMs);
+  if (c->out.empty()) {
+    c->out = kSinkBadRequest;
     markDirty(c);
-    c->upgraded = true;
     flushDirty();  // the answer goes out before the close
     closeConn(c);
     return false;
   }
-  c->upgraded = true;
-  c->out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-           common::ws::acceptKey(key) + "\r\n\r\n";
-  std::string open = "0{\"sid\":\"s" + std::to_string(c->id) + "\",\"upgrades\":[],\"pingInterval\":" +
-                     std::to_string(kPingIntervalMs) + ",\"pingTimeout\":20000,\"maxPayload\":1000000}";
-  appendFrame(c->out, open);
   markDirty(c);
   return true;
 }
@@ -294,30 +261,24 @@ bool Sink::onText(SinkConn* c, std::string_view text) {
   }
   ClientEvent ev;
   if (!parseClientEvent(text, ev)) return text.substr(0, 1) == "4";  // other Socket.IO packets: ignored
-  std::string ack = "43" + std::to_string(ev.ack_id) + "[{";
+  std::string ack;
   if (ev.kind == ClientEvent::Kind::Join) {
     if (c->room) {
-      ack += "\"error\":\"one room per connection\"";
+      ack = errorAck(ev.ack_id, "one room per connection");
     } else {
       Room& r = rooms_[std::string(ev.room)];
       c->room = &r;
       c->room_index = r.members.size();
       r.members.push_back(c);
-      ack += "\"room\":\"" + std::string(ev.room) + "\",\"members\":" + std::to_string(r.members.size());
+      ack = joinAck(ev.ack_id, ev.room, r.members.size());
     }
   } else if (ev.kind == ClientEvent::Kind::Message) {
     auto it = rooms_.find(std::string(ev.room));
     if (it == rooms_.end() || c->room != &it->second) {
-      ack += "\"error\":\"not in room\"";
+      ack = errorAck(ev.ack_id, "not in room");
     } else {
-      size_t body = 13 + ev.args.size() + 1;  // 42["message", args ]
       frame_.clear();
-      uint8_t h[ws::kMaxHeaderSize];
-      frame_.append(reinterpret_cast<char*>(h), ws::writeFrameHeader(h, ws::kText, body, nullptr));
-      frame_ += "42[\"message\",";
-      frame_ += ev.args;
-      frame_ += ']';
-      assert(frame_.size() == body + (body < 126 ? 2 : 4) || body > 0xFFFF);
+      appendBroadcastFrame(frame_, ev.args);
       for (SinkConn* m : it->second.members) {
         m->out += frame_;
         markDirty(m);
@@ -325,17 +286,17 @@ bool Sink::onText(SinkConn* c, std::string_view text) {
       unflushed_ += frame_.size() * it->second.members.size();
       ++broadcasts_;
       deliveries_ += it->second.members.size();
-      ack += "\"id\":\"" + std::to_string(broadcasts_) + "\"";
+      ack = messageAck(ev.ack_id, broadcasts_);
     }
   } else {
-    ack += "\"error\":\"unknown event\"";
+    ack = errorAck(ev.ack_id, "unknown event");
   }
-  if (ev.ack_id >= 0) sendText(c, ack + "}]");
+  if (ev.ack_id >= 0) sendText(c, ack);
   return true;
 }
 
 void Sink::sendText(SinkConn* c, std::string_view payload) {
-  appendFrame(c->out, payload);
+  appendTextFrame(c->out, payload);
   markDirty(c);
 }
 

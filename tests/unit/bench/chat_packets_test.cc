@@ -1,6 +1,6 @@
 // tether-bench chat's pure parts: the Engine.IO / Socket.IO packets it reads and writes
-// (bench/chat/sio_packets.h) and the /proc parsers that give a server's CPU and RSS
-// (bench/chat/proc_stats.h).
+// (bench/chat/sio_packets.h), what chat-sink answers (bench/chat/sink_protocol.h) and the /proc
+// parsers that give a server's CPU and RSS (bench/chat/proc_stats.h).
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bench/chat/proc_stats.h"
+#include "bench/chat/sink_protocol.h"
 #include "bench/chat/sio_packets.h"
 
 using namespace bench::chat;
@@ -91,4 +92,29 @@ TEST_CASE("chat bench: server CPU ticks and RSS from /proc text") {
   double cpu = -1;
   CHECK(readProcessCpuSeconds(static_cast<int>(getpid()), cpu));
   CHECK(cpu >= 0);
+}
+
+TEST_CASE("chat bench: chat-sink's upgrade answer, broadcast frame and acks") {
+  std::string head = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+  std::string answer = upgradeAnswer(head, 7, 25000);
+  CHECK(answer.rfind("HTTP/1.1 101 ", 0) == 0);
+  CHECK(answer.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n") != std::string::npos);  // RFC 6455 1.3
+  CHECK(answer.find("0{\"sid\":\"s7\"") != std::string::npos);
+  CHECK(upgradeAnswer("GET / HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", 1, 1).empty());
+  CHECK(upgradeAnswer("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", 1, 1).empty());
+  CHECK(upgradeAnswer("GET /socket.io/?transport=websocket HTTP/1.1\r\nSec-WebSocket-Key: short\r\n", 1, 1).empty());
+
+  std::string frame;
+  appendBroadcastFrame(frame, "{\"room\":\"r\",\"text\":\"hi\"}");
+  CHECK(static_cast<uint8_t>(frame[0]) == 0x81);
+  CHECK(static_cast<uint8_t>(frame[1]) == 0x26);
+  CHECK(frame.substr(2) == "42[\"message\",{\"room\":\"r\",\"text\":\"hi\"}]");
+  Parsed p;
+  std::string stamped;
+  appendBroadcastFrame(stamped, "{\"room\":\"r\",\"text\":\"~5~6~x\"}");
+  REQUIRE(classify(stamped.substr(2), p) == Packet::Message);  // what the generator reads back
+  CHECK(p.stamp_ns == 5);
+  CHECK(joinAck(0, "room1", 3) == "430[{\"room\":\"room1\",\"members\":3}]");
+  CHECK(messageAck(4, 17) == "434[{\"id\":\"17\"}]");
+  CHECK(errorAck(2, "not in room") == "432[{\"error\":\"not in room\"}]");
 }
