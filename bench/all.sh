@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark whose figures docs/ quotes, in one pass, into one results folder: the figures in
-# docs/benchmarks.md, docs/affinity.md, docs/metrics.md and bench/chat/README.md come from one run
-# of this script (their headers name its date and commit). Each step's full output is kept as
+# docs/benchmarks.md, docs/affinity.md and docs/metrics.md come from one run of this script (their
+# headers name its date and commit); the chat figures (bench/chat/README.md and the chat section
+# of docs/benchmarks.md) name the separate runs they come from, and the chat steps here repeat them. Each step's full output is kept as
 # OUT_DIR/NAME.txt, and OUT_DIR/run.txt records the date, commit, machine load and the exact
 # command of every step. Loopback only; bounded (about 30 minutes on 2 cores). The soak runs
 # and the reconnect storm (bench/soak/*.sh; docs/benchmarks.md, "Soak" and "Reconnect storm"),
@@ -43,5 +44,6 @@ step affinity-e2e "$BUILD_DIR/bench/tether-bench" affinity --e2e --servers 3 --c
 step chat-1000 bench/chat/run.sh 1000 50 10
 step chat-2000 bench/chat/run.sh 2000 50 10
 step chat-5000 env RATE=0.2 bench/chat/run.sh 5000 50 10
+step chat-saturate bench/chat/saturate.sh
 step ws env IDLE_TUNNELS=5000 bench/ws_compare.sh
 echo "results in $OUT_DIR" | tee -a "$OUT_DIR/run.txt"

@@ -1,10 +1,14 @@
 // tether-bench: load generators for tether, one subcommand per file set (bench/<name>/).
 // `tether-bench ws ...` is the WebSocket generator, `tether-bench affinity ...` the affinity
-// simulation and its end-to-end measurement (--e2e); a new subcommand is one table row. Loopback targets only; every run is bounded in time.
+// simulation and its end-to-end measurement (--e2e), `tether-bench chat ...` the Socket.IO chat
+// load generator and `tether-bench chat-sink` the trivial chat server it can be measured against;
+// a new subcommand is one table row. Loopback targets only; every run is bounded in time.
 #include <cstdio>
 #include <cstring>
 
 #include "bench/affinity/main_affinity.h"
+#include "bench/chat/chat_bench.h"
+#include "bench/chat/chat_sink.h"
 #include "bench/ws/ws_bench.h"
 
 namespace {
@@ -19,6 +23,8 @@ const Subcommand kSubcommands[] = {
     {"ws", &bench::ws::wsBenchMain, "open-loop WebSocket echo load: messages/s and RTT percentiles"},
     {"affinity", &bench::affinity::affinityMain,
      "strategies and affinity layers: simulation, or measured on real processes (--e2e)"},
+    {"chat", &bench::chat::chatBenchMain, "Socket.IO chat load: deliveries/s, send->receive latency, server CPU and RSS"},
+    {"chat-sink", &bench::chat::chatSinkMain, "a trivial Socket.IO chat server (one prebuilt frame per broadcast)"},
 };
 
 void usage() {

@@ -46,4 +46,11 @@ void Histogram::reset() {
   count_ = sum_ = max_ = 0;
 }
 
+void Histogram::merge(const Histogram& other) {
+  for (size_t i = 0; i < buckets_.size(); ++i) buckets_[i] += other.buckets_[i];
+  count_ += other.count_;
+  sum_ += other.sum_;
+  max_ = std::max(max_, other.max_);
+}
+
 }  // namespace bench

@@ -23,6 +23,8 @@ class Histogram {
   uint64_t max() const { return max_; }
   double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
   void reset();
+  // Adds every value recorded in `other` (e.g. one histogram per generator thread).
+  void merge(const Histogram& other);
 
  private:
   static constexpr unsigned kSubBits = 7;
