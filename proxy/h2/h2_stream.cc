@@ -313,17 +313,10 @@ void H2Stream::onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamE
   H2Session::Scope scope(conn_);
   const auto& srv = runtime_->config().servers[conn.server()];
   common::logDebug("upstream_error", {{"upstream", runtime_->config().name}, {"server", srv.name}, {"error", upstream::upstreamErrorName(error)}});
+  if (const char* reason = server::passiveFailureReason(error, conn.reused())) runtime_->noteFailure(conn.server(), reason);
   switch (error) {
-    case upstream::UpstreamError::ConnectFailed: runtime_->noteFailure(conn.server(), "connect_failed"); break;
-    case upstream::UpstreamError::ConnectTimeout: runtime_->noteFailure(conn.server(), "connect_timeout"); break;
-    case upstream::UpstreamError::ResponseTimeout: runtime_->noteFailure(conn.server(), "response_timeout"); break;
-    case upstream::UpstreamError::Closed:
-      if (!conn.reused()) runtime_->noteFailure(conn.server(), "reset");
-      break;
-    case upstream::UpstreamError::BadResponse: break;
-  }
-  switch (error) {
-    case upstream::UpstreamError::ConnectFailed: return retryOrFail(502);
+    case upstream::UpstreamError::ConnectFailed:
+    case upstream::UpstreamError::TlsFailed: return retryOrFail(502);
     case upstream::UpstreamError::ConnectTimeout: return retryOrFail(504);
     case upstream::UpstreamError::ResponseTimeout:
       if (!response_started_ && idempotent_) return retryOrFail(504, false, true);

@@ -49,4 +49,16 @@ std::string rewriteTarget(const config::RouteConfig& route, std::string_view tar
   return out;
 }
 
+const char* passiveFailureReason(upstream::UpstreamError error, bool reused_connection) {
+  switch (error) {
+    case upstream::UpstreamError::ConnectFailed: return "connect_failed";
+    case upstream::UpstreamError::ConnectTimeout: return "connect_timeout";
+    case upstream::UpstreamError::ResponseTimeout: return "response_timeout";
+    case upstream::UpstreamError::TlsFailed: return "tls_failed";
+    case upstream::UpstreamError::Closed: return reused_connection ? nullptr : "reset";
+    case upstream::UpstreamError::BadResponse: return nullptr;
+  }
+  return nullptr;
+}
+
 }  // namespace proxy::server

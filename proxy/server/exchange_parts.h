@@ -9,6 +9,7 @@
 #include "proxy/config/config.h"
 #include "proxy/edge/request_id.h"
 #include "proxy/http/message_head.h"
+#include "proxy/upstream/upstream_conn.h"
 
 namespace proxy::server {
 
@@ -23,5 +24,10 @@ void expandHeaderRules(const config::RouteConfig& route, const http::MessageHead
 
 // strip_prefix / rewrite_prefix: `target` with the route's path_prefix replaced.
 std::string rewriteTarget(const config::RouteConfig& route, std::string_view target);
+
+// What an upstream failure tells passive health detection: the reason to note against the
+// server, or null when it says nothing about the server (a reused connection that closed before
+// answering is the ordinary keep-alive race; a bad response is the exchange's problem).
+const char* passiveFailureReason(upstream::UpstreamError error, bool reused_connection);
 
 }  // namespace proxy::server

@@ -341,18 +341,8 @@ void Session::retryOrFail(int status, bool stale_ok, bool next_ok) {
 void Session::onUpstreamError(upstream::UpstreamConn& conn, upstream::UpstreamError error) {
   const auto& srv = runtime_->config().servers[conn.server()];
   common::logDebug("upstream_error", {{"upstream", runtime_->config().name}, {"server", srv.name}, {"error", upstream::upstreamErrorName(error)}});
-  // Failures of live traffic feed passive detection. A reused connection that
-  // closed before answering is the ordinary keep-alive race, not a sign of a dead server.
-  switch (error) {
-    case upstream::UpstreamError::ConnectFailed: runtime_->noteFailure(conn.server(), "connect_failed"); break;
-    case upstream::UpstreamError::ConnectTimeout: runtime_->noteFailure(conn.server(), "connect_timeout"); break;
-    case upstream::UpstreamError::ResponseTimeout: runtime_->noteFailure(conn.server(), "response_timeout"); break;
-    case upstream::UpstreamError::TlsFailed: runtime_->noteFailure(conn.server(), "tls_failed"); break;
-    case upstream::UpstreamError::Closed:
-      if (!conn.reused()) runtime_->noteFailure(conn.server(), "reset");
-      break;
-    case upstream::UpstreamError::BadResponse: break;
-  }
+  // Failures of live traffic feed passive detection.
+  if (const char* reason = passiveFailureReason(error, conn.reused())) runtime_->noteFailure(conn.server(), reason);
   switch (error) {
     case upstream::UpstreamError::ConnectFailed:
     case upstream::UpstreamError::TlsFailed: return retryOrFail(502);
