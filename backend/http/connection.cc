@@ -2,6 +2,7 @@
 // The WebSocket side (handshake answer, frames) is in connection_ws.cc.
 #include "backend/http/connection.h"
 
+#include <cassert>
 #include <cstring>
 #include <unordered_set>
 #include <vector>
@@ -37,7 +38,7 @@ const char* reasonPhrase(int status) {
 
 // Live connections of this thread, for closeAll() at shutdown.
 thread_local std::unordered_set<Connection*> tLive;
-// Connections with corked frames, and the handles that flush them once per loop turn.
+// Connections with queued frames, and the handles that flush them once per loop turn.
 thread_local std::vector<Connection*> tDirty;
 thread_local uv_prepare_t tPrepare;
 thread_local uv_check_t tCheck;
@@ -77,6 +78,7 @@ void Connection::stopFlusher() {
 bool Connection::markDirty() {
   if (!tFlusherStarted) return false;  // no flusher: the caller writes at once
   tDirty.push_back(this);
+  dirty_ = true;
   return true;
 }
 
@@ -85,7 +87,9 @@ void Connection::flushAll() {
   std::vector<Connection*> dirty;
   dirty.swap(tDirty);
   for (Connection* c : dirty) {
-    if (c) c->flush();
+    if (!c) continue;
+    c->dirty_ = false;
+    c->flush();
   }
   if (tDirty.empty() && dirty.capacity() <= 4096) {  // keep the vector's storage for next turn
     dirty.clear();
@@ -94,10 +98,52 @@ void Connection::flushAll() {
 }
 
 void Connection::flush() {
-  if (corked_.empty()) return;
-  auto bytes = std::make_shared<const std::string>(std::move(corked_));
-  corked_ = std::string();
-  write({}, bytes);
+  if (closing_ || inFlight_ > 0 || out_.empty()) return;  // a write in flight: its callback continues
+  constexpr size_t kMaxBufs = 128;  // frames per writev; a longer backlog takes several writes
+  uv_buf_t bufs[kMaxBufs];
+  size_t n = out_.gather(bufs, kMaxBufs);
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  if (tcp_.write_queue_size == 0) {
+    // Common case: the kernel takes it all now; no request, no callback.
+    int rc = uv_try_write(stream, bufs, static_cast<unsigned>(n));
+    if (rc < 0 && rc != UV_EAGAIN) {
+      common::logDebug("write_failed", {{"error", common::uvErr(rc)}, {"peer", peer_}});
+      close();
+      return;
+    }
+    if (rc > 0) out_.consume(static_cast<size_t>(rc));
+    if (out_.empty()) return;
+    n = out_.gather(bufs, kMaxBufs);
+  }
+  // The rest waits in the kernel's way: one uv_write over the same shared frames, no copy.
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += bufs[i].len;
+  wsWrite_.data = this;
+  int rc = uv_write(&wsWrite_, stream, bufs, static_cast<unsigned>(n), onWsWriteCb);
+  if (rc < 0) {
+    common::logDebug("write_failed", {{"error", common::uvErr(rc)}, {"peer", peer_}});
+    close();
+    return;
+  }
+  inFlight_ = bytes;
+}
+
+void Connection::onWsWriteCb(uv_write_t* req, int status) {
+  auto* c = static_cast<Connection*>(req->data);
+  if (status == UV_ECANCELED) return;  // the connection is closing; out_ goes with it
+  if (status < 0) {
+    common::logDebug("write_failed", {{"error", common::uvErr(status)}, {"peer", c->peer_}});
+    c->close();
+    return;
+  }
+  assert(c->inFlight_ > 0 && c->inFlight_ <= c->out_.bytes());
+  c->out_.consume(c->inFlight_);
+  c->inFlight_ = 0;
+  if (!c->out_.empty()) {
+    c->flush();  // what was queued meanwhile
+  } else if (c->closeAfterWrite_ && c->tcp_.write_queue_size == 0) {
+    c->close();
+  }
 }
 
 void Connection::closeAll() {
@@ -341,7 +387,7 @@ void Connection::write(std::string head, SharedBytes payload) {
 void Connection::closeWhenFlushed() {
   flush();
   closeAfterWrite_ = true;
-  if (tcp_.write_queue_size == 0) close();  // else onWriteCb closes after the last write
+  if (tcp_.write_queue_size == 0 && out_.empty()) close();  // else a write callback closes after the last write
 }
 
 void Connection::onWriteCb(uv_write_t* req, int status) {
@@ -354,18 +400,19 @@ void Connection::onWriteCb(uv_write_t* req, int status) {
     c->close();
     return;
   }
-  if (c->closeAfterWrite_ && c->tcp_.write_queue_size == 0) c->close();
+  if (c->closeAfterWrite_ && c->tcp_.write_queue_size == 0 && c->out_.empty()) c->close();
 }
 
 void Connection::close() {
   if (closing_) return;
   closing_ = true;
-  if (!corked_.empty()) {
-    corked_.clear();
+  if (dirty_) {
+    dirty_ = false;
     for (auto& d : tDirty) {
       if (d == this) d = nullptr;  // flushAll() skips it; the object dies after uv_close
     }
   }
+  // out_ is kept until the object dies: a cancelled uv_write may still point into it.
   handler_->onClosed(*this);
   common::closeHandle(&tcp_, onCloseCb);
   common::closeHandle(&graceTimer_, onCloseCb);
