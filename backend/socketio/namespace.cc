@@ -66,18 +66,6 @@ size_t Namespace::emitToRoom(const std::string& room, std::string_view event, co
   return sendTo(room, encodeOnce, bins, isVolatile, [except](Socket& s) { return &s != except; });
 }
 
-size_t Namespace::emitToRoomIf(const std::string& room, std::string_view event, const json& args,
-                               const std::function<bool(Socket&)>& pick) {
-  std::vector<http::SharedFrame> bins;
-  auto encodeOnce = [&]() {
-    std::vector<std::string> attachments;
-    auto text = engineio::messageFrame(encodeEvent(name_, event, args, attachments), false);
-    for (auto& a : attachments) bins.push_back(engineio::messageFrame(a, true));
-    return text;
-  };
-  return sendTo(room, encodeOnce, bins, false, pick);
-}
-
 size_t Namespace::emitEncodedToRoomIf(const std::string& room, std::string_view text,
                                       const std::function<bool(Socket&)>& pick) {
   std::vector<http::SharedFrame> none;

@@ -78,10 +78,6 @@ class Namespace {
   // Emits to every member of `room` except `except`; returns the number of deliveries.
   size_t emitToRoom(const std::string& room, std::string_view event, const json& args,
                     const Socket* except = nullptr, bool isVolatile = false);
-  // Emits to the members of `room` for which pick(member) is true; the packet is encoded once.
-  // pick may change application state but must not join, leave or close sockets.
-  size_t emitToRoomIf(const std::string& room, std::string_view event, const json& args,
-                      const std::function<bool(Socket&)>& pick);
   // Sends the packet `text`, already encoded for this namespace (no attachments), to the
   // members of `room` for which pick(member) is true; its frame is built once. pick may change
   // application state but must not join, leave or close sockets.

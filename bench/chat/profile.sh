@@ -3,7 +3,8 @@
 # (strace -c) and heap allocations (bench/chat/malloc_count.c preloaded), each divided by the
 # deliveries (tether_chat_messages_out_total) counted over the same window. Driven by
 # bench/chat/loadgen.js on 127.0.0.1; never part of the test run.
-# Usage: [BUILD_DIR=build] [WRITE_DELAY=ms] bench/chat/profile.sh [CLIENTS] [ROOMS] [RATE]   (defaults 200 5 0.25)
+# Usage: [BUILD_DIR=build] [WRITE_DELAY=ms] [REDIS=redis://127.0.0.1:PORT] bench/chat/profile.sh [CLIENTS] [ROOMS] [RATE]
+#        (defaults 200 5 0.25; with REDIS the server runs on the fleet bus, whose Redis you start)
 # The defaults keep 40 members per room (as run.sh 2000 50) at a rate callgrind keeps up with.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,6 +22,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 deliveries() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^tether_chat_messages_out_total/ {print $2}'; }
 delay_flag=()
 [ "$delay" != 0 ] && delay_flag=(--write-delay "$delay")
+[ -n "${REDIS:-}" ] && delay_flag+=(--redis "$REDIS")
 # Waits until deliveries are flowing, then 2 more seconds.
 wait_flowing() {
   for _ in $(seq 1 600); do
