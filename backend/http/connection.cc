@@ -2,7 +2,6 @@
 // The WebSocket side (handshake answer, frames) is in connection_ws.cc.
 #include "backend/http/connection.h"
 
-#include <cassert>
 #include <cstring>
 #include <unordered_set>
 #include <vector>
@@ -38,113 +37,9 @@ const char* reasonPhrase(int status) {
 
 // Live connections of this thread, for closeAll() at shutdown.
 thread_local std::unordered_set<Connection*> tLive;
-// Connections with queued frames, and the handles that flush them once per loop turn.
-thread_local std::vector<Connection*> tDirty;
-thread_local uv_prepare_t tPrepare;
-thread_local uv_check_t tCheck;
-thread_local bool tFlusherStarted = false;
-
-void onPrepareCb(uv_prepare_t*) { Connection::flushAll(); }
-void onCheckCb(uv_check_t*) { Connection::flushAll(); }
-
 }  // namespace
 
 Connection::~Connection() { tLive.erase(this); }
-
-void Connection::startFlusher(uv_loop_t* loop) {
-  if (tFlusherStarted) return;
-  int rc = uv_prepare_init(loop, &tPrepare);
-  if (rc == 0) rc = uv_check_init(loop, &tCheck);
-  if (rc == 0) rc = uv_prepare_start(&tPrepare, onPrepareCb);
-  if (rc == 0) rc = uv_check_start(&tCheck, onCheckCb);
-  if (rc < 0) {
-    common::logError("flusher_start_failed", {{"error", common::uvErr(rc)}});
-    return;  // markDirty() then flushes at once
-  }
-  // They must not keep the loop alive on their own.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&tPrepare));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&tCheck));
-  tFlusherStarted = true;
-}
-
-void Connection::stopFlusher() {
-  flushAll();
-  if (!tFlusherStarted) return;
-  common::closeHandle(&tPrepare);
-  common::closeHandle(&tCheck);
-  tFlusherStarted = false;
-}
-
-bool Connection::markDirty() {
-  if (!tFlusherStarted) return false;  // no flusher: the caller writes at once
-  tDirty.push_back(this);
-  dirty_ = true;
-  return true;
-}
-
-void Connection::flushAll() {
-  if (tDirty.empty()) return;
-  std::vector<Connection*> dirty;
-  dirty.swap(tDirty);
-  for (Connection* c : dirty) {
-    if (!c) continue;
-    c->dirty_ = false;
-    c->flush();
-  }
-  if (tDirty.empty() && dirty.capacity() <= 4096) {  // keep the vector's storage for next turn
-    dirty.clear();
-    tDirty.swap(dirty);
-  }
-}
-
-void Connection::flush() {
-  if (closing_ || inFlight_ > 0 || out_.empty()) return;  // a write in flight: its callback continues
-  constexpr size_t kMaxBufs = 128;  // frames per writev; a longer backlog takes several writes
-  uv_buf_t bufs[kMaxBufs];
-  size_t n = out_.gather(bufs, kMaxBufs);
-  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  if (tcp_.write_queue_size == 0) {
-    // Common case: the kernel takes it all now; no request, no callback.
-    int rc = uv_try_write(stream, bufs, static_cast<unsigned>(n));
-    if (rc < 0 && rc != UV_EAGAIN) {
-      common::logDebug("write_failed", {{"error", common::uvErr(rc)}, {"peer", peer_}});
-      close();
-      return;
-    }
-    if (rc > 0) out_.consume(static_cast<size_t>(rc));
-    if (out_.empty()) return;
-    n = out_.gather(bufs, kMaxBufs);
-  }
-  // The rest waits in the kernel's way: one uv_write over the same shared frames, no copy.
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; ++i) bytes += bufs[i].len;
-  wsWrite_.data = this;
-  int rc = uv_write(&wsWrite_, stream, bufs, static_cast<unsigned>(n), onWsWriteCb);
-  if (rc < 0) {
-    common::logDebug("write_failed", {{"error", common::uvErr(rc)}, {"peer", peer_}});
-    close();
-    return;
-  }
-  inFlight_ = bytes;
-}
-
-void Connection::onWsWriteCb(uv_write_t* req, int status) {
-  auto* c = static_cast<Connection*>(req->data);
-  if (status == UV_ECANCELED) return;  // the connection is closing; out_ goes with it
-  if (status < 0) {
-    common::logDebug("write_failed", {{"error", common::uvErr(status)}, {"peer", c->peer_}});
-    c->close();
-    return;
-  }
-  assert(c->inFlight_ > 0 && c->inFlight_ <= c->out_.bytes());
-  c->out_.consume(c->inFlight_);
-  c->inFlight_ = 0;
-  if (!c->out_.empty()) {
-    c->flush();  // what was queued meanwhile
-  } else if (c->closeAfterWrite_ && c->tcp_.write_queue_size == 0) {
-    c->close();
-  }
-}
 
 void Connection::closeAll() {
   std::vector<Connection*> all(tLive.begin(), tLive.end());
@@ -406,12 +301,7 @@ void Connection::onWriteCb(uv_write_t* req, int status) {
 void Connection::close() {
   if (closing_) return;
   closing_ = true;
-  if (dirty_) {
-    dirty_ = false;
-    for (auto& d : tDirty) {
-      if (d == this) d = nullptr;  // flushAll() skips it; the object dies after uv_close
-    }
-  }
+  if (dirty_) unlist();  // the flusher must not see it: the object dies after uv_close
   // out_ is kept until the object dies: a cancelled uv_write may still point into it.
   handler_->onClosed(*this);
   common::closeHandle(&tcp_, onCloseCb);

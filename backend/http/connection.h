@@ -58,6 +58,9 @@ struct Limits {
   // Value of the X-Served-By header on every response, 101 included (the instance id, so that
   // a client behind a balancer sees which instance answered); empty: no header.
   std::string servedBy;
+  // WebSocket frames wait up to this long (ms) to leave together with later ones; 0: they leave
+  // at the end of the loop turn (connection_flush.cc).
+  uint64_t writeDelayMs = 0;
 };
 
 class Connection : private common::ws::Sink {
@@ -92,11 +95,13 @@ class Connection : private common::ws::Sink {
   // Bytes the kernel has not taken: queued HTTP writes, the WebSocket write in flight and the
   // frames waiting for the next one.
   size_t queuedBytes() const { return tcp_.write_queue_size + out_.bytes() - inFlight_; }
-  // Writes every connection's queued WebSocket frames. Runs from a prepare and a check handle
-  // on the loop (before blocking in poll and after I/O callbacks), so the frames produced in
-  // one loop turn leave in one writev per connection: a client in several busy rooms gets one
-  // write per turn instead of one per message.
+  // Writes the queued WebSocket frames of every connection whose time has come (flushDue) or
+  // of all of them (flushAll, at shutdown). flushDue runs from a prepare and a check handle on
+  // the loop (before blocking in poll and after I/O callbacks) and from one delay timer, so the
+  // frames a connection gets in one loop turn (or within Limits::writeDelayMs) leave in one
+  // writev: a client in several busy rooms gets one write per turn instead of one per message.
   static void flushAll();
+  static void flushDue();
   // Closes the prepare/check handles (shutdown, before uv_loop_close).
   static void stopFlusher();
   const std::string& peer() const { return peer_; }
@@ -114,6 +119,8 @@ class Connection : private common::ws::Sink {
   void failHttp(int status, std::string_view reason);
   void closeWhenFlushed();
   bool markDirty();
+  void unlist();
+  static void flushListed(bool all);
   static void startFlusher(uv_loop_t* loop);
 
   // ws::Sink
