@@ -171,7 +171,7 @@ void Server::connect(Client& c, Packet& p) {
   ok.data = json{{"sid", socket->id()}};
   c.session->send(engineio::messageFrame(encode(ok, none), false));
   // On WebSocket the ack leaves now, in a write of its own, before anything the handler emits
-  // (those are corked until the end of the loop turn): a client that reads the ack and only
+  // (those wait for the end of the loop turn, or --write-delay): a client that reads the ack and only
   // then starts listening for events must not get the first event in the same read.
   c.session->flush();
   if (nsp.onConnect) nsp.onConnect(*socket);
