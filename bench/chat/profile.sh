@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load-independent cost of one chat delivery in tether-chat: instructions (callgrind), syscalls
-# (strace -c) and heap allocations (bench/chat/malloc_count.c preloaded), each divided by the
+# (strace -c, which slows the server: its batching differs), write/writev calls and heap
+# allocations (both counted at full speed by bench/chat/malloc_count.c, preloaded), each divided by the
 # deliveries (tether_chat_messages_out_total) counted over the same window. Driven by
 # bench/chat/loadgen.js on 127.0.0.1; never part of the test run.
 # Usage: [BUILD_DIR=build] [WRITE_DELAY=ms] [REDIS=redis://127.0.0.1:PORT] bench/chat/profile.sh [CLIENTS] [ROOMS] [RATE]
@@ -43,17 +44,18 @@ node "$root/bench/chat/loadgen.js" --port "$port" --pid "$tc" --clients "$client
   --rate "$rate" --label prof >/dev/null &
 pids+=($!)
 wait_flowing "$port"
-d0=$(deliveries "$port"); m0=$(cat "$work/allocs")
+read -r m0 w0 <"$work/allocs"; d0=$(deliveries "$port")
 sleep 5
-d1=$(deliveries "$port"); m1=$(cat "$work/allocs")
+read -r m1 w1 <"$work/allocs"; d1=$(deliveries "$port")
 timeout -s INT 5 strace -c -f -p "$tc" -o "$work/strace" >/dev/null 2>&1 || true
 d2=$(deliveries "$port")
 kill "$tc"; wait "$tc" 2>/dev/null || true
 sys=$(awk '$NF == "total" {print $4}' "$work/strace")
-python3 - "$d0" "$d1" "$m0" "$m1" "$d2" "$sys" <<'PY'
+python3 - "$d0" "$d1" "$m0" "$m1" "$d2" "$sys" "$w0" "$w1" <<'PY'
 import sys
-d0, d1, m0, m1, d2, sysc = map(float, sys.argv[1:])
+d0, d1, m0, m1, d2, sysc, w0, w1 = map(float, sys.argv[1:])
 print(f"allocations per delivery: {(m1-m0)/max(d1-d0,1):.3f}  ({int(m1-m0)} allocations, {int(d1-d0)} deliveries)")
+print(f"writes per delivery:      {(w1-w0)/max(d1-d0,1):.3f}  ({int(w1-w0)} write/writev calls, full speed, no strace)")
 print(f"syscalls per delivery:    {sysc/max(d2-d1,1):.3f}  ({int(sysc)} syscalls, {int(d2-d1)} deliveries)")
 PY
 grep -E '^ +[0-9].* (writev|write|epoll_wait|read|sendto|recvfrom)$' "$work/strace" | awk '{print "  " $NF ": " $4}' || true
