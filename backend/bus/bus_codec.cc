@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 namespace backend::bus {
 namespace {
 
@@ -95,6 +97,88 @@ std::string encodeTyping(std::string_view json) {
   std::string out = "t ";
   out.append(json);
   return out;
+}
+
+namespace {
+
+// SAX events of one message: a top-level object whose "room" (once, a string) is the room and
+// that has no "seq" or "replay" key. No tree is built; nesting is tracked by depth only (the
+// parser is iterative, so deep nesting costs no stack).
+class MessageCheck : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit MessageCheck(std::string_view room) : room_(room) {}
+  bool ok() const { return sawObject_ && (room_.empty() || roomMatches_); }
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool string(string_t& s) override {
+    if (depth_ == 1 && key_ == Key::Room) {
+      roomMatches_ = s == room_;
+      key_ = Key::Other;
+      return true;
+    }
+    return value();
+  }
+  bool binary(binary_t&) override { return false; }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) {
+      if (sawObject_) return false;
+      sawObject_ = true;
+    }
+    return open();
+  }
+  bool key(string_t& k) override {
+    if (depth_ != 1) return true;
+    if (k == "seq" || k == "replay") return false;
+    key_ = Key::Other;
+    if (k == "room") {
+      if (roomSeen_) return false;  // a duplicate: a client would take the last one
+      roomSeen_ = true;
+      key_ = Key::Room;
+    }
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return depth_ > 0 && open(); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  enum class Key : uint8_t { Other, Room };
+  bool value() {
+    if (depth_ == 0) return false;  // a scalar at the top level
+    if (depth_ == 1 && key_ == Key::Room) return false;  // "room" that is not a string
+    if (depth_ == 1) key_ = Key::Other;
+    return true;
+  }
+  bool open() {
+    if (depth_ == 1 && key_ == Key::Room) return false;  // "room" holding an object or array
+    if (depth_ == 1) key_ = Key::Other;
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  std::string_view room_;
+  size_t depth_ = 0;
+  Key key_ = Key::Other;
+  bool sawObject_ = false;
+  bool roomSeen_ = false;
+  bool roomMatches_ = false;
+};
+
+}  // namespace
+
+bool checkMessageJson(std::string_view json, std::string_view room) {
+  MessageCheck check(room);
+  return nlohmann::json::sax_parse(json.begin(), json.end(), &check, nlohmann::json::input_format_t::json, true) &&
+         check.ok();
 }
 
 bool parseEntryId(std::string_view id, uint64_t& seq) {

@@ -46,6 +46,11 @@ struct BusPayload {
 
 // Parses a channel payload; false on anything malformed (counted and dropped by the caller).
 bool parseBusPayload(std::string_view payload, BusPayload& out);
+// A room message's JSON text as delivery splices it (backend/chat/message_text.h): one JSON
+// object (strict: valid UTF-8, nothing after it) with exactly one top-level "room", a string
+// equal to `room` (not compared when `room` is empty: history entries), and no top-level
+// "seq" or "replay" (delivery adds them). Checked without building a tree.
+bool checkMessageJson(std::string_view json, std::string_view room);
 std::string encodeTyping(std::string_view json);
 
 // Stream entry IDs: "<seq>-0" <-> seq. parseEntryId is false for anything else.

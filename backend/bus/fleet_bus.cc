@@ -28,10 +28,11 @@ bool replyInteger(const redisReply* r, long long& out) {
   return true;
 }
 
-std::shared_ptr<const json> parseMessage(std::string_view text) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return nullptr;
-  return std::make_shared<const json>(std::move(j));
+// A room message's text, checked (bus_codec.h) but not parsed into a tree: delivery splices
+// the seq into it (backend/chat/message_text.h).
+std::shared_ptr<const std::string> checkedMessage(std::string_view text, std::string_view room) {
+  if (!checkMessageJson(text, room)) return nullptr;
+  return std::make_shared<const std::string>(text);
 }
 
 std::string stringField(const json& obj, const char* key) {
@@ -215,17 +216,17 @@ void FleetBus::onRoomMessage(const std::string& room, std::string_view payload) 
     ++counters_.malformed;
     return;
   }
-  auto msg = parseMessage(p.json);
-  if (!msg) {
-    ++counters_.malformed;
-    return;
-  }
   if (p.kind == BusPayload::Kind::Typing) {
-    if (listener_) listener_->onBusTyping(*msg);
+    json t = json::parse(p.json.begin(), p.json.end(), nullptr, false);
+    if (!t.is_object()) {
+      ++counters_.malformed;
+      return;
+    }
+    if (listener_) listener_->onBusTyping(t);
     return;
   }
-  auto inner = msg->find("room");
-  if (inner == msg->end() || !inner->is_string() || inner->get_ref<const std::string&>() != room) {
+  auto msg = checkedMessage(p.json, room);
+  if (!msg) {
     ++counters_.malformed;
     return;
   }
@@ -495,7 +496,7 @@ FleetBus::History FleetBus::parseHistory(redisReply* r) {
     uint64_t seq = 0;
     bool shaped = e->type == REDIS_REPLY_ARRAY && e->elements == 2 && parseEntryId(replyString(e->element[0]), seq) &&
                   e->element[1]->type == REDIS_REPLY_ARRAY && e->element[1]->elements == 2;
-    auto m = shaped ? parseMessage(replyString(e->element[1]->element[1])) : nullptr;
+    auto m = shaped ? checkedMessage(replyString(e->element[1]->element[1]), {}) : nullptr;
     if (!m) {
       ++counters_.malformed;
       continue;

@@ -64,7 +64,9 @@ class FleetBus {
   class Listener {
    public:
     virtual ~Listener() = default;
-    virtual void onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const json> msg) = 0;
+    // `msg` is the message's JSON text as committed (checkMessageJson() holds: an object of this
+    // room without seq), shared by everything that holds it (cursors, replays).
+    virtual void onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const std::string> msg) = 0;
     virtual void onBusTyping(const json& typing) = 0;
     // The command link is (again) up: re-register presence. A watched room's subscription is
     // (again) confirmed: its messages may have been missed while it was not, re-read history.
@@ -109,7 +111,7 @@ class FleetBus {
     uint64_t head = 0;
     bool truncated = false;
     std::vector<uint64_t> seqs;  // ascending
-    std::vector<std::shared_ptr<const json>> messages;  // parallel to seqs
+    std::vector<std::shared_ptr<const std::string>> messages;  // JSON text, parallel to seqs
   };
   using HistoryFn = std::function<void(const History&)>;
   // Messages of `room` with seq > since (since < 0: only the head). `done` is always called,

@@ -41,6 +41,8 @@ const char* usage() {
          "  --max-connections N      sessions above this get 503 (unlimited)\n"
          "  --connect-timeout DUR    close sessions without a Socket.IO CONNECT (45000 ms)\n"
          "  --max-send-queue BYTES   per-client backlog cap (1MiB)\n"
+         "  --write-delay DUR        coalesce a WebSocket client's frames for up to DUR into one\n"
+         "                           write: fewer syscalls, up to DUR more latency (0)\n"
          "  --drain DUR              SIGTERM grace before closing sessions (10s)\n"
          "  --app chat|echo          chat app or the protocol conformance echo app (chat)\n"
          "  --web-root DIR           directory with index.html and node_modules (backend/web)\n"
@@ -113,6 +115,10 @@ std::optional<Options> parseOptions(const std::vector<std::string>& args, std::s
       if (flag == "--connect-timeout") o.connectTimeoutMs = *ms;
       if (flag == "--drain") o.drainMs = *ms;
       if (flag == "--outage-wait") o.outageWaitMs = *ms;
+    } else if (flag == "--write-delay") {
+      auto ms = parseMillis(value);
+      if (!ms || *ms > 1000) return bad();
+      o.writeDelayMs = *ms;
     } else if (flag == "--max-payload" || flag == "--max-send-queue") {
       auto size = common::parseSize(value);
       if (!size || *size < 16) return bad();

@@ -1,7 +1,8 @@
 // tether-chat command line: flags -> a validated Options struct. Pure, no I/O.
 //
-// Durations (--ping-interval, --ping-timeout, --connect-timeout, --drain, --outage-wait) take a unit
-// ("25s", "500ms"); a bare number means milliseconds, as the Engine.IO options are written.
+// Durations (--ping-interval, --ping-timeout, --connect-timeout, --drain, --outage-wait,
+// --write-delay) take a unit ("25s", "500ms"); a bare number means milliseconds, as the
+// Engine.IO options are written.
 // Sizes (--max-payload, --max-send-queue) take a bare byte count or a unit ("1MiB").
 // --redis is validated here (backend/bus/redis_url.h) so a typo fails at startup.
 #pragma once
@@ -24,6 +25,7 @@ struct Options {
   size_t maxConnections = 0;  // 0: unlimited
   uint64_t connectTimeoutMs = 45000;
   size_t maxSendQueue = 1 << 20;
+  uint64_t writeDelayMs = 0;  // WebSocket frames wait up to this long to leave together
   uint64_t drainMs = 10000;
   std::string app = "chat";   // chat | echo
   std::string webRoot;        // directory holding index.html and node_modules/

@@ -16,15 +16,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace backend::chat {
 
 struct HeldMessage {
   uint64_t seq;
-  std::shared_ptr<const nlohmann::json> msg;
+  std::shared_ptr<const std::string> msg;  // the committed JSON text (fleet_bus.h)
 };
 
 struct RoomCursor {

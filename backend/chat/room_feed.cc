@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "backend/chat/message_text.h"
 #include "common/log.h"
 
 namespace backend::chat {
@@ -145,14 +146,11 @@ void RoomFeed::ackJoin(Member& m, const Read& r, RoomCursor& c, bool historyOk, 
   m.socket->ack(r.ackId, json::array({a}));
 }
 
-void RoomFeed::emitMessage(Socket& s, uint64_t seq, const json& msg, bool replay) {
-  json out = msg;
-  out["seq"] = seq;
-  if (replay) {
-    out["replay"] = true;
-    ++counters_.replayed;
-  }
-  if (s.emit("message", json::array({std::move(out)}))) ++counters_.deliveries;
+void RoomFeed::emitMessage(Socket& s, uint64_t seq, const std::string& msg, bool replay) {
+  std::string text;
+  if (!messageEventText(msg, seq, replay, text)) return;  // the bus checked it: cannot happen
+  if (replay) ++counters_.replayed;
+  if (s.sendEncoded(text)) ++counters_.deliveries;
 }
 
 void RoomFeed::send(Socket& s, const std::string& room, json msg, const std::string& cid, int64_t ackId) {
@@ -162,8 +160,10 @@ void RoomFeed::send(Socket& s, const std::string& room, json msg, const std::str
     // Standalone seqs are assigned here, contiguous, and a join's replay is synchronous, so no
     // cursor can be behind or recovering: every member gets it, no cursor lookups.
     uint64_t seq = ++localHead_[room];
-    msg["seq"] = seq;
-    counters_.deliveries += nsp_.emitToRoom(room, "message", json::array({std::move(msg)}));
+    std::string text;
+    if (messageEventText(msg.dump(-1, ' ', false, json::error_handler_t::replace), seq, false, text)) {
+      counters_.deliveries += nsp_.emitEncodedToRoomIf(room, text, [](Socket&) { return true; });
+    }
     s.ack(ackId, json::array({json{{"id", id}, {"seq", seq}}}));
     return;
   }
@@ -188,7 +188,7 @@ void RoomFeed::send(Socket& s, const std::string& room, json msg, const std::str
   s.ack(ackId, unavailable);
 }
 
-void RoomFeed::onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const json> msg) {
+void RoomFeed::onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const std::string> msg) {
   if (nsp_.roomSize(room) == 0) return;  // nobody here: the common case for other rooms
   uint64_t& seen = roomSeen_[room];
   seen = std::max(seen, seq);
@@ -196,11 +196,12 @@ void RoomFeed::onBusMessage(const std::string& room, uint64_t seq, std::shared_p
 }
 
 // Bus messages only: each member's cursor decides (deliver, skip a copy, hold, start a read).
-void RoomFeed::deliverLive(const std::string& room, uint64_t seq, const std::shared_ptr<const json>& msg) {
-  json out = *msg;
-  out["seq"] = seq;
+// The Socket.IO text is spliced once (message_text.h) and its frame built once for the room.
+void RoomFeed::deliverLive(const std::string& room, uint64_t seq, const std::shared_ptr<const std::string>& msg) {
+  std::string text;
+  if (!messageEventText(*msg, seq, false, text)) return;  // the bus checked it: cannot happen
   std::vector<Member*> needRead;
-  size_t n = nsp_.emitToRoomIf(room, "message", json::array({std::move(out)}), [&](Socket& s) {
+  size_t n = nsp_.emitEncodedToRoomIf(room, text, [&](Socket& s) {
     auto* m = static_cast<Member*>(s.appData);
     if (!m) return false;
     auto cit = m->cursors.find(room);

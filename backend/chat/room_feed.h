@@ -56,7 +56,7 @@ class RoomFeed : public bus::FleetBus::Listener {
   const FeedCounters& counters() const { return counters_; }
 
   // bus::FleetBus::Listener
-  void onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const nlohmann::json> msg) override;
+  void onBusMessage(const std::string& room, uint64_t seq, std::shared_ptr<const std::string> msg) override;
   void onBusTyping(const nlohmann::json& typing) override;
   void onBusCommandsUp() override;
   void onBusRoomSubscribed(const std::string& room) override;
@@ -72,10 +72,11 @@ class RoomFeed : public bus::FleetBus::Listener {
     int64_t ackId;
     uint64_t replayed;
   };
-  void deliverLive(const std::string& room, uint64_t seq, const std::shared_ptr<const nlohmann::json>& msg);
+  void deliverLive(const std::string& room, uint64_t seq, const std::shared_ptr<const std::string>& msg);
   void startRead(Read r);
   void onRead(Read r, const bus::FleetBus::History& h);
-  void emitMessage(socketio::Socket& s, uint64_t seq, const nlohmann::json& msg, bool replay);
+  // One message to one client: the committed JSON text with the seq spliced in.
+  void emitMessage(socketio::Socket& s, uint64_t seq, const std::string& msg, bool replay);
   void ackJoin(Member& m, const Read& r, RoomCursor& c, bool historyOk, bool reset);
   void forgetRoomIfEmpty(const std::string& room, size_t leaving);
   Member* member(const std::string& sid);

@@ -117,6 +117,7 @@ int run(Options options) {
   http::Limits limits;
   limits.maxBody = options.maxPayload;
   limits.maxWsMessage = options.maxPayload;
+  limits.writeDelayMs = options.writeDelayMs;
 
   in.io = std::make_unique<socketio::Server>(in.loop, options.connectTimeoutMs);
   // The id may depend on the bound port: routes are created after listening.

@@ -9,6 +9,18 @@ namespace backend::engineio {
 
 using common::ws::Opcode;
 
+http::SharedFrame messageFrame(std::string_view data, bool binary) {
+  return binary ? http::makeFrame(Opcode::Binary, {}, data) : http::makeFrame(Opcode::Text, "4", data);
+}
+
+namespace {
+// The heartbeat is the same frame for every session of the loop.
+const http::SharedFrame& pingFrame() {
+  static thread_local const http::SharedFrame ping = http::makeFrame(Opcode::Text, "2", {});
+  return ping;
+}
+}  // namespace
+
 Session::Session(Server* server, std::string id, std::string peer)
     : server_(server), id_(std::move(id)), peer_(std::move(peer)) {}
 
@@ -29,7 +41,7 @@ size_t Session::queuedBytes() const {
   return n;
 }
 
-SendResult Session::send(const http::SharedBytes& data, bool binary, bool isVolatile) {
+SendResult Session::send(const http::SharedFrame& frame, bool isVolatile) {
   if (closed_) return SendResult::Dropped;
   const auto& opt = server_->options_;
   size_t backlog = queuedBytes();
@@ -41,8 +53,7 @@ SendResult Session::send(const http::SharedBytes& data, bool binary, bool isVola
       return SendResult::Dropped;
     }
   }
-  size_t size = data ? data->size() : 0;
-  if (backlog + size > opt.maxSendQueue) {
+  if (backlog + frame->size() > opt.maxSendQueue) {
     if (timerState_ != TimerState::CloseSoon) {
       ++server_->counters_.slowConsumerDisconnects;
       common::logInfo("slow_consumer_disconnect", {{"sid", id_}, {"queued", backlog}});
@@ -50,22 +61,17 @@ SendResult Session::send(const http::SharedBytes& data, bool binary, bool isVola
     }
     return SendResult::Overflow;
   }
-  sendPacket(PacketType::Message, binary, data);
+  sendPacket(frame);
   return SendResult::Queued;
 }
 
-void Session::sendPacket(PacketType type, bool binary, const http::SharedBytes& data) {
+void Session::sendPacket(const http::SharedFrame& frame) {
   if (transport_ == Transport::WebSocket && wsConn_) {
-    if (binary) {
-      wsConn_->sendWs(Opcode::Binary, {}, data);
-    } else {
-      char prefix = static_cast<char>('0' + static_cast<int>(type));
-      wsConn_->sendWs(Opcode::Text, std::string_view(&prefix, 1), data);
-    }
+    wsConn_->sendFrame(frame);
     return;
   }
-  queue_.push_back({type, binary, data});
-  queueBytes_ += (data ? data->size() : 0) + 2;
+  queue_.push_back(frame);
+  queueBytes_ += frame->payload().size() + 1;
   if (pollConn_ && !upgrading_) flushPolling();
 }
 
@@ -73,8 +79,14 @@ void Session::flushPolling() {
   if (!pollConn_ || queue_.empty()) return;
   std::string payload;
   payload.reserve(queueBytes_);
-  for (const auto& o : queue_) {
-    appendToPayload(payload, o.type, o.binary, o.data ? std::string_view(*o.data) : std::string_view());
+  for (const auto& f : queue_) {
+    std::string_view p = f->payload();
+    if (f->opcode() == Opcode::Binary) {
+      appendToPayload(payload, PacketType::Message, true, p);
+    } else {  // the packet as it is: type digit, then data
+      if (!payload.empty()) payload.push_back(kRecordSeparator);
+      payload.append(p);
+    }
   }
   queue_.clear();
   if (queue_.capacity() > 64) queue_.shrink_to_fit();  // idle sessions hold no big buffers
@@ -98,10 +110,10 @@ void Session::flush() {
 }
 
 void Session::flushToWebSocket() {
-  std::vector<Out> pending;
+  std::vector<http::SharedFrame> pending;
   pending.swap(queue_);
   queueBytes_ = 0;
-  for (const auto& o : pending) sendPacket(o.type, o.binary, o.data);
+  for (const auto& f : pending) sendPacket(f);
 }
 
 void Session::armTimer(TimerState state, uint64_t ms) {
@@ -118,7 +130,7 @@ void Session::onTimerCb(uv_timer_t* t) {
   auto* s = static_cast<Session*>(t->data);
   switch (s->timerState_) {
     case TimerState::PingInterval:
-      s->sendPacket(PacketType::Ping, false, nullptr);
+      s->sendPacket(pingFrame());
       s->armTimer(TimerState::WaitPong, s->server_->options_.pingTimeout);
       break;
     case TimerState::WaitPong:

@@ -24,13 +24,18 @@ class Server;
 
 enum class SendResult : uint8_t { Queued, Dropped, Overflow };
 
+// The frame of one Engine.IO message: "4" + data in a text frame, or the bytes in a binary
+// frame. Built once per broadcast and handed to every recipient's send().
+http::SharedFrame messageFrame(std::string_view data, bool binary);
+
 class Session {
  public:
   const std::string& id() const { return id_; }
   bool isWebSocket() const { return transport_ == Transport::WebSocket; }
   bool isClosed() const { return closed_; }
-  // Sends a message packet whose data is `data` (shared, so broadcasts encode once).
-  SendResult send(const http::SharedBytes& data, bool binary, bool isVolatile = false);
+  // Sends a message frame (messageFrame()); shared, so a broadcast is encoded once and every
+  // recipient queues a reference. Its size counts toward this client's send-queue cap.
+  SendResult send(const http::SharedFrame& frame, bool isVolatile = false);
   // Closes now: tells the client (close packet), notifies the listener, frees later.
   void close(std::string_view reason);
   // Closes on the next loop turn (safe while the caller iterates over sessions).
@@ -47,15 +52,10 @@ class Session {
   friend class Server;
   enum class Transport : uint8_t { Polling, WebSocket };
   enum class TimerState : uint8_t { PingInterval, WaitPong, CloseSoon };
-  struct Out {
-    PacketType type;
-    bool binary;
-    http::SharedBytes data;
-  };
 
   Session(Server* server, std::string id, std::string peer);
   bool start(uv_loop_t* loop);
-  void sendPacket(PacketType type, bool binary, const http::SharedBytes& data);
+  void sendPacket(const http::SharedFrame& frame);
   void flushPolling();
   // Answers the held polling GET, if any, with a noop (6): it returns without data.
   void releasePoll();
@@ -73,7 +73,7 @@ class Session {
   http::Connection* wsConn_ = nullptr;    // the WebSocket (probing or active)
   bool upgrading_ = false;                // wsConn_ probes, polling still active
   bool probed_ = false;                   // 2probe seen: answer polling GETs with noop
-  std::vector<Out> queue_;                 // polling: packets not yet fetched
+  std::vector<http::SharedFrame> queue_;   // polling: packets not yet fetched
   size_t queueBytes_ = 0;
   uv_timer_t timer_{};
   TimerState timerState_ = TimerState::PingInterval;

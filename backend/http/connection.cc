@@ -37,68 +37,9 @@ const char* reasonPhrase(int status) {
 
 // Live connections of this thread, for closeAll() at shutdown.
 thread_local std::unordered_set<Connection*> tLive;
-// Connections with corked frames, and the handles that flush them once per loop turn.
-thread_local std::vector<Connection*> tDirty;
-thread_local uv_prepare_t tPrepare;
-thread_local uv_check_t tCheck;
-thread_local bool tFlusherStarted = false;
-
-void onPrepareCb(uv_prepare_t*) { Connection::flushAll(); }
-void onCheckCb(uv_check_t*) { Connection::flushAll(); }
-
 }  // namespace
 
 Connection::~Connection() { tLive.erase(this); }
-
-void Connection::startFlusher(uv_loop_t* loop) {
-  if (tFlusherStarted) return;
-  int rc = uv_prepare_init(loop, &tPrepare);
-  if (rc == 0) rc = uv_check_init(loop, &tCheck);
-  if (rc == 0) rc = uv_prepare_start(&tPrepare, onPrepareCb);
-  if (rc == 0) rc = uv_check_start(&tCheck, onCheckCb);
-  if (rc < 0) {
-    common::logError("flusher_start_failed", {{"error", common::uvErr(rc)}});
-    return;  // markDirty() then flushes at once
-  }
-  // They must not keep the loop alive on their own.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&tPrepare));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&tCheck));
-  tFlusherStarted = true;
-}
-
-void Connection::stopFlusher() {
-  flushAll();
-  if (!tFlusherStarted) return;
-  common::closeHandle(&tPrepare);
-  common::closeHandle(&tCheck);
-  tFlusherStarted = false;
-}
-
-bool Connection::markDirty() {
-  if (!tFlusherStarted) return false;  // no flusher: the caller writes at once
-  tDirty.push_back(this);
-  return true;
-}
-
-void Connection::flushAll() {
-  if (tDirty.empty()) return;
-  std::vector<Connection*> dirty;
-  dirty.swap(tDirty);
-  for (Connection* c : dirty) {
-    if (c) c->flush();
-  }
-  if (tDirty.empty() && dirty.capacity() <= 4096) {  // keep the vector's storage for next turn
-    dirty.clear();
-    tDirty.swap(dirty);
-  }
-}
-
-void Connection::flush() {
-  if (corked_.empty()) return;
-  auto bytes = std::make_shared<const std::string>(std::move(corked_));
-  corked_ = std::string();
-  write({}, bytes);
-}
 
 void Connection::closeAll() {
   std::vector<Connection*> all(tLive.begin(), tLive.end());
@@ -341,7 +282,7 @@ void Connection::write(std::string head, SharedBytes payload) {
 void Connection::closeWhenFlushed() {
   flush();
   closeAfterWrite_ = true;
-  if (tcp_.write_queue_size == 0) close();  // else onWriteCb closes after the last write
+  if (tcp_.write_queue_size == 0 && out_.empty()) close();  // else a write callback closes after the last write
 }
 
 void Connection::onWriteCb(uv_write_t* req, int status) {
@@ -354,18 +295,14 @@ void Connection::onWriteCb(uv_write_t* req, int status) {
     c->close();
     return;
   }
-  if (c->closeAfterWrite_ && c->tcp_.write_queue_size == 0) c->close();
+  if (c->closeAfterWrite_ && c->tcp_.write_queue_size == 0 && c->out_.empty()) c->close();
 }
 
 void Connection::close() {
   if (closing_) return;
   closing_ = true;
-  if (!corked_.empty()) {
-    corked_.clear();
-    for (auto& d : tDirty) {
-      if (d == this) d = nullptr;  // flushAll() skips it; the object dies after uv_close
-    }
-  }
+  if (dirty_) unlist();  // the flusher must not see it: the object dies after uv_close
+  // out_ is kept until the object dies: a cancelled uv_write may still point into it.
   handler_->onClosed(*this);
   common::closeHandle(&tcp_, onCloseCb);
   common::closeHandle(&graceTimer_, onCloseCb);

@@ -11,8 +11,11 @@
 //  - close() is idempotent and notifies Handler::onClosed synchronously exactly once; the
 //    object itself is freed later in the uv_close callback, so calling close() from inside any
 //    callback is safe. No method may be called after onClosed.
-// Writes are queued with uv_write (header and payload as separate buffers, one writev);
-// queuedBytes() is what the peer has not read yet, which the caller caps.
+// HTTP writes go out with uv_try_write, then uv_write for the rest (head and body as separate
+// buffers, one writev). WebSocket frames are shared, immutable buffers (out_frame.h): a
+// connection queues references to them (frame_queue.h), never copies, and writes all it has
+// with one writev per loop turn (see flushAll()). queuedBytes() is what the peer has not read
+// yet, which the caller caps.
 #pragma once
 
 #include <uv.h>
@@ -22,6 +25,8 @@
 #include <string>
 #include <string_view>
 
+#include "backend/http/frame_queue.h"
+#include "backend/http/out_frame.h"
 #include "backend/http/request.h"
 #include "common/ws_codec.h"
 
@@ -53,6 +58,9 @@ struct Limits {
   // Value of the X-Served-By header on every response, 101 included (the instance id, so that
   // a client behind a balancer sees which instance answered); empty: no header.
   std::string servedBy;
+  // WebSocket frames wait up to this long (ms) to leave together with later ones; 0: they leave
+  // at the end of the loop turn (connection_flush.cc).
+  uint64_t writeDelayMs = 0;
 };
 
 class Connection : private common::ws::Sink {
@@ -65,15 +73,16 @@ class Connection : private common::ws::Sink {
   // Writes the 101 Switching Protocols answer for `request` and switches to WebSocket framing.
   // Returns false (after answering 400) when the request is not a valid WebSocket handshake.
   bool upgradeToWebSocket(const Request& request, WsHandler* wsHandler);
-  // Sends one unfragmented frame: `prefix` (a few bytes, e.g. the Engine.IO type digit) then
-  // `payload`, without copying the payload.
-  void sendWs(common::ws::Opcode opcode, std::string_view prefix, const SharedBytes& payload);
+  // Queues a shared frame (a reference: the bytes are not copied); it leaves with the loop
+  // turn's other frames in one write.
+  void sendFrame(const SharedFrame& frame);
+  // Sends one unfragmented frame holding `payload`.
   void sendWs(common::ws::Opcode opcode, std::string_view payload);
   // Sends a close frame and closes once it is written (or after a short grace time). With
   // code ws::close_code::kNoStatus the frame carries no status (an empty close frame).
   void closeWs(uint16_t code, std::string_view reason);
-  // Writes the corked WebSocket frames now (one write); frames sent after this call go in a
-  // later write.
+  // Writes the queued WebSocket frames now (one writev); frames sent after this call go in a
+  // later write. While an earlier write is still in the kernel's way, its callback continues.
   void flush();
 
   void close();
@@ -83,12 +92,16 @@ class Connection : private common::ws::Sink {
 
   bool isWebSocket() const { return ws_ != nullptr; }
   bool isClosing() const { return closing_; }
-  size_t queuedBytes() const { return tcp_.write_queue_size + corked_.size(); }
-  // Writes every connection's corked WebSocket frames. Runs from a prepare and a check handle
-  // on the loop (before blocking in poll and after I/O callbacks), so the frames produced in
-  // one loop turn leave in one syscall per connection: a client in several busy rooms gets one
-  // write per turn instead of one per message.
+  // Bytes the kernel has not taken: queued HTTP writes, the WebSocket write in flight and the
+  // frames waiting for the next one.
+  size_t queuedBytes() const { return tcp_.write_queue_size + out_.bytes() - inFlight_; }
+  // Writes the queued WebSocket frames of every connection whose time has come (flushDue) or
+  // of all of them (flushAll, at shutdown). flushDue runs from a prepare and a check handle on
+  // the loop (before blocking in poll and after I/O callbacks) and from one delay timer, so the
+  // frames a connection gets in one loop turn (or within Limits::writeDelayMs) leave in one
+  // writev: a client in several busy rooms gets one write per turn instead of one per message.
   static void flushAll();
+  static void flushDue();
   // Closes the prepare/check handles (shutdown, before uv_loop_close).
   static void stopFlusher();
   const std::string& peer() const { return peer_; }
@@ -106,6 +119,8 @@ class Connection : private common::ws::Sink {
   void failHttp(int status, std::string_view reason);
   void closeWhenFlushed();
   bool markDirty();
+  void unlist();
+  static void flushListed(bool all);
   static void startFlusher(uv_loop_t* loop);
 
   // ws::Sink
@@ -117,6 +132,7 @@ class Connection : private common::ws::Sink {
   static void onAllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
+  static void onWsWriteCb(uv_write_t* req, int status);
   static void onCloseCb(uv_handle_t* h);
   static void onGraceTimerCb(uv_timer_t* t);
   static const llhttp_settings_t* settings();
@@ -141,7 +157,10 @@ class Connection : private common::ws::Sink {
   bool parsing_ = false;         // inside parseHttp(): resumeHttp() lets its loop continue
   int httpError_ = 0;            // status to answer when the parser callbacks reject input
   std::string leftover_;         // bytes received while a request is pending
-  std::string corked_;           // WebSocket frames waiting for the end of the loop turn
+  FrameQueue out_;               // WebSocket frames not yet taken by the kernel, in order
+  size_t inFlight_ = 0;          // bytes at the front of out_ handed to wsWrite_
+  uv_write_t wsWrite_{};         // the one WebSocket write in flight (inFlight_ > 0)
+  bool dirty_ = false;           // listed for the end-of-turn flush
   std::unique_ptr<common::ws::Decoder> decoder_;
   bool closing_ = false;
   bool closeSent_ = false;

@@ -12,7 +12,7 @@ namespace backend::http {
 namespace ws = common::ws;
 
 namespace {
-constexpr size_t kMaxCorked = 64 * 1024;  // corked bytes that trigger an early write
+constexpr size_t kMaxCorked = 64 * 1024;  // queued bytes that trigger an early write
 }  // namespace
 
 bool Connection::upgradeToWebSocket(const Request& request, WsHandler* wsHandler) {
@@ -43,26 +43,18 @@ bool Connection::upgradeToWebSocket(const Request& request, WsHandler* wsHandler
   return true;
 }
 
-void Connection::sendWs(ws::Opcode opcode, std::string_view prefix, const SharedBytes& payload) {
+void Connection::sendFrame(const SharedFrame& frame) {
   if (closing_ || closeSent_ || !ws_) return;
-  size_t len = prefix.size() + (payload ? payload->size() : 0);
-  uint8_t header[ws::kMaxHeaderSize];
-  size_t h = ws::encodeHeader(header, opcode, len);
-  // Corked: frames queued in one loop turn leave in one write (see flushAll()).
-  bool first = corked_.empty();
-  corked_.append(reinterpret_cast<const char*>(header), h);
-  corked_.append(prefix);
-  if (payload) corked_.append(*payload);
-  if (first && !markDirty()) {
+  out_.push(frame);
+  // Queued: the frames of one loop turn leave in one write (see flushAll()).
+  if (!dirty_ && !markDirty()) {
     flush();
-  } else if (corked_.size() >= kMaxCorked) {
+  } else if (out_.bytes() - inFlight_ >= kMaxCorked) {
     flush();  // a burst: let the kernel take it now so that only a slow reader builds a backlog
   }
 }
 
-void Connection::sendWs(ws::Opcode opcode, std::string_view payload) {
-  sendWs(opcode, {}, std::make_shared<const std::string>(payload));
-}
+void Connection::sendWs(ws::Opcode opcode, std::string_view payload) { sendFrame(makeFrame(opcode, {}, payload)); }
 
 void Connection::closeWs(uint16_t code, std::string_view reason) {
   if (closing_ || closeSent_) return;

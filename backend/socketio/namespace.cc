@@ -7,11 +7,16 @@ namespace backend::socketio {
 
 bool Socket::sendPacket(Packet& p, bool isVolatile) {
   std::vector<std::string> attachments;
-  auto text = std::make_shared<const std::string>(encode(p, attachments));
-  auto r = session_->send(text, false, isVolatile && attachments.empty());
+  auto r = session_->send(engineio::messageFrame(encode(p, attachments), false), isVolatile && attachments.empty());
   if (r != engineio::SendResult::Queued) return false;
   ++nsp_->server_->counters().packetsOut;
-  for (auto& a : attachments) session_->send(std::make_shared<const std::string>(std::move(a)), true);
+  for (auto& a : attachments) session_->send(engineio::messageFrame(a, true));
+  return true;
+}
+
+bool Socket::sendEncoded(std::string_view text) {
+  if (session_->send(engineio::messageFrame(text, false)) != engineio::SendResult::Queued) return false;
+  ++nsp_->server_->counters().packetsOut;
   return true;
 }
 
@@ -51,32 +56,37 @@ void Socket::leave(const std::string& room) {
 
 size_t Namespace::emitToRoom(const std::string& room, std::string_view event, const json& args,
                              const Socket* except, bool isVolatile) {
-  return emitTo(room, event, args, isVolatile, [except](Socket& s) { return &s != except; });
+  std::vector<http::SharedFrame> bins;
+  auto encodeOnce = [&]() {
+    std::vector<std::string> attachments;
+    auto text = engineio::messageFrame(encodeEvent(name_, event, args, attachments), false);
+    for (auto& a : attachments) bins.push_back(engineio::messageFrame(a, true));
+    return text;
+  };
+  return sendTo(room, encodeOnce, bins, isVolatile, [except](Socket& s) { return &s != except; });
 }
 
-size_t Namespace::emitToRoomIf(const std::string& room, std::string_view event, const json& args,
-                               const std::function<bool(Socket&)>& pick) {
-  return emitTo(room, event, args, false, pick);
+size_t Namespace::emitEncodedToRoomIf(const std::string& room, std::string_view text,
+                                      const std::function<bool(Socket&)>& pick) {
+  std::vector<http::SharedFrame> none;
+  return sendTo(room, [text]() { return engineio::messageFrame(text, false); }, none, false, pick);
 }
 
-template <typename Pick>
-size_t Namespace::emitTo(const std::string& room, std::string_view event, const json& args, bool isVolatile,
-                         const Pick& pick) {
+// One frame for the whole room, built on the first recipient (nobody picked: nothing built);
+// every recipient's session queues a reference to it.
+template <typename Encode, typename Pick>
+size_t Namespace::sendTo(const std::string& room, const Encode& encodeOnce, const std::vector<http::SharedFrame>& bins,
+                         bool isVolatile, const Pick& pick) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return 0;
-  std::shared_ptr<const std::string> text;
-  std::vector<std::shared_ptr<const std::string>> bins;
+  http::SharedFrame frame;
   size_t delivered = 0;
   for (Socket* s : it->second) {
     if (!pick(*s)) continue;
-    if (!text) {  // encoded once, and only when someone receives it
-      std::vector<std::string> attachments;
-      text = std::make_shared<const std::string>(encodeEvent(name_, event, args, attachments));
-      for (auto& a : attachments) bins.push_back(std::make_shared<const std::string>(std::move(a)));
-    }
-    auto r = s->session_->send(text, false, isVolatile && bins.empty());
+    if (!frame) frame = encodeOnce();
+    auto r = s->session_->send(frame, isVolatile && bins.empty());
     if (r != engineio::SendResult::Queued) continue;
-    for (auto& b : bins) s->session_->send(b, true);
+    for (const auto& b : bins) s->session_->send(b);
     ++delivered;
   }
   server_->counters().packetsOut += delivered;

@@ -1,9 +1,10 @@
 // Socket.IO namespaces, sockets and rooms.
 //
 // A Socket is one client's membership in one namespace (a client may join several namespaces
-// over one Engine.IO session). Rooms live in their Namespace as room -> members; broadcasts
-// encode the packet once and hand the same shared bytes to every member's session, which is
-// what makes a 5000-member room cheap. Sending never closes a session synchronously (slow
+// over one Engine.IO session). Rooms live in their Namespace as room -> members; a broadcast
+// encodes its packet and WebSocket frame once and every member's session queues a reference
+// to that one shared frame (backend/http/out_frame.h), which is what makes a 5000-member room
+// cheap. Sending never closes a session synchronously (slow
 // consumers are closed on the next loop turn), so iterating a room while sending is safe.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "backend/engineio/session.h"
 #include "backend/socketio/packet.h"
@@ -34,6 +36,9 @@ class Socket {
   // Emits `event` with `args` (a JSON array; binary values become attachments). Returns false
   // when the message was dropped (volatile, or the client is over its send queue cap).
   bool emit(std::string_view event, const json& args, bool isVolatile = false);
+  // Sends a packet already encoded for this namespace (text form, see packet.h). Returns false
+  // when the client is over its send queue cap.
+  bool sendEncoded(std::string_view text);
   // Answers the client's ack request `id` with `args` (a JSON array).
   void ack(int64_t id, const json& args);
   void join(const std::string& room);
@@ -73,10 +78,10 @@ class Namespace {
   // Emits to every member of `room` except `except`; returns the number of deliveries.
   size_t emitToRoom(const std::string& room, std::string_view event, const json& args,
                     const Socket* except = nullptr, bool isVolatile = false);
-  // Emits to the members of `room` for which pick(member) is true; the packet is encoded once.
-  // pick may change application state but must not join, leave or close sockets.
-  size_t emitToRoomIf(const std::string& room, std::string_view event, const json& args,
-                      const std::function<bool(Socket&)>& pick);
+  // Sends the packet `text`, already encoded for this namespace (no attachments), to the
+  // members of `room` for which pick(member) is true; its frame is built once. pick may change
+  // application state but must not join, leave or close sockets.
+  size_t emitEncodedToRoomIf(const std::string& room, std::string_view text, const std::function<bool(Socket&)>& pick);
   size_t roomSize(const std::string& room) const;
   // The members of `room`, or null when it has none.
   const std::unordered_set<Socket*>* members(const std::string& room) const;
@@ -86,9 +91,9 @@ class Namespace {
  private:
   friend class Socket;
   friend class Server;
-  template <typename Pick>
-  size_t emitTo(const std::string& room, std::string_view event, const json& args, bool isVolatile,
-                const Pick& pick);
+  template <typename Encode, typename Pick>
+  size_t sendTo(const std::string& room, const Encode& encodeOnce, const std::vector<http::SharedFrame>& bins,
+                bool isVolatile, const Pick& pick);
   Server* server_;
   std::string name_;
   std::unordered_map<std::string, std::unordered_set<Socket*>> rooms_;

@@ -88,7 +88,7 @@ void Server::onMessage(engineio::Session& s, bool binary, std::string_view data)
     if (c->mode == Client::Mode::Raw) awaitingConnect_.erase(c);
   }
   if (c->mode == Client::Mode::Raw) {
-    s.send(std::make_shared<const std::string>(data), binary);
+    s.send(engineio::messageFrame(data, binary));
     return;
   }
   Packet p;
@@ -151,7 +151,7 @@ void Server::connect(Client& c, Packet& p) {
     err.type = PacketType::ConnectError;
     err.nsp = p.nsp;
     err.data = json{{"message", "Invalid namespace"}};
-    c.session->send(std::make_shared<const std::string>(encode(err, none)), false);
+    c.session->send(engineio::messageFrame(encode(err, none), false));
     return;
   }
   if (c.sockets.count(p.nsp)) {  // a second CONNECT to the same namespace: out of step
@@ -169,9 +169,9 @@ void Server::connect(Client& c, Packet& p) {
   ok.type = PacketType::Connect;
   ok.nsp = p.nsp;
   ok.data = json{{"sid", socket->id()}};
-  c.session->send(std::make_shared<const std::string>(encode(ok, none)), false);
+  c.session->send(engineio::messageFrame(encode(ok, none), false));
   // On WebSocket the ack leaves now, in a write of its own, before anything the handler emits
-  // (those are corked until the end of the loop turn): a client that reads the ack and only
+  // (those wait for the end of the loop turn, or --write-delay): a client that reads the ack and only
   // then starts listening for events must not get the first event in the same read.
   c.session->flush();
   if (nsp.onConnect) nsp.onConnect(*socket);

@@ -30,6 +30,27 @@ TEST_CASE("defaults follow the issue") {
   CHECK(o->maxConnections == 0);
   CHECK(o->outageQueue == 1000);
   CHECK(o->outageWaitMs == 10000);
+  CHECK(o->writeDelayMs == 0);
+}
+
+TEST_CASE("--write-delay takes a duration up to one second; 0 writes at the end of the turn") {
+  auto o = parse({"--write-delay", "5"});
+  REQUIRE(o);
+  CHECK(o->writeDelayMs == 5);
+  o = parse({"--write-delay=20ms"});
+  REQUIRE(o);
+  CHECK(o->writeDelayMs == 20);
+  o = parse({"--write-delay", "1s"});
+  REQUIRE(o);
+  CHECK(o->writeDelayMs == 1000);
+  o = parse({"--write-delay", "0"});
+  REQUIRE(o);
+  CHECK(o->writeDelayMs == 0);
+  std::string err;
+  CHECK_FALSE(parse({"--write-delay", "1001"}, &err));
+  CHECK(err.find("--write-delay") != std::string::npos);
+  CHECK_FALSE(parse({"--write-delay", "-1"}, &err));
+  CHECK_FALSE(parse({"--write-delay", "soon"}, &err));
 }
 
 TEST_CASE("--outage-queue and --outage-wait bound the sends held while Redis is unreachable") {

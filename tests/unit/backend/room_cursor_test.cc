@@ -7,7 +7,7 @@
 using namespace backend::chat;
 
 namespace {
-HeldMessage msg(uint64_t seq) { return {seq, std::make_shared<const nlohmann::json>(seq)}; }
+HeldMessage msg(uint64_t seq) { return {seq, std::make_shared<const std::string>(std::to_string(seq))}; }
 
 // What the client would see from a plan: seqs delivered (history and held) and gaps as -from.
 std::vector<long long> seen(const RecoveryPlan& p, const std::vector<uint64_t>& history) {
