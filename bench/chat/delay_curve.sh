@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# tether-chat --write-delay curve: for each delay, the bench/chat/loadgen.js load (as run.sh)
-# plus bench/chat/latency_probe.js in room0, printing deliveries per CPU-second and the probe's
-# p50/p99 round trip. Loopback only; never part of the test run.
+# tether-chat --write-delay curve: for each delay, the run.sh load from `tether-bench chat`,
+# printing deliveries per server CPU-second and the send -> receive latency p50/p99 over every
+# delivery. Loopback only; never part of the test run.
 # Usage: [BUILD_DIR=build] [DELAYS="0 1 5 20"] bench/chat/delay_curve.sh [CLIENTS] [ROOMS] [SECONDS]   (defaults 2000 50 10)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 clients=${1:-2000}; rooms=${2:-50}; seconds=${3:-10}
 build=${BUILD_DIR:-$root/build}
-export NODE_PATH=$root/tests/node/node_modules
 ulimit -n 65536 2>/dev/null || true
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -20,17 +19,13 @@ for d in ${DELAYS:-0 1 5 20}; do
   "$build/backend/tether-chat" --port "$port" --id curve --drain 0 --log-level warn --write-delay "$d" >/dev/null &
   pids+=($!); tc=$!
   sleep 0.5
-  out=$(mktemp)
-  node "$root/bench/chat/loadgen.js" --port "$port" --pid "$tc" --clients "$clients" --rooms "$rooms" \
-    --seconds "$seconds" --label "delay-$d" >"$out" &
-  lg=$!
-  probe=$(node "$root/bench/chat/latency_probe.js" --port "$port" --warmup 8 --seconds "$seconds")
-  wait "$lg"
+  line=$("$build/bench/tether-bench" chat --url "127.0.0.1:$port" --pid "$tc" --clients "$clients" --rooms "$rooms" \
+    --duration "$seconds" --warmup 3 --label "delay-$d" 2>/dev/null | grep '^{' || true)
   kill "$tc"; wait "$tc" 2>/dev/null || true
-  python3 - "$d" "$(cat "$out")" "$probe" <<'PY'
+  [ -n "$line" ] || { echo "delay $d: the generator printed no result" >&2; continue; }
+  python3 - "$d" "$line" <<'PY'
 import json, sys
-d, a, p = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-print(f"{d + ' ms':<8} {a['deliveriesPerSec']:>14} {a['serverCpuPerSec']:>12} {a['deliveriesPerCpuSec']:>20} {p['p50Ms']:>8} {p['p99Ms']:>8}")
+d, a = sys.argv[1], json.loads(sys.argv[2])
+print(f"{d + ' ms':<8} {a['deliveriesPerSec']:>14} {a['serverCpuPerSec']:>12} {a['deliveriesPerCpuSec']:>20} {a['p50Ms']:>8} {a['p99Ms']:>8}")
 PY
-  rm -f "$out"
 done

@@ -3,7 +3,7 @@
 # (strace -c, which slows the server: its batching differs), write/writev calls and heap
 # allocations (both counted at full speed by bench/chat/malloc_count.c, preloaded), each divided by the
 # deliveries (tether_chat_messages_out_total) counted over the same window. Driven by
-# bench/chat/loadgen.js on 127.0.0.1; never part of the test run.
+# `tether-bench chat` on 127.0.0.1; never part of the test run.
 # Usage: [BUILD_DIR=build] [WRITE_DELAY=ms] [REDIS=redis://127.0.0.1:PORT] bench/chat/profile.sh [CLIENTS] [ROOMS] [RATE]
 #        (defaults 200 5 0.25; with REDIS the server runs on the fleet bus, whose Redis you start)
 # The defaults keep 40 members per room (as run.sh 2000 50) at a rate callgrind keeps up with.
@@ -12,7 +12,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 clients=${1:-200}; rooms=${2:-5}; rate=${3:-0.25}
 build=${BUILD_DIR:-$root/build}
 delay=${WRITE_DELAY:-0}
-export NODE_PATH=$root/tests/node/node_modules
 ulimit -n 65536 2>/dev/null || true
 work=$(mktemp -d)
 pids=()
@@ -40,8 +39,8 @@ MALLOC_COUNT_FILE=$work/allocs LD_PRELOAD=$work/malloc_count.so \
   "$build/backend/tether-chat" --port "$port" --id prof --drain 0 --log-level warn "${delay_flag[@]}" >/dev/null &
 pids+=($!); tc=$!
 sleep 0.5
-node "$root/bench/chat/loadgen.js" --port "$port" --pid "$tc" --clients "$clients" --rooms "$rooms" --seconds 30 \
-  --rate "$rate" --label prof >/dev/null &
+"$build/bench/tether-bench" chat --url "127.0.0.1:$port" --clients "$clients" --rooms "$rooms" --duration 30 \
+  --rate "$rate" --ramp 200 --label prof >/dev/null 2>&1 &
 pids+=($!)
 wait_flowing "$port"
 read -r m0 w0 <"$work/allocs"; d0=$(deliveries "$port")
@@ -67,8 +66,8 @@ valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
   "$build/backend/tether-chat" --port "$port" --id prof --drain 0 --log-level warn "${delay_flag[@]}" >/dev/null 2>"$work/vg.log" &
 pids+=($!); tc=$!
 sleep 3
-node "$root/bench/chat/loadgen.js" --port "$port" --pid "$tc" --clients "$clients" --rooms "$rooms" --seconds 40 \
-  --rate "$rate" --label prof >/dev/null &
+"$build/bench/tether-bench" chat --url "127.0.0.1:$port" --clients "$clients" --rooms "$rooms" --duration 40 \
+  --rate "$rate" --ramp 200 --label prof >/dev/null 2>&1 &
 pids+=($!)
 wait_flowing "$port"
 callgrind_control -z "$tc" >/dev/null
