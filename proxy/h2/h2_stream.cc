@@ -174,7 +174,10 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
 void H2Stream::onRequestData(const uint8_t* data, size_t len) {
   body_bytes_ += len;
   if (state_ == State::Done || closed_ || !runtime_) return consume(len);  // answered: dropped
-  if (tunnel_) last_activity_ms_ = uv_now(conn_.worker().ctx().loop);
+  if (tunnel_) {
+    if (!up_) return consume(len);  // the tunnel is being reset: dropped
+    last_activity_ms_ = uv_now(conn_.worker().ctx().loop);
+  }
   if (!websocket_ && body_bytes_ > max_body_) {
     releaseUpstream(false);
     if (response_started_) {
