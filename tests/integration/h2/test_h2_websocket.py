@@ -3,8 +3,10 @@ advertises SETTINGS_ENABLE_CONNECT_PROTOCOL; an extended CONNECT reaches a raw W
 backend as the HTTP/1.1 handshake (GET, Upgrade, a fresh key, the subprotocol passed through),
 is answered 200, and a masked text frame sent in DATA comes back echoed in DATA; the client's
 END_STREAM half-closes the upstream and the backend's close ends the stream; RST_STREAM closes
-the upstream; a refused handshake reaches the client as a normal response; a plain CONNECT is
-still refused; the access log shows the CONNECT as HTTP/2.0 and the tunnel metrics count it.
+the upstream; a client that does not read stops the upstream (flow control as backpressure); a
+silent tunnel is reset after the route's tunnel_idle; a refused handshake reaches the client as a
+normal response; a plain CONNECT is still refused; the access log shows the CONNECT as HTTP/2.0
+and the tunnel metrics count it.
 """
 import base64
 import hashlib
@@ -40,6 +42,7 @@ class EchoBackend:
         self.port = self.lst.getsockname()[1]
         self.heads = []
         self.events = []
+        self.flooded = 0  # bytes a /flood tunnel got into its socket
         threading.Thread(target=self.accept_loop, daemon=True).start()
 
     def accept_loop(self):
@@ -71,6 +74,14 @@ class EchoBackend:
             c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                       b"Sec-WebSocket-Accept: " + accept + b"\r\n" +
                       (b"Sec-WebSocket-Protocol: " + proto.group(1).encode() + b"\r\n" if proto else b"") + b"\r\n")
+            if text.split(" ")[1].startswith("/flood"):
+                c.settimeout(0.5)
+                chunk = b"\x82\x7e\xff\xff" + b"x" * 65535  # binary frames of 64 KiB
+                while True:
+                    try:
+                        self.flooded += c.send(chunk)
+                    except socket.timeout:
+                        continue  # blocked: the proxy stopped reading
             buf = rest
             while True:
                 while len(buf) >= 6:
@@ -211,6 +222,19 @@ admin:
     def access_log(self):
         with open(os.path.join(self.dir.name, "access.log")) as f:
             return f.read()
+
+    def test_client_that_does_not_read_stops_the_upstream(self):
+        # The client never sends WINDOW_UPDATE: after its 64 KiB stream window, tether keeps at most
+        # a stream buffer and stops reading, so the backend's sending stalls on socket buffers.
+        s, r = self.open("/flood")
+        time.sleep(1.5)
+        at_half = self.backend.flooded
+        time.sleep(1.5)
+        total = self.backend.flooded
+        s.close()
+        self.assertGreater(at_half, 65536)
+        self.assertLess(total, 32 * 1024 * 1024, f"{at_half} bytes in 1.5 s, {total} in 3 s")
+        self.assertLess(total - at_half, 1024 * 1024, f"{at_half} bytes in 1.5 s, {total} in 3 s")
 
     def test_client_reset_closes_the_upstream(self):
         s, r = self.open("/reset")
