@@ -20,8 +20,8 @@ bool connectionSpecific(std::string_view name) {
 
 }  // namespace
 
-bool http1RequestHead(std::span<const Field> fields, bool has_body, std::string& out, const char** why) {
-  std::string_view method, path, scheme, authority, host;
+bool http1RequestHead(std::span<const Field> fields, bool has_body, std::string& out, const char** why, std::string_view ws_key) {
+  std::string_view method, path, scheme, authority, host, protocol;
   bool has_length = false, has_cookie = false;
   for (const Field& f : fields) {
     if (f.name == ":method") method = f.value;
@@ -29,11 +29,29 @@ bool http1RequestHead(std::span<const Field> fields, bool has_body, std::string&
     else if (f.name == ":scheme") scheme = f.value;
     else if (f.name == ":authority") authority = f.value;
     else if (f.name == "host") host = f.value;
+    else if (f.name == ":protocol") protocol = f.value;
     else if (f.name == "content-length") has_length = true;
     else if (f.name == "cookie") has_cookie = true;
   }
+  bool websocket = false;
   if (method == "CONNECT") {
-    *why = "CONNECT is not served over HTTP/2";
+    if (protocol.empty()) {
+      *why = "CONNECT is not served over HTTP/2";
+      return false;
+    }
+    if (!http::equalsIgnoreCase(protocol, "websocket")) {
+      *why = "extended CONNECT is served for websocket only";
+      return false;
+    }
+    if (ws_key.empty()) {
+      *why = "no WebSocket key";
+      return false;
+    }
+    websocket = true;
+    method = "GET";
+    has_body = false;  // the stream's DATA is the tunnel, not a body
+  } else if (!protocol.empty()) {
+    *why = ":protocol without CONNECT";
     return false;
   }
   if (method.empty() || path.empty() || scheme.empty()) {
@@ -41,11 +59,16 @@ bool http1RequestHead(std::span<const Field> fields, bool has_body, std::string&
     return false;
   }
   out.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
+  if (websocket) {
+    out.append("connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\n");
+    appendLine(out, "sec-websocket-key", ws_key);
+  }
   if (!authority.empty()) appendLine(out, "host", authority);
   else if (!host.empty()) appendLine(out, "host", host);
   for (const Field& f : fields) {
     if (f.name.empty() || f.name[0] == ':' || f.name == "host" || f.name == "cookie") continue;
     if (connectionSpecific(f.name)) continue;  // nghttp2 refuses these; kept out regardless
+    if (websocket && (f.name == "sec-websocket-key" || f.name == "sec-websocket-version")) continue;
     appendLine(out, f.name, f.value);
   }
   if (has_cookie) {
@@ -91,6 +114,21 @@ bool h2ResponseFields(std::string_view head, std::vector<Field>& out) {
     out.push_back(std::move(f));
   }
   return true;
+}
+
+bool isWebSocketConnect(std::span<const Field> fields) {
+  bool connect = false, websocket = false;
+  for (const Field& f : fields) {
+    if (f.name == ":method") connect = f.value == "CONNECT";
+    else if (f.name == ":protocol") websocket = http::equalsIgnoreCase(f.value, "websocket");
+  }
+  return connect && websocket;
+}
+
+void webSocketAccepted(std::vector<Field>& fields) {
+  std::erase_if(fields, [](const Field& f) { return f.name == "sec-websocket-accept"; });
+  for (Field& f : fields)
+    if (f.name == ":status") f.value = "200";
 }
 
 }  // namespace proxy::h2

@@ -157,6 +157,10 @@ void H2Session::onTimer() {
     nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
     return;
   }
+  {
+    Scope scope(*this);  // idle tunnels are reset; the frames go out when it ends
+    streams_.forEach([now](H2Stream* s) { s->checkTunnelIdle(now); });
+  }
   bool stalled = session_.client_queued_ > 0 || nghttp2_session_want_write(ng_);
   streams_.forEach([&stalled](H2Stream* s) { stalled = stalled || s->responsePending(); });
   if (!stalled || now - last_progress_ms_ < static_cast<uint64_t>(cfg.timeouts.client_header.count())) return armTimer();

@@ -21,7 +21,8 @@
 //
 // Timers: the session's timer runs the preface timeout (client_header); then, with no open
 // stream, the keepalive timeout; with streams open and nothing leaving for client_header while
-// output waits (a zero window or a client that stopped reading), the connection is closed.
+// output waits (a zero window or a client that stopped reading), the connection is closed; each
+// tick also resets WebSocket streams silent past their tunnel_idle.
 //
 // Lifetime: streams are freed only when no h2 code is on the stack (Scope), so a stream can call
 // into the connection from its upstream callbacks.

@@ -2,12 +2,14 @@
 #include "proxy/h2/h2_stream.h"
 
 #include <llhttp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <utility>
 
+#include "common/base64.h"
 #include "common/log.h"
 #include "proxy/edge/client_limiter.h"
 #include "proxy/h2/h2_session.h"
@@ -53,7 +55,14 @@ void H2Stream::onRequestHeaders(bool end_stream) {
   if (too_large_) return respondLocal(431);
   up_head_.clear();
   const char* why = "";
-  if (!http1RequestHead(fields_, !end_stream, up_head_, &why)) {
+  std::string ws_key;
+  websocket_ = isWebSocketConnect(fields_);
+  if (websocket_) {
+    unsigned char nonce[16];
+    if (RAND_bytes(nonce, sizeof nonce) != 1) return respondLocal(500);
+    ws_key = common::base64Encode(std::string_view(reinterpret_cast<const char*>(nonce), sizeof nonce));
+  }
+  if (!http1RequestHead(fields_, !end_stream, up_head_, &why, ws_key)) {
     common::logDebug("h2_bad_request", {{"client", conn_.session().logClient()}, {"reason", why}});
     return respondLocal(400);
   }
@@ -153,6 +162,8 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
     fwd.request_id = request_id_;
   }
   fwd.edits = {route->request_headers.remove, std::string_view(rule_lines_).substr(0, rule_split_)};
+  fwd.upgrade = websocket_ && head.upgrade;
+  tunnel_idle_ms_ = static_cast<uint64_t>((route->tunnel_idle.count() ? route->tunnel_idle : cfg.timeouts.tunnel_idle).count());
   http::writeUpstreamRequestHead(head, fwd, up_head_);
   std::vector<Field>().swap(fields_);  // the head is built: the fields are no longer needed
   state_ = State::Waiting;
@@ -163,7 +174,11 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
 void H2Stream::onRequestData(const uint8_t* data, size_t len) {
   body_bytes_ += len;
   if (state_ == State::Done || closed_ || !runtime_) return consume(len);  // answered: dropped
-  if (body_bytes_ > max_body_) {
+  if (tunnel_) {
+    if (!up_) return consume(len);  // the tunnel is being reset: dropped
+    last_activity_ms_ = uv_now(conn_.worker().ctx().loop);
+  }
+  if (!websocket_ && body_bytes_ > max_body_) {
     releaseUpstream(false);
     if (response_started_) {
       nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
@@ -179,6 +194,11 @@ void H2Stream::onRequestData(const uint8_t* data, size_t len) {
 void H2Stream::onRequestEnd() {
   if (request_done_) return;
   request_done_ = true;
+  if (tunnel_ && up_) {
+    // The client's half of the tunnel ended: a FIN to the upstream (onRawShutdown follows).
+    if (up_->shutdownWrite() < 0) resetTunnel();
+    return;
+  }
   if (state_ == State::Exchange && up_ && chunked_) {
     uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
     up_->write(&end, 1);
@@ -337,12 +357,31 @@ void H2Stream::releaseUpstream(bool reusable) {
   }
   runtime_->removeActive(c->server());
   runtime_->serverMetrics(c->server()).active.add(-1);
+  if (tunnel_gauge_) std::exchange(tunnel_gauge_, nullptr)->add(-1);
   runtime_->release(c, reusable);
 }
 
 // ---- response ---------------------------------------------------------------------------------
 
 http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
+  if (head.status == 101 && websocket_) {
+    // The handshake succeeded: answered 200 with the tunnel's first bytes (onUpstreamUpgraded).
+    const config::Config& cfg = *gen_->config;
+    http::DownstreamInfo info{http::BodyFraming::None, true, false, true};
+    info.edits = {route_->response_headers.remove, std::string_view(rule_lines_).substr(rule_split_)};
+    if (!request_id_.empty()) {
+      info.request_id_name = cfg.request_id;
+      info.request_id = request_id_;
+    }
+    down_head_.clear();
+    http::writeDownstreamResponseHead(head, info, down_head_);
+    if (policy_ && up_) policy_->responseHead(affinity_, head.status, up_->server(), conn_.session().tls_ != nullptr, down_head_);
+    response_started_ = true;
+    status_ = 200;
+    response_server_ = up_ ? up_->server() : 0;
+    runtime_->serverMetrics(response_server_).responses[metrics::statusSlot(head.status)].add();
+    return http::HeadAction::Continue;
+  }
   if (head.status >= 100 && head.status < 200) return http::HeadAction::NoBody;  // interim: not relayed
   if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
   http::BodyFraming framing = http::responseFraming(head, is_head_, true);
@@ -422,20 +461,87 @@ void H2Stream::onUpstreamDrained() {
   }
 }
 
-void H2Stream::onUpstreamUpgraded(std::string_view) {
-  H2Session::Scope scope(conn_);  // a 101 nobody asked for: h2 requests never ask
+// Called inside the upstream's read; its onUpstreamReadDone follows and flushes (a Scope here
+// could free this stream before that call).
+void H2Stream::onUpstreamUpgraded(std::string_view rest) {
+  if (websocket_ && response_started_ && up_ && !closed_) return startTunnel(rest);
+  // A 101 nobody asked for: only WebSocket streams ask.
   releaseUpstream(false);
   if (!response_started_) respondLocal(502);
   else nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
 }
 
-void H2Stream::submitResponse(std::string_view http1_head, bool has_body) {
+// ---- WebSocket tunnel --------------------------------------------------------------------------
+
+// The upstream answered 101: the stream is answered 200 and carries the upstream's raw bytes.
+void H2Stream::startTunnel(std::string_view rest) {
+  tunnel_ = true;
+  state_ = State::Exchange;
+  loop::LoopContext& ctx = conn_.worker().ctx();
+  last_activity_ms_ = uv_now(ctx.loop);
+  up_->startRaw(this);
+  up_->releaseHttpBuffers();
+  tunnel_gauge_ = &runtime_->serverMetrics(response_server_).tunnels_active;
+  tunnel_gauge_->add(1);
+  runtime_->metrics().tunnels_total.add();
+  runtime_->metrics().request_duration.observeNs(uv_hrtime() - start_ns_);
+  finishLog(200, response_server_);
+  submitResponse(down_head_, true, true);
+  std::string().swap(down_head_);
+  appendResponse(rest);
+  if (request_done_ && up_ && up_->shutdownWrite() < 0) resetTunnel();
+}
+
+void H2Stream::onRawData(const char* data, size_t len) {
+  H2Session::Scope scope(conn_);
+  last_activity_ms_ = uv_now(conn_.worker().ctx().loop);
+  response_bytes_ += len;
+  appendResponse({data, len});  // pauses the upstream past kMaxBuffered
+}
+
+// The upstream's EOF ends the stream once its bytes are out; an error resets it.
+void H2Stream::onRawEnd(int status) {
+  H2Session::Scope scope(conn_);
+  if (status != UV_EOF) return resetTunnel();
+  if (up_) up_->pauseReading();
+  response_done_ = true;
+  if (!closed_) nghttp2_session_resume_data(conn_.ng(), id_);
+}
+
+void H2Stream::onRawDrained() {
+  H2Session::Scope scope(conn_);
+  if (unacked_) {
+    consume(unacked_);
+    unacked_ = 0;
+  }
+}
+
+void H2Stream::onRawShutdown(int status) {
+  if (status < 0) {
+    H2Session::Scope scope(conn_);
+    resetTunnel();
+  }
+}
+
+void H2Stream::resetTunnel() {
+  releaseUpstream(false);
+  if (!closed_) nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+}
+
+void H2Stream::checkTunnelIdle(uint64_t now_ms) {
+  if (!tunnel_ || closed_ || !up_ || now_ms - last_activity_ms_ < tunnel_idle_ms_) return;
+  common::logDebug("tunnel_idle_timeout", {{"stream", static_cast<uint64_t>(id_)}});
+  resetTunnel();
+}
+
+void H2Stream::submitResponse(std::string_view http1_head, bool has_body, bool websocket_accepted) {
   if (closed_) return;
   std::vector<Field> fields;
   if (!h2ResponseFields(http1_head, fields)) {
     nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
     return;
   }
+  if (websocket_accepted) webSocketAccepted(fields);
   std::vector<nghttp2_nv> nv;
   nv.reserve(fields.size());
   for (const Field& f : fields)
@@ -542,7 +648,8 @@ void H2Stream::finishLog(int status, uint32_t server_slot) {
   std::string_view method = "-", url = "-", ua, referer;
   const http::MessageHead& head = parser_.head();
   if (head_parsed_) {  // else the head was refused before parsing (400, 431): method and URL unknown
-    method = llhttp_method_name(static_cast<llhttp_method_t>(head.method));
+    // An extended CONNECT is logged as the client sent it (upstream it is the GET handshake).
+    method = websocket_ ? "CONNECT" : llhttp_method_name(static_cast<llhttp_method_t>(head.method));
     url = head.url();
     ua = head.find("user-agent");
     referer = head.find("referer");

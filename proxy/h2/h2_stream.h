@@ -18,6 +18,14 @@
 //
 // A stream the client resets (or that closes for any reason) lets go of its upstream connection
 // at once, not reusable, so a reset request stops using the upstream.
+//
+// WebSocket (RFC 8441): an extended CONNECT goes upstream as the HTTP/1.1 handshake (h2_head.h).
+// When the upstream answers 101 the stream is answered 200 and becomes a tunnel over the raw
+// upstream connection (never pooled): DATA from the client is written upstream and acknowledged
+// as the socket takes it, upstream bytes become DATA (the upstream is not read past kMaxBuffered
+// waiting for the client). The client's END_STREAM half-closes the upstream; the upstream's EOF
+// ends the stream (END_STREAM); an error on either side resets the stream and closes the upstream.
+// A tunnel silent for the route's tunnel_idle is reset (checked on the connection's timer).
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -31,6 +39,7 @@
 #include "proxy/http/parser.h"
 #include "proxy/lb/affinity/policy.h"
 #include "proxy/lb/pick.h"
+#include "proxy/metrics/counters.h"
 #include "proxy/upstream/upstream_conn.h"
 
 namespace proxy::server {
@@ -44,7 +53,10 @@ namespace proxy::h2 {
 
 class H2Session;
 
-class H2Stream final : public common::ListNode, private upstream::UpstreamOwner, private http::ParserHandler {
+class H2Stream final : public common::ListNode,
+                       private upstream::UpstreamOwner,
+                       private upstream::RawSink,
+                       private http::ParserHandler {
  public:
   static constexpr size_t kMaxBuffered = 64 * 1024;
 
@@ -67,6 +79,8 @@ class H2Stream final : public common::ListNode, private upstream::UpstreamOwner,
   void onResponseSent();
   // Response bytes wait for the client's window or write queue.
   bool responsePending() const { return resp_buf_.size() > resp_off_; }
+  // The connection's timer: a tunnel silent past its tunnel_idle is reset.
+  void checkTunnelIdle(uint64_t now_ms);
 
  private:
   // Stream states: Headers (fields arriving) -> Waiting (connecting) -> Exchange -> Done.
@@ -77,7 +91,7 @@ class H2Stream final : public common::ListNode, private upstream::UpstreamOwner,
 
   void start();
   void respondLocal(int status);
-  void submitResponse(std::string_view http1_head, bool has_body);
+  void submitResponse(std::string_view http1_head, bool has_body, bool websocket_accepted = false);
   bool startAttempt(int exhausted_status = 502);
   bool attachTo(uint32_t server);
   void upstreamReady();
@@ -105,6 +119,14 @@ class H2Stream final : public common::ListNode, private upstream::UpstreamOwner,
   void onUpstreamReadDone() override;
   void onUpstreamDrained() override;
   void onUpstreamUpgraded(std::string_view rest) override;
+
+  // RawSink: the upstream side of a WebSocket tunnel.
+  void onRawData(const char* data, size_t len) override;
+  void onRawEnd(int status) override;
+  void onRawDrained() override;
+  void onRawShutdown(int status) override;
+  void startTunnel(std::string_view rest);
+  void resetTunnel();
 
   H2Session& conn_;
   int32_t id_;
@@ -134,6 +156,11 @@ class H2Stream final : public common::ListNode, private upstream::UpstreamOwner,
   bool upstream_paused_ = false;
   bool holding_head_ = false;     // the head waits for the open packet (sid tokens)
   bool closed_ = false;
+  bool websocket_ = false;        // an extended CONNECT for WebSocket
+  bool tunnel_ = false;           // the upstream answered 101: bytes flow both ways
+  metrics::Gauge* tunnel_gauge_ = nullptr;  // tunnels_active of the tunnel's server
+  uint64_t tunnel_idle_ms_ = 0;
+  uint64_t last_activity_ms_ = 0;
   std::string up_head_;
   std::string down_head_;
   std::string rule_lines_;

@@ -19,6 +19,7 @@ nghttp2_session* newServerSession(const nghttp2_session_callbacks* callbacks, vo
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, cfg.initial_window_bytes},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, cfg.max_header_list_bytes},
+      {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1},  // WebSocket over HTTP/2 (RFC 8441)
   };
   rc = nghttp2_submit_settings(ng, NGHTTP2_FLAG_NONE, settings, sizeof(settings) / sizeof(settings[0]));
   if (rc == 0 && cfg.connection_window_bytes > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)

@@ -1,8 +1,8 @@
 // The nghttp2 server session every h2 connection runs: the options (request bodies acknowledged
 // by hand, caps on queued ACKs, SETTINGS entries and CONTINUATION frames) and our SETTINGS
-// (max concurrent streams, initial window, max header list size, connection window), in one
-// place so the connection (h2_session.h) and the frame fuzzer (tests/fuzz/h2_frames_fuzz.cc) run
-// the same configuration.
+// (max concurrent streams, initial window, max header list size, extended CONNECT for WebSocket,
+// connection window), in one place so the connection (h2_session.h) and the frame fuzzer
+// (tests/fuzz/h2_frames_fuzz.cc) run the same configuration.
 #pragma once
 
 #include <nghttp2/nghttp2.h>

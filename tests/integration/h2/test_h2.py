@@ -334,10 +334,12 @@ class H2(unittest.TestCase):
                         stream_credit += inc
             seen = len(r.frames)
         s.close()
-        # The stream window and the upstream's socket buffers, then the windows stay shut (without
-        # flow control as backpressure the whole 50 MB goes in well under a second).
+        # The stream window and the socket buffers on the way (which loopback autotuning grows to
+        # several MB), then the windows stay shut: nothing more in the second half. Without flow
+        # control as backpressure the whole 50 MB goes in well under a second.
         self.assertGreater(at_half, 60000)
-        self.assertLess(sent, 8 * 1024 * 1024, f"{at_half} bytes in 1.5 s, {sent} in 3 s")
+        self.assertLess(sent, 24 * 1024 * 1024, f"{at_half} bytes in 1.5 s, {sent} in 3 s")
+        self.assertLess(sent - at_half, 2 * 1024 * 1024, f"{at_half} bytes in 1.5 s, {sent} in 3 s")
 
     def test_zero_window_stall_is_closed(self):
         s = h2.connect(self.plain, window=0)

@@ -32,6 +32,39 @@ TEST_CASE("h2 requests without the pseudo-headers, or CONNECT, are refused") {
   CHECK(std::string(why).find("CONNECT") != std::string::npos);
 }
 
+TEST_CASE("an extended CONNECT for websocket becomes the HTTP/1.1 handshake with the given key") {
+  std::vector<Field> f = {{":method", "CONNECT"}, {":protocol", "websocket"}, {":scheme", "https"}, {":authority", "a.example"},
+                          {":path", "/ws?sid=1"}, {"sec-websocket-version", "13"}, {"sec-websocket-protocol", "chat"},
+                          {"sec-websocket-extensions", "permessage-deflate"}};
+  CHECK(proxy::h2::isWebSocketConnect(f));
+  std::string out;
+  const char* why = "";
+  CHECK_FALSE(proxy::h2::http1RequestHead(f, true, out, &why));  // no key: refused
+  out.clear();
+  REQUIRE(proxy::h2::http1RequestHead(f, true, out, &why, "dGhlIHNhbXBsZSBub25jZQ=="));
+  CHECK(out ==
+        "GET /ws?sid=1 HTTP/1.1\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\n"
+        "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nhost: a.example\r\nsec-websocket-protocol: chat\r\n"
+        "sec-websocket-extensions: permessage-deflate\r\n\r\n");
+  std::vector<Field> other = {{":method", "CONNECT"}, {":protocol", "h2tunnel"}, {":scheme", "https"}, {":path", "/"}};
+  CHECK_FALSE(proxy::h2::isWebSocketConnect(other));
+  CHECK_FALSE(proxy::h2::http1RequestHead(other, true, out, &why, "k"));
+  std::vector<Field> stray = {{":method", "GET"}, {":protocol", "websocket"}, {":scheme", "https"}, {":path", "/"}};
+  CHECK_FALSE(proxy::h2::http1RequestHead(stray, false, out, &why, "k"));
+}
+
+TEST_CASE("an upstream's 101 answers an extended CONNECT as 200 without Sec-WebSocket-Accept") {
+  std::vector<Field> out;
+  REQUIRE(proxy::h2::h2ResponseFields("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+                                      "Sec-WebSocket-Accept: x\r\nSec-WebSocket-Protocol: chat\r\n\r\n", out));
+  proxy::h2::webSocketAccepted(out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].name == ":status");
+  CHECK(out[0].value == "200");
+  CHECK(out[1].name == "sec-websocket-protocol");
+  CHECK(out[1].value == "chat");
+}
+
 TEST_CASE("a response head becomes lower-case h2 fields without connection-specific ones") {
   std::vector<Field> out;
   REQUIRE(proxy::h2::h2ResponseFields("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n"
