@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 from support.backend import Backend  # noqa: E402
 from support.harness import TETHER_BIN, Tether, free_port  # noqa: E402
-from tls_certs import Ca, run  # noqa: E402
+from tls_certs import Ca, resumed_tls12, run  # noqa: E402
 
 ROTATION = 3.0  # seconds; rotation N covers [N x 3s, (N+1) x 3s) of Unix time
 
@@ -57,14 +57,7 @@ upstreams:
 
     def s_client(self, port, sess_in=None, sess_out=None):
         """One TLS 1.2 handshake; True when it resumed."""
-        args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-tls1_2"]
-        if sess_in:
-            args += ["-sess_in", sess_in]
-        if sess_out:
-            args += ["-sess_out", sess_out]
-        p = run(*args, input="")
-        self.assertIn("Protocol  : TLSv1.2", p.stdout, p.stderr)
-        return "Reused, TLSv1.2" in p.stdout
+        return resumed_tls12(self, port, sess_in, sess_out)
 
     def py(self, port, version, session=None):
         """One request with Python's ssl at `version` (one context per version, as sessions need);

@@ -8,7 +8,6 @@ import re
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,14 +15,12 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 from support.backend import Backend  # noqa: E402
 from support.harness import TETHER_BIN, Tether, free_port, wait_for  # noqa: E402
+from tls_certs import resumed_tls12, run  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def run(*cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=30, **kw)
 
 
 def make_certs(d):
@@ -203,14 +200,7 @@ timeouts: {{client_header: 2s}}
 
     def resumed(self, port, sess_in=None, sess_out=None):
         """One TLS 1.2 handshake with openssl s_client; True when it resumed the session."""
-        args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-tls1_2"]
-        if sess_in:
-            args += ["-sess_in", sess_in]
-        if sess_out:
-            args += ["-sess_out", sess_out]
-        p = run(*args, input="")
-        self.assertIn("Protocol  : TLSv1.2", p.stdout, p.stderr)
-        return "Reused, TLSv1.2" in p.stdout
+        return resumed_tls12(self, port, sess_in, sess_out)
 
     def test_sessions_resume_within_a_process_across_reloads_and_between_replicas(self):
         d = self.dir.name

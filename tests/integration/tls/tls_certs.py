@@ -1,6 +1,7 @@
 """Certificates for the TLS integration tests, made with the openssl command line into a temp dir:
 a CA run with `openssl ca` (its index is what `openssl ocsp` answers from), leaf certificates it
-signs (valid, expired, client), and a second, unrelated CA.
+signs (valid, expired, client), and a second, unrelated CA; and `resumed_tls12`, one TLS 1.2
+handshake with `openssl s_client` that tells whether it resumed a session.
 """
 import os
 import subprocess
@@ -26,6 +27,18 @@ commonName = supplied
 
 def run(*cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=30, **kw)
+
+
+def resumed_tls12(test, port, sess_in=None, sess_out=None):
+    """One TLS 1.2 handshake with openssl s_client (asserted on `test`); True when it resumed the session."""
+    args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-tls1_2"]
+    if sess_in:
+        args += ["-sess_in", sess_in]
+    if sess_out:
+        args += ["-sess_out", sess_out]
+    p = run(*args, input="")
+    test.assertIn("Protocol  : TLSv1.2", p.stdout, p.stderr)
+    return "Reused, TLSv1.2" in p.stdout
 
 
 class Ca:
