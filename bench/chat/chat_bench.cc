@@ -15,6 +15,7 @@
 #include "bench/chat/chat_report.h"
 #include "bench/chat/chat_worker.h"
 #include "bench/chat/proc_stats.h"
+#include "bench/common/fd_limit.h"
 #include "bench/common/target.h"
 
 namespace bench::chat {
@@ -73,14 +74,6 @@ Sample sample(std::vector<std::unique_ptr<Worker>>& workers, int pid) {
 void sleepUntil(uint64_t ns) {
   uint64_t now = uv_hrtime();
   if (ns > now) std::this_thread::sleep_for(std::chrono::nanoseconds(ns - now));
-}
-
-void raiseFdLimit() {
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
 }
 
 }  // namespace

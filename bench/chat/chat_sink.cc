@@ -1,7 +1,6 @@
 // The chat-sink server: see chat_sink.h.
 #include "bench/chat/chat_sink.h"
 
-#include <sys/resource.h>
 #include <uv.h>
 
 #include <cassert>
@@ -16,6 +15,7 @@
 
 #include "bench/chat/sink_protocol.h"
 #include "bench/chat/sio_packets.h"
+#include "bench/common/fd_limit.h"
 #include "bench/ws/ws_frame.h"
 #include "common/stream_write.h"
 
@@ -401,11 +401,7 @@ int chatSinkMain(int argc, char** argv) {
     ++i;
   }
   if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) std::perror("tether-bench chat-sink: SIGPIPE");  // writes to a closed peer fail, not kill
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
+  raiseFdLimit();
   auto* sink = new Sink;  // 256 KiB read buffer: not on the stack
   int rc = sink->run(port);
   delete sink;

@@ -2,7 +2,6 @@
 // See ws_bench.h for what it measures and ws_bench_conn.h for one connection.
 #include "bench/ws/ws_bench.h"
 
-#include <sys/resource.h>
 #include <uv.h>
 
 #include <cmath>
@@ -13,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/common/fd_limit.h"
 #include "bench/common/histogram.h"
 #include "bench/common/target.h"
 #include "bench/ws/ws_bench_conn.h"
@@ -246,14 +246,6 @@ class Runner final : public ConnOwner {
   size_t backlog_at_end_ = 0;
   double connect_s_ = 0;
 };
-
-void raiseFdLimit() {
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
 
 }  // namespace
 
