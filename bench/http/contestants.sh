@@ -9,13 +9,8 @@
 # WORK/tether.yaml         tether, workers: 1
 write_contestant_configs() {
   local work=$1 backend=$2 tether=$3 nginx=$4 haproxy=$5 master=${6:-on}
-  mkdir -p "$work"/{backend,nginx}/logs
-  cat > "$work/backend/nginx.conf" <<CONF
-worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$backend reuseport; location / { return 200 "hello from the backend\n"; } } }
-CONF
+  mkdir -p "$work"/nginx/logs
+  write_backend_config "$work" "$backend"
   cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1; daemon off; master_process $master; error_log stderr error; pid $work/nginx/nginx.pid;
 events { worker_connections 4096; }
@@ -73,4 +68,17 @@ make_bench_cert() {
   esac
   openssl req -x509 "${alg[@]}" -nodes -days 30 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     -keyout "$dir/$kind.key" -out "$dir/$kind.pem" 2>/dev/null
+}
+
+#   write_backend_config WORK BACKEND_PORT
+# WORK/backend/nginx.conf  the backend alone (also for scripts whose proxies differ, as h2.sh's)
+write_backend_config() {
+  local work=$1 backend=$2
+  mkdir -p "$work"/backend/logs
+  cat > "$work/backend/nginx.conf" <<CONF
+worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$backend reuseport; location / { return 200 "hello from the backend\n"; } } }
+CONF
 }

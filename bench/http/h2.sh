@@ -25,16 +25,12 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+source "$root/bench/http/contestants.sh"
 
 read -r BACKEND TETHER_PORT NGINX_PORT _ < <(python3 "$root/bench/chat/free_ports.py" 3 1)
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-mkdir -p "$work"/{backend,nginx}/logs
-cat > "$work/backend/nginx.conf" <<CONF
-worker_processes 1; daemon off; error_log stderr error; pid $work/backend/nginx.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$BACKEND reuseport; location / { return 200 "hello from the backend\n"; } } }
-CONF
+mkdir -p "$work"/nginx/logs
+write_backend_config "$work" "$BACKEND"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1; daemon off; error_log stderr error; pid $work/nginx/nginx.pid;
 events { worker_connections 4096; }
