@@ -5,23 +5,15 @@
 #include <random>
 
 #include "bench/ws/ws_frame.h"
+#include "common/ws_handshake.h"
 
 namespace bench::ws {
 namespace {
 
 std::string randomKeyBase64(std::mt19937& rng) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   uint8_t raw[16];
   for (auto& b : raw) b = static_cast<uint8_t>(rng());
-  std::string out;
-  for (int i = 0; i < 15; i += 3) {  // 15 bytes -> 20 chars, then the 16th byte -> "xx=="
-    uint32_t v = (uint32_t{raw[i]} << 16) | (uint32_t{raw[i + 1]} << 8) | raw[i + 2];
-    for (int k = 3; k >= 0; --k) out += kAlphabet[(v >> (6 * k)) & 63];
-  }
-  out += kAlphabet[raw[15] >> 2];
-  out += kAlphabet[(raw[15] & 3) << 4];
-  out += "==";
-  return out;
+  return common::ws::makeClientKey(raw);
 }
 
 std::mt19937& rng() {
