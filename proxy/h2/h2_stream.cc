@@ -296,31 +296,34 @@ void H2Stream::upstreamReady() {
 }
 
 bool H2Stream::sendRequestHead() {
-  uv_buf_t b = uv_buf_init(up_head_.data(), static_cast<unsigned>(up_head_.size()));
-  if (up_->write(&b, 1) < 0) return false;
-  const config::Config& cfg = *gen_->config;
-  up_->expectResponse(is_head_, static_cast<uint64_t>(
-      (route_->upstream_response.count() ? route_->upstream_response : cfg.timeouts.upstream_response).count()));
-  return true;
+  return server::sendRequestHead(*up_, up_head_, is_head_, route_, *gen_->config);
 }
 
+// The connection failed: replay or fail by server::decideRetry, as HTTP/1.1 sessions do.
 void H2Stream::retryOrFail(int status, bool stale_ok, bool next_ok) {
-  bool stale = stale_ok && up_ && up_->reused() && !up_->responseStarted();
+  server::RetryInputs in;
+  in.stale_ok = stale_ok;
+  in.reused = up_ && up_->reused();
+  in.upstream_response_started = up_ && up_->responseStarted();
   uint32_t server = up_ ? up_->server() : 0;
   releaseUpstream(false);
   if (closed_) return;
-  bool replayable = !response_started_ && !body_forwarded_;
-  if (replayable && stale && !stale_retry_used_) {
-    stale_retry_used_ = true;
-    runtime_->metrics().retries.add();
-    if (attachTo(server)) upstreamReady();
-    else if (!up_) retryOrFail(status);
-    return;
-  }
-  if (replayable && next_ok) {
-    retry_status_ = static_cast<uint16_t>(status);
-    if (startAttempt(status)) upstreamReady();
-    return;
+  in.response_started = response_started_;
+  in.body_forwarded = body_forwarded_;
+  in.stale_retry_used = stale_retry_used_;
+  in.next_ok = next_ok;
+  switch (server::decideRetry(in)) {
+    case server::RetryStep::Stale:
+      stale_retry_used_ = true;
+      runtime_->metrics().retries.add();
+      if (attachTo(server)) upstreamReady();
+      else if (!up_) retryOrFail(status);
+      return;
+    case server::RetryStep::Next:
+      retry_status_ = static_cast<uint16_t>(status);
+      if (startAttempt(status)) upstreamReady();
+      return;
+    case server::RetryStep::Fail: break;
   }
   if (response_started_) {
     nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
