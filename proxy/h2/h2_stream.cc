@@ -366,30 +366,10 @@ void H2Stream::releaseUpstream(bool reusable) {
 
 // ---- response ---------------------------------------------------------------------------------
 
-http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
-  if (head.status == 101 && websocket_) {
-    // The handshake succeeded: answered 200 with the tunnel's first bytes (onUpstreamUpgraded).
-    const config::Config& cfg = *gen_->config;
-    http::DownstreamInfo info{http::BodyFraming::None, true, false, true};
-    info.edits = {route_->response_headers.remove, std::string_view(rule_lines_).substr(rule_split_)};
-    if (!request_id_.empty()) {
-      info.request_id_name = cfg.request_id;
-      info.request_id = request_id_;
-    }
-    down_head_.clear();
-    http::writeDownstreamResponseHead(head, info, down_head_);
-    if (policy_ && up_) policy_->responseHead(affinity_, head.status, up_->server(), conn_.session().tls_ != nullptr, down_head_);
-    response_started_ = true;
-    status_ = 200;
-    response_server_ = up_ ? up_->server() : 0;
-    runtime_->serverMetrics(response_server_).responses[metrics::statusSlot(head.status)].add();
-    return http::HeadAction::Continue;
-  }
-  if (head.status >= 100 && head.status < 200) return http::HeadAction::NoBody;  // interim: not relayed
-  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
-  http::BodyFraming framing = http::responseFraming(head, is_head_, true);
+// The client's response head from the upstream's `head` (framing in `info`), with the route's
+// edits, the request id and the affinity headers; the response counts as started.
+void H2Stream::startResponse(const http::MessageHead& head, http::DownstreamInfo info, int client_status) {
   const config::Config& cfg = *gen_->config;
-  http::DownstreamInfo info{framing == http::BodyFraming::None ? framing : http::BodyFraming::ContentLength, true, false};
   info.edits = {route_->response_headers.remove, std::string_view(rule_lines_).substr(rule_split_)};
   if (!request_id_.empty()) {
     info.request_id_name = cfg.request_id;
@@ -399,9 +379,21 @@ http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
   http::writeDownstreamResponseHead(head, info, down_head_);
   if (policy_ && up_) policy_->responseHead(affinity_, head.status, up_->server(), conn_.session().tls_ != nullptr, down_head_);
   response_started_ = true;
-  status_ = head.status;
+  status_ = client_status;
   response_server_ = up_ ? up_->server() : 0;
   runtime_->serverMetrics(response_server_).responses[metrics::statusSlot(head.status)].add();
+}
+
+http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
+  if (head.status == 101 && websocket_) {
+    // The handshake succeeded: answered 200 with the tunnel's first bytes (onUpstreamUpgraded).
+    startResponse(head, {http::BodyFraming::None, true, false, true}, 200);
+    return http::HeadAction::Continue;
+  }
+  if (head.status >= 100 && head.status < 200) return http::HeadAction::NoBody;  // interim: not relayed
+  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
+  http::BodyFraming framing = http::responseFraming(head, is_head_, true);
+  startResponse(head, {framing == http::BodyFraming::None ? framing : http::BodyFraming::ContentLength, true, false}, head.status);
   bool has_body = framing != http::BodyFraming::None;
   // A handshake whose sid goes out sealed: the head waits for the open packet (its length changes).
   holding_head_ = affinity_.sealing && up_ && has_body;
