@@ -1,15 +1,14 @@
-// H2Stream: one stream's exchange with an upstream server; see h2_stream.h.
+// H2Stream: one stream's exchange with an upstream server; see h2_stream.h. The WebSocket
+// tunnel part is in h2_stream_tunnel.cc.
 #include "proxy/h2/h2_stream.h"
 
 #include <llhttp.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <utility>
 
-#include "common/base64.h"
 #include "common/log.h"
 #include "proxy/edge/client_limiter.h"
 #include "proxy/h2/h2_session.h"
@@ -57,11 +56,7 @@ void H2Stream::onRequestHeaders(bool end_stream) {
   const char* why = "";
   std::string ws_key;
   websocket_ = isWebSocketConnect(fields_);
-  if (websocket_) {
-    unsigned char nonce[16];
-    if (RAND_bytes(nonce, sizeof nonce) != 1) return respondLocal(500);
-    ws_key = common::base64Encode(std::string_view(reinterpret_cast<const char*>(nonce), sizeof nonce));
-  }
+  if (websocket_ && !webSocketKey(ws_key)) return respondLocal(500);
   if (!http1RequestHead(fields_, !end_stream, up_head_, &why, ws_key)) {
     common::logDebug("h2_bad_request", {{"client", conn_.session().logClient()}, {"reason", why}});
     return respondLocal(400);
@@ -454,79 +449,6 @@ void H2Stream::onUpstreamDrained() {
     consume(unacked_);
     unacked_ = 0;
   }
-}
-
-// Called inside the upstream's read; its onUpstreamReadDone follows and flushes (a Scope here
-// could free this stream before that call).
-void H2Stream::onUpstreamUpgraded(std::string_view rest) {
-  if (websocket_ && response_started_ && up_ && !closed_) return startTunnel(rest);
-  // A 101 nobody asked for: only WebSocket streams ask.
-  releaseUpstream(false);
-  if (!response_started_) respondLocal(502);
-  else nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
-}
-
-// ---- WebSocket tunnel --------------------------------------------------------------------------
-
-// The upstream answered 101: the stream is answered 200 and carries the upstream's raw bytes.
-void H2Stream::startTunnel(std::string_view rest) {
-  tunnel_ = true;
-  state_ = State::Exchange;
-  loop::LoopContext& ctx = conn_.worker().ctx();
-  last_activity_ms_ = uv_now(ctx.loop);
-  up_->startRaw(this);
-  up_->releaseHttpBuffers();
-  tunnel_gauge_ = &runtime_->serverMetrics(response_server_).tunnels_active;
-  tunnel_gauge_->add(1);
-  runtime_->metrics().tunnels_total.add();
-  runtime_->metrics().request_duration.observeNs(uv_hrtime() - start_ns_);
-  finishLog(200, response_server_);
-  submitResponse(down_head_, true, true);
-  std::string().swap(down_head_);
-  appendResponse(rest);
-  if (request_done_ && up_ && up_->shutdownWrite() < 0) resetTunnel();
-}
-
-void H2Stream::onRawData(const char* data, size_t len) {
-  H2Session::Scope scope(conn_);
-  last_activity_ms_ = uv_now(conn_.worker().ctx().loop);
-  response_bytes_ += len;
-  appendResponse({data, len});  // pauses the upstream past kMaxBuffered
-}
-
-// The upstream's EOF ends the stream once its bytes are out; an error resets it.
-void H2Stream::onRawEnd(int status) {
-  H2Session::Scope scope(conn_);
-  if (status != UV_EOF) return resetTunnel();
-  if (up_) up_->pauseReading();
-  response_done_ = true;
-  if (!closed_) nghttp2_session_resume_data(conn_.ng(), id_);
-}
-
-void H2Stream::onRawDrained() {
-  H2Session::Scope scope(conn_);
-  if (unacked_) {
-    consume(unacked_);
-    unacked_ = 0;
-  }
-}
-
-void H2Stream::onRawShutdown(int status) {
-  if (status < 0) {
-    H2Session::Scope scope(conn_);
-    resetTunnel();
-  }
-}
-
-void H2Stream::resetTunnel() {
-  releaseUpstream(false);
-  if (!closed_) nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
-}
-
-void H2Stream::checkTunnelIdle(uint64_t now_ms) {
-  if (!tunnel_ || closed_ || !up_ || now_ms - last_activity_ms_ < tunnel_idle_ms_) return;
-  common::logDebug("tunnel_idle_timeout", {{"stream", static_cast<uint64_t>(id_)}});
-  resetTunnel();
 }
 
 void H2Stream::submitResponse(std::string_view http1_head, bool has_body, bool websocket_accepted) {

@@ -127,6 +127,7 @@ class H2Stream final : public common::ListNode,
   void onRawEnd(int status) override;
   void onRawDrained() override;
   void onRawShutdown(int status) override;
+  static bool webSocketKey(std::string& key);
   void startTunnel(std::string_view rest);
   void resetTunnel();
 
