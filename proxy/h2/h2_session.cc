@@ -90,6 +90,14 @@ void H2Session::reap() {
   closed_.clear();
 }
 
+// The gathered frames go to the client connection's write queue; false: the connection failed.
+bool H2Session::writeOut() {
+  session_.addOut(out_.data(), out_.size());
+  bool ok = session_.flushOut();
+  out_.clear();
+  return ok;
+}
+
 void H2Session::flush() {
   if (!ng_ || fatal_ || flushing_ || session_.closing_) return;
   flushing_ = true;
@@ -104,21 +112,13 @@ void H2Session::flush() {
     }
     if (n == 0) break;
     out_.append(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
-    if (out_.size() >= 64 * 1024) {
-      session_.addOut(out_.data(), out_.size());
-      bool ok = session_.flushOut();
-      out_.clear();
-      if (!ok) {
-        flushing_ = false;
-        return;
-      }
+    if (out_.size() >= 64 * 1024 && !writeOut()) {
+      flushing_ = false;
+      return;
     }
   }
   if (!out_.empty()) {
-    session_.addOut(out_.data(), out_.size());
-    bool ok = session_.flushOut();
-    out_.clear();
-    if (!ok) {
+    if (!writeOut()) {
       flushing_ = false;
       return;
     }

@@ -106,6 +106,7 @@ class H2Session {
   void leave();
   void reap();
   void armTimer();
+  bool writeOut();
 
   server::Session& session_;
   server::Worker& worker_;

@@ -1,15 +1,14 @@
-// H2Stream: one stream's exchange with an upstream server; see h2_stream.h.
+// H2Stream: one stream's exchange with an upstream server; see h2_stream.h. The WebSocket
+// tunnel part is in h2_stream_tunnel.cc.
 #include "proxy/h2/h2_stream.h"
 
 #include <llhttp.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <utility>
 
-#include "common/base64.h"
 #include "common/log.h"
 #include "proxy/edge/client_limiter.h"
 #include "proxy/h2/h2_session.h"
@@ -57,11 +56,7 @@ void H2Stream::onRequestHeaders(bool end_stream) {
   const char* why = "";
   std::string ws_key;
   websocket_ = isWebSocketConnect(fields_);
-  if (websocket_) {
-    unsigned char nonce[16];
-    if (RAND_bytes(nonce, sizeof nonce) != 1) return respondLocal(500);
-    ws_key = common::base64Encode(std::string_view(reinterpret_cast<const char*>(nonce), sizeof nonce));
-  }
+  if (websocket_ && !webSocketKey(ws_key)) return respondLocal(500);
   if (!http1RequestHead(fields_, !end_stream, up_head_, &why, ws_key)) {
     common::logDebug("h2_bad_request", {{"client", conn_.session().logClient()}, {"reason", why}});
     return respondLocal(400);
@@ -296,31 +291,34 @@ void H2Stream::upstreamReady() {
 }
 
 bool H2Stream::sendRequestHead() {
-  uv_buf_t b = uv_buf_init(up_head_.data(), static_cast<unsigned>(up_head_.size()));
-  if (up_->write(&b, 1) < 0) return false;
-  const config::Config& cfg = *gen_->config;
-  up_->expectResponse(is_head_, static_cast<uint64_t>(
-      (route_->upstream_response.count() ? route_->upstream_response : cfg.timeouts.upstream_response).count()));
-  return true;
+  return server::sendRequestHead(*up_, up_head_, is_head_, route_, *gen_->config);
 }
 
+// The connection failed: replay or fail by server::decideRetry, as HTTP/1.1 sessions do.
 void H2Stream::retryOrFail(int status, bool stale_ok, bool next_ok) {
-  bool stale = stale_ok && up_ && up_->reused() && !up_->responseStarted();
+  server::RetryInputs in;
+  in.stale_ok = stale_ok;
+  in.reused = up_ && up_->reused();
+  in.upstream_response_started = up_ && up_->responseStarted();
   uint32_t server = up_ ? up_->server() : 0;
   releaseUpstream(false);
   if (closed_) return;
-  bool replayable = !response_started_ && !body_forwarded_;
-  if (replayable && stale && !stale_retry_used_) {
-    stale_retry_used_ = true;
-    runtime_->metrics().retries.add();
-    if (attachTo(server)) upstreamReady();
-    else if (!up_) retryOrFail(status);
-    return;
-  }
-  if (replayable && next_ok) {
-    retry_status_ = static_cast<uint16_t>(status);
-    if (startAttempt(status)) upstreamReady();
-    return;
+  in.response_started = response_started_;
+  in.body_forwarded = body_forwarded_;
+  in.stale_retry_used = stale_retry_used_;
+  in.next_ok = next_ok;
+  switch (server::decideRetry(in)) {
+    case server::RetryStep::Stale:
+      stale_retry_used_ = true;
+      runtime_->metrics().retries.add();
+      if (attachTo(server)) upstreamReady();
+      else if (!up_) retryOrFail(status);
+      return;
+    case server::RetryStep::Next:
+      retry_status_ = static_cast<uint16_t>(status);
+      if (startAttempt(status)) upstreamReady();
+      return;
+    case server::RetryStep::Fail: break;
   }
   if (response_started_) {
     nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
@@ -363,30 +361,10 @@ void H2Stream::releaseUpstream(bool reusable) {
 
 // ---- response ---------------------------------------------------------------------------------
 
-http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
-  if (head.status == 101 && websocket_) {
-    // The handshake succeeded: answered 200 with the tunnel's first bytes (onUpstreamUpgraded).
-    const config::Config& cfg = *gen_->config;
-    http::DownstreamInfo info{http::BodyFraming::None, true, false, true};
-    info.edits = {route_->response_headers.remove, std::string_view(rule_lines_).substr(rule_split_)};
-    if (!request_id_.empty()) {
-      info.request_id_name = cfg.request_id;
-      info.request_id = request_id_;
-    }
-    down_head_.clear();
-    http::writeDownstreamResponseHead(head, info, down_head_);
-    if (policy_ && up_) policy_->responseHead(affinity_, head.status, up_->server(), conn_.session().tls_ != nullptr, down_head_);
-    response_started_ = true;
-    status_ = 200;
-    response_server_ = up_ ? up_->server() : 0;
-    runtime_->serverMetrics(response_server_).responses[metrics::statusSlot(head.status)].add();
-    return http::HeadAction::Continue;
-  }
-  if (head.status >= 100 && head.status < 200) return http::HeadAction::NoBody;  // interim: not relayed
-  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
-  http::BodyFraming framing = http::responseFraming(head, is_head_, true);
+// The client's response head from the upstream's `head` (framing in `info`), with the route's
+// edits, the request id and the affinity headers; the response counts as started.
+void H2Stream::startResponse(const http::MessageHead& head, http::DownstreamInfo info, int client_status) {
   const config::Config& cfg = *gen_->config;
-  http::DownstreamInfo info{framing == http::BodyFraming::None ? framing : http::BodyFraming::ContentLength, true, false};
   info.edits = {route_->response_headers.remove, std::string_view(rule_lines_).substr(rule_split_)};
   if (!request_id_.empty()) {
     info.request_id_name = cfg.request_id;
@@ -396,9 +374,21 @@ http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
   http::writeDownstreamResponseHead(head, info, down_head_);
   if (policy_ && up_) policy_->responseHead(affinity_, head.status, up_->server(), conn_.session().tls_ != nullptr, down_head_);
   response_started_ = true;
-  status_ = head.status;
+  status_ = client_status;
   response_server_ = up_ ? up_->server() : 0;
   runtime_->serverMetrics(response_server_).responses[metrics::statusSlot(head.status)].add();
+}
+
+http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
+  if (head.status == 101 && websocket_) {
+    // The handshake succeeded: answered 200 with the tunnel's first bytes (onUpstreamUpgraded).
+    startResponse(head, {http::BodyFraming::None, true, false, true}, 200);
+    return http::HeadAction::Continue;
+  }
+  if (head.status >= 100 && head.status < 200) return http::HeadAction::NoBody;  // interim: not relayed
+  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
+  http::BodyFraming framing = http::responseFraming(head, is_head_, true);
+  startResponse(head, {framing == http::BodyFraming::None ? framing : http::BodyFraming::ContentLength, true, false}, head.status);
   bool has_body = framing != http::BodyFraming::None;
   // A handshake whose sid goes out sealed: the head waits for the open packet (its length changes).
   holding_head_ = affinity_.sealing && up_ && has_body;
@@ -459,79 +449,6 @@ void H2Stream::onUpstreamDrained() {
     consume(unacked_);
     unacked_ = 0;
   }
-}
-
-// Called inside the upstream's read; its onUpstreamReadDone follows and flushes (a Scope here
-// could free this stream before that call).
-void H2Stream::onUpstreamUpgraded(std::string_view rest) {
-  if (websocket_ && response_started_ && up_ && !closed_) return startTunnel(rest);
-  // A 101 nobody asked for: only WebSocket streams ask.
-  releaseUpstream(false);
-  if (!response_started_) respondLocal(502);
-  else nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
-}
-
-// ---- WebSocket tunnel --------------------------------------------------------------------------
-
-// The upstream answered 101: the stream is answered 200 and carries the upstream's raw bytes.
-void H2Stream::startTunnel(std::string_view rest) {
-  tunnel_ = true;
-  state_ = State::Exchange;
-  loop::LoopContext& ctx = conn_.worker().ctx();
-  last_activity_ms_ = uv_now(ctx.loop);
-  up_->startRaw(this);
-  up_->releaseHttpBuffers();
-  tunnel_gauge_ = &runtime_->serverMetrics(response_server_).tunnels_active;
-  tunnel_gauge_->add(1);
-  runtime_->metrics().tunnels_total.add();
-  runtime_->metrics().request_duration.observeNs(uv_hrtime() - start_ns_);
-  finishLog(200, response_server_);
-  submitResponse(down_head_, true, true);
-  std::string().swap(down_head_);
-  appendResponse(rest);
-  if (request_done_ && up_ && up_->shutdownWrite() < 0) resetTunnel();
-}
-
-void H2Stream::onRawData(const char* data, size_t len) {
-  H2Session::Scope scope(conn_);
-  last_activity_ms_ = uv_now(conn_.worker().ctx().loop);
-  response_bytes_ += len;
-  appendResponse({data, len});  // pauses the upstream past kMaxBuffered
-}
-
-// The upstream's EOF ends the stream once its bytes are out; an error resets it.
-void H2Stream::onRawEnd(int status) {
-  H2Session::Scope scope(conn_);
-  if (status != UV_EOF) return resetTunnel();
-  if (up_) up_->pauseReading();
-  response_done_ = true;
-  if (!closed_) nghttp2_session_resume_data(conn_.ng(), id_);
-}
-
-void H2Stream::onRawDrained() {
-  H2Session::Scope scope(conn_);
-  if (unacked_) {
-    consume(unacked_);
-    unacked_ = 0;
-  }
-}
-
-void H2Stream::onRawShutdown(int status) {
-  if (status < 0) {
-    H2Session::Scope scope(conn_);
-    resetTunnel();
-  }
-}
-
-void H2Stream::resetTunnel() {
-  releaseUpstream(false);
-  if (!closed_) nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
-}
-
-void H2Stream::checkTunnelIdle(uint64_t now_ms) {
-  if (!tunnel_ || closed_ || !up_ || now_ms - last_activity_ms_ < tunnel_idle_ms_) return;
-  common::logDebug("tunnel_idle_timeout", {{"stream", static_cast<uint64_t>(id_)}});
-  resetTunnel();
 }
 
 void H2Stream::submitResponse(std::string_view http1_head, bool has_body, bool websocket_accepted) {

@@ -37,6 +37,7 @@
 #include "common/intrusive_list.h"
 #include "proxy/h2/h2_head.h"
 #include "proxy/http/parser.h"
+#include "proxy/http/rewrite.h"
 #include "proxy/lb/affinity/policy.h"
 #include "proxy/lb/pick.h"
 #include "proxy/metrics/counters.h"
@@ -92,6 +93,7 @@ class H2Stream final : public common::ListNode,
   void start();
   void respondLocal(int status);
   void submitResponse(std::string_view http1_head, bool has_body, bool websocket_accepted = false);
+  void startResponse(const http::MessageHead& head, http::DownstreamInfo info, int client_status);
   bool startAttempt(int exhausted_status = 502);
   bool attachTo(uint32_t server);
   void upstreamReady();
@@ -125,6 +127,7 @@ class H2Stream final : public common::ListNode,
   void onRawEnd(int status) override;
   void onRawDrained() override;
   void onRawShutdown(int status) override;
+  static bool webSocketKey(std::string& key);
   void startTunnel(std::string_view rest);
   void resetTunnel();
 

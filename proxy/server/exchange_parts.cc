@@ -61,4 +61,21 @@ const char* passiveFailureReason(upstream::UpstreamError error, bool reused_conn
   return nullptr;
 }
 
+RetryStep decideRetry(const RetryInputs& in) {
+  bool stale = in.stale_ok && in.reused && !in.upstream_response_started;
+  bool replayable = !in.response_started && !in.body_forwarded;
+  if (replayable && stale && !in.stale_retry_used) return RetryStep::Stale;
+  if (replayable && in.next_ok) return RetryStep::Next;
+  return RetryStep::Fail;
+}
+
+bool sendRequestHead(upstream::UpstreamConn& up, std::string& head, bool request_is_head,
+                     const config::RouteConfig* route, const config::Config& cfg) {
+  uv_buf_t b = uv_buf_init(head.data(), static_cast<unsigned>(head.size()));
+  if (up.write(&b, 1) < 0) return false;
+  up.expectResponse(request_is_head, static_cast<uint64_t>(
+      (route && route->upstream_response.count() ? route->upstream_response : cfg.timeouts.upstream_response).count()));
+  return true;
+}
+
 }  // namespace proxy::server

@@ -30,4 +30,33 @@ std::string rewriteTarget(const config::RouteConfig& route, std::string_view tar
 // answering is the ordinary keep-alive race; a bad response is the exchange's problem).
 const char* passiveFailureReason(upstream::UpstreamError error, bool reused_connection);
 
+// What an exchange does after its upstream connection failed.
+enum class RetryStep {
+  Stale,  // replay once on a fresh connection to the same server
+  Next,   // replay on a server not tried yet (startAttempt counts the attempts against `retries`)
+  Fail,   // answer the client with the error, or cut the response that already started
+};
+
+// What decideRetry looks at, taken just before the failed connection is released.
+struct RetryInputs {
+  bool stale_ok = false;               // the failure may be the keep-alive race (a close before answering)
+  bool reused = false;                 // the failed connection was a reused keep-alive connection
+  bool upstream_response_started = false;  // the failed connection had begun a response
+  bool response_started = false;      // response bytes went to the client
+  bool body_forwarded = false;        // request body bytes went upstream
+  bool stale_retry_used = false;      // the exchange already replayed once on the same server
+  bool next_ok = false;               // the failure allows moving to another server
+};
+
+// The replay rule shared by HTTP/1.1 sessions and HTTP/2 streams: a request can be replayed while
+// none of its body has been forwarded and no response byte went to the client; on a reused
+// keep-alive connection the server had closed, once and to the same server (`stale_ok`);
+// otherwise on a server not tried yet when `next_ok`.
+RetryStep decideRetry(const RetryInputs& in);
+
+// Writes the request head on `up` and arms its response timeout (the route's upstream_response,
+// else the global one). False: the write failed (the error arrives asynchronously).
+bool sendRequestHead(upstream::UpstreamConn& up, std::string& head, bool request_is_head,
+                     const config::RouteConfig* route, const config::Config& cfg);
+
 }  // namespace proxy::server

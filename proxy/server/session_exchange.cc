@@ -303,36 +303,36 @@ void Session::upstreamReady() {
 }
 
 bool Session::sendRequestHead() {
-  uv_buf_t b = uv_buf_init(up_head_.data(), static_cast<unsigned>(up_head_.size()));
-  if (up_->write(&b, 1) < 0) return false;  // the error arrives asynchronously
-  const config::Config& cfg = *gen_->config;
-  up_->expectResponse(request_is_head_, static_cast<uint64_t>(
-      (route_ && route_->upstream_response.count() ? route_->upstream_response : cfg.timeouts.upstream_response).count()));
-  return true;
+  return server::sendRequestHead(*up_, up_head_, request_is_head_, route_, *gen_->config);
 }
 
-// The connection failed before a response started. A request can be replayed while none of its
-// body has been forwarded and no response byte went to the client: on a reused keep-alive
-// connection the server had closed, once and to the same server (nginx does the same; `stale_ok`);
-// otherwise on a server not tried yet, within `retries` (`next_ok`: always for connect failures,
-// only for idempotent requests after a reset or a timeout).
+// The connection failed before a response started: replay or fail by decideRetry
+// (exchange_parts.h). `next_ok`: always for connect failures, only for idempotent requests after a
+// reset or a timeout; the stale keep-alive retry follows nginx.
 void Session::retryOrFail(int status, bool stale_ok, bool next_ok) {
-  bool stale = stale_ok && up_ && up_->reused() && !up_->responseStarted();
+  RetryInputs in;
+  in.stale_ok = stale_ok;
+  in.reused = up_ && up_->reused();
+  in.upstream_response_started = up_ && up_->responseStarted();
   uint32_t server = up_ ? up_->server() : 0;
   releaseUpstream(false);
   if (closing_) return;
-  bool replayable = !response_started_ && !body_forwarded_;
-  if (replayable && stale && !stale_retry_used_) {
-    stale_retry_used_ = true;
-    metricsRetry();
-    if (attachTo(server)) upstreamReady();
-    else if (!up_) retryOrFail(status);
-    return;
-  }
-  if (replayable && next_ok) {
-    retry_status_ = static_cast<uint16_t>(status);
-    if (startAttempt(status)) upstreamReady();
-    return;
+  in.response_started = response_started_;
+  in.body_forwarded = body_forwarded_;
+  in.stale_retry_used = stale_retry_used_;
+  in.next_ok = next_ok;
+  switch (decideRetry(in)) {
+    case RetryStep::Stale:
+      stale_retry_used_ = true;
+      metricsRetry();
+      if (attachTo(server)) upstreamReady();
+      else if (!up_) retryOrFail(status);
+      return;
+    case RetryStep::Next:
+      retry_status_ = static_cast<uint16_t>(status);
+      if (startAttempt(status)) upstreamReady();
+      return;
+    case RetryStep::Fail: break;
   }
   if (response_started_) return close();
   respondLocal(status);
