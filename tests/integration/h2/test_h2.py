@@ -207,6 +207,16 @@ class H2(unittest.TestCase):
         self.assertIn(r.body(1), (b"b1", b"b2"))
         s.close()
 
+    def flood(self, s, data):
+        """Sends `data` (tether may close mid-way) and reads until the connection is closed."""
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        r = h2.Reader(s)
+        r.until(lambda r: r.closed, 5)
+        return r
+
     def test_rapid_reset_gets_enhance_your_calm(self):
         before = self.b1.requests + self.b2.requests
         s = h2.connect(self.plain)
@@ -215,12 +225,7 @@ class H2(unittest.TestCase):
             sid = 2 * i + 1
             burst += h2.frame(h2.HEADERS, h2.END_STREAM | h2.END_HEADERS, sid, h2.request_block("/sleep?ms=300"))
             burst += h2.frame(h2.RST_STREAM, 0, sid, (8).to_bytes(4, "big"))  # CANCEL
-        try:
-            s.sendall(burst)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        r = h2.Reader(s)
-        r.until(lambda r: r.closed, 5)
+        r = self.flood(s, burst)
         self.assertEqual(r.goaway()[1], h2.ENHANCE_YOUR_CALM)
         self.assertTrue(r.closed)
         s.close()
@@ -234,12 +239,7 @@ class H2(unittest.TestCase):
         out = h2.frame(h2.HEADERS, 0, 1, h2.request_block("/name"))
         for i in range(100):
             out += h2.frame(h2.CONTINUATION, 0, 1, h2.literal(f"x-c{i}", "v"))
-        try:
-            s.sendall(out)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        r = h2.Reader(s)
-        r.until(lambda r: r.closed, 5)
+        r = self.flood(s, out)
         self.assertTrue(r.closed)
         self.assertIsNotNone(r.goaway())
         self.assertFalse(r.of(h2.HEADERS, 1))
@@ -248,24 +248,14 @@ class H2(unittest.TestCase):
     def test_hpack_bomb_closes(self):
         s = h2.connect(self.plain)
         block = h2.request_block("/name") + h2.literal("x-bomb", "a" * 4000, indexed=True) + b"\xbe" * 3000
-        try:
-            s.sendall(h2.frame(h2.HEADERS, h2.END_STREAM | h2.END_HEADERS, 1, block))
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        r = h2.Reader(s)
-        r.until(lambda r: r.closed, 5)
+        r = self.flood(s, h2.frame(h2.HEADERS, h2.END_STREAM | h2.END_HEADERS, 1, block))
         self.assertTrue(r.closed)
         self.assertEqual(r.goaway()[1], h2.ENHANCE_YOUR_CALM)
         s.close()
 
     def test_ping_flood_closes(self):
         s = h2.connect(self.plain)
-        try:
-            s.sendall(b"".join(h2.frame(h2.PING, 0, 0, i.to_bytes(8, "big")) for i in range(2000)))
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        r = h2.Reader(s)
-        r.until(lambda r: r.closed, 5)
+        r = self.flood(s, b"".join(h2.frame(h2.PING, 0, 0, i.to_bytes(8, "big")) for i in range(2000)))
         self.assertEqual(r.goaway()[1], h2.ENHANCE_YOUR_CALM)
         s.close()
 
@@ -273,12 +263,7 @@ class H2(unittest.TestCase):
         s = h2.connect(self.plain)
         out = h2.frame(h2.HEADERS, h2.END_HEADERS, 1, h2.request_block("/sink", method="POST"))
         out += h2.frame(h2.DATA, 0, 1) * 2000
-        try:
-            s.sendall(out)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        r = h2.Reader(s)
-        r.until(lambda r: r.closed, 5)
+        r = self.flood(s, out)
         self.assertEqual(r.goaway()[1], h2.ENHANCE_YOUR_CALM)
         s.close()
 
