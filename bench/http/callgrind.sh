@@ -10,6 +10,8 @@
 #   HANDSHAKES=full|resumed|resumed12 (with TLS): instead, N connections of one request each
 #   (bench/http/handshake_client.py, 2 processes): full handshakes, or TLS 1.3 / TLS 1.2
 #   resumptions; the figure is then instructions per connection.
+#   H2=1 (with TLS): the proxies offer HTTP/2 and h2load sends the N requests over 8 connections
+#   of 16 concurrent streams each; the figure is then instructions per HTTP/2 request.
 #   TETHER_ROUTE (tether only): none (default) proxies without a routes section; plain adds one
 #   route without rules; rules adds one route with four header rules (two on the request, two on
 #   the response), to price routing and header rules against `none`.
@@ -41,11 +43,12 @@ CONF
   *) echo "callgrind.sh: TETHER_ROUTE must be none, plain or rules" >&2; exit 2 ;;
 esac
 tls_arg=""
-if [[ -n "${HANDSHAKES:-}" && -z "${TLS:-}" ]]; then echo "callgrind.sh: HANDSHAKES needs TLS" >&2; exit 2; fi
+if [[ -n "${HANDSHAKES:-}${H2:-}" && -z "${TLS:-}" ]]; then echo "callgrind.sh: HANDSHAKES and H2 need TLS" >&2; exit 2; fi
 if [[ -n "${TLS:-}" ]]; then
   make_bench_cert "$work" "$TLS"
   make_contestants_tls "$work" "$work/$TLS.pem" "$work/$TLS.key"
   tls_arg=tls
+  [[ -n "${H2:-}" ]] && make_contestants_h2 "$work"
 fi
 nginx -c "$work/backend/nginx.conf" -p "$work/backend" & backend_pid=$!
 sleep 0.5
@@ -60,7 +63,11 @@ measure() {  # measure NAME REQUESTS -- command...
   for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.2; done
   if ((n > 0)); then
     case ${HANDSHAKES:-} in
-      "") python3 "$root/bench/http/count_client.py" "$PORT" "$n" 8 $tls_arg ;;
+      "") if [[ -n "${H2:-}" ]]; then
+            h2load -n "$n" -c 8 -m 16 "https://127.0.0.1:$PORT/" | grep -q " $n succeeded" || echo "warning: $name: not all $n HTTP/2 requests succeeded" >&2
+          else
+            python3 "$root/bench/http/count_client.py" "$PORT" "$n" 8 $tls_arg
+          fi ;;
       full) python3 "$root/bench/http/handshake_client.py" "$PORT" "$n" 2 >/dev/null ;;
       resumed) python3 "$root/bench/http/handshake_client.py" "$PORT" "$n" 2 resume tls1.3 >/dev/null ;;
       resumed12) python3 "$root/bench/http/handshake_client.py" "$PORT" "$n" 2 resume tls1.2 >/dev/null ;;

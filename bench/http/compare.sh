@@ -13,6 +13,10 @@
 # each proxy's default TLS settings), wrk speaks https with keep-alive, the direct row is left
 # out, and the file is OUT_DIR/bench-https.csv.
 #
+# CPU placement: the proxies get CPU $PROXY_CPU (default: the last one) to themselves; the backend
+# and wrk share the others ($OTHER_CPUS). The proxy under test is then the bottleneck, so req/s and
+# p99 compare the proxies rather than how the scheduler shares two cores between five processes.
+#
 # Usage: [OUT_DIR=DIR] [TLS=rsa2048|p256] bench/http/compare.sh [ROUNDS=5] [DURATION=10s]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -40,10 +44,13 @@ if [[ -n "${TLS:-}" ]]; then
   scheme=https order=(tether nginx haproxy) csv_name=bench-https.csv
 fi
 
-nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
-haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!); haproxy_pid=$!
-"$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
+ncpu=$(nproc)
+PROXY_CPU=${PROXY_CPU:-$((ncpu - 1))}
+OTHER_CPUS=${OTHER_CPUS:-$( ((ncpu > 1)) && echo "0-$((ncpu - 2))" || echo 0)}
+taskset -c "$OTHER_CPUS" nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
+taskset -c "$PROXY_CPU" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
+taskset -c "$PROXY_CPU" haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!); haproxy_pid=$!
+taskset -c "$PROXY_CPU" "$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
 sleep 1
 for p in "${pids[@]}"; do
   kill -0 "$p" 2>/dev/null || { echo "a server failed to start:" >&2; cat "$work"/*.err >&2; exit 1; }
@@ -71,7 +78,7 @@ to_ms() {  # wrk latency "1.23ms" / "456.00us" / "1.2s" -> ms
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${order[@]}"; do
     before=$(cpu_ticks "${procs[$t]}")
-    out=$(wrk -t1 -c64 -d"$DURATION" --latency "$scheme://127.0.0.1:${ports[$t]}/" 2>&1)
+    out=$(taskset -c "$OTHER_CPUS" wrk -t1 -c64 -d"$DURATION" --latency "$scheme://127.0.0.1:${ports[$t]}/" 2>&1)
     after=$(cpu_ticks "${procs[$t]}")
     reqs=$(echo "$out" | awk '/requests in/ {print $1}')
     cpu[$t]+="$(awk -v d=$((after - before)) -v hz="$hz" -v n="$reqs" 'BEGIN { printf "%.2f", (n > 0 ? d / hz * 1e6 / n : 0) }') "
@@ -85,7 +92,8 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 csv="$OUT_DIR/$csv_name"
 echo "target,req_per_s,p99_ms,proxy_cpu_us_per_request" > "$csv"
-printf "\n%-8s %12s %10s %22s\n" target "req/s" "p99 ms" "proxy CPU us/request"
+printf "\n%-8s %12s %10s %22s   (median of %d rounds of %s; proxies on CPU %s, wrk and backend on %s; load: %s)\n" target "req/s" "p99 ms" "proxy CPU us/request" \
+  "$ROUNDS" "$DURATION" "$PROXY_CPU" "$OTHER_CPUS" "$(cut -d' ' -f1-3 /proc/loadavg)"
 for t in "${order[@]}"; do
   m=$(echo "${rps[$t]}" | median); q=$(echo "${p99[$t]}" | median); c=$(echo "${cpu[$t]}" | median)
   printf "%-8s %12.0f %10.3f %22s\n" "$t" "$m" "$q" "$([[ $t == direct ]] && echo - || echo "$c")"

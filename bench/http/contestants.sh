@@ -57,6 +57,16 @@ make_contestants_tls() {
   sed -i -E "s#address: (\"127\.0\.0\.1:[0-9]+\")\}#address: \1, tls: {cert: $cert, key: $key}}#" "$work/tether.yaml"
 }
 
+# Offers HTTP/2 by ALPN on the contestants' TLS listeners (after make_contestants_tls): nginx
+# `listen ... ssl http2`, HAProxy `alpn h2,http/1.1`, tether `http2: true`.
+#   make_contestants_h2 WORK
+make_contestants_h2() {
+  local work=$1
+  sed -i -E "s#listen (127\.0\.0\.1:[0-9]+) ssl;#listen \1 ssl http2;#" "$work/nginx/nginx.conf"
+  sed -i -E "s#^  bind (127\.0\.0\.1:[0-9]+ ssl crt [^ ]+)\$#  bind \1 alpn h2,http/1.1#" "$work/haproxy.cfg"
+  sed -i -E "s#, tls: \{#, http2: true, tls: {#" "$work/tether.yaml"
+}
+
 # A self-signed certificate for 127.0.0.1 of KIND rsa2048 or p256, as DIR/KIND.pem and DIR/KIND.key.
 #   make_bench_cert DIR KIND
 make_bench_cert() {

@@ -10,6 +10,10 @@
 # latency (from h2load's per-request log) and the proxy's CPU time per request (utime+stime from
 # /proc over the round); writes OUT_DIR/bench-h2.csv. Loopback only; bounded by ROUNDS x DURATION.
 #
+# CPU placement: the proxies get CPU $PROXY_CPU (default: the last one) to themselves; the backend
+# and h2load share the others ($OTHER_CPUS). The proxy under test is then the bottleneck, so req/s
+# and p99 compare the proxies rather than the scheduler's mood on a small machine.
+#
 # Usage: [OUT_DIR=DIR] bench/http/h2.sh [ROUNDS=3] [DURATION=10]   (DURATION in seconds)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +30,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 source "$root/bench/http/contestants.sh"
+ncpu=$(nproc)
+PROXY_CPU=${PROXY_CPU:-$((ncpu - 1))}
+OTHER_CPUS=${OTHER_CPUS:-$( ((ncpu > 1)) && echo "0-$((ncpu - 2))" || echo 0)}
 
 read -r BACKEND TETHER_PORT NGINX_PORT _ < <(python3 "$root/bench/chat/free_ports.py" 3 1)
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -49,9 +56,9 @@ upstreams:
   be: {strategy: round_robin, keepalive: 64, servers: ["127.0.0.1:$BACKEND"]}
 CONF
 
-nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
-"$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
+taskset -c "$OTHER_CPUS" nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
+taskset -c "$PROXY_CPU" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
+taskset -c "$PROXY_CPU" "$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
 sleep 1
 for p in "${pids[@]}"; do
   kill -0 "$p" 2>/dev/null || { echo "a server failed to start:" >&2; cat "$work"/*.err >&2; exit 1; }
@@ -78,7 +85,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     read -r pid port args <<<"${target[$t]}"
     before=$(cpu_ticks "$pid")
     # shellcheck disable=SC2086
-    out=$(h2load $args -D "$DURATION" -t1 --log-file="$work/$t.log" "https://127.0.0.1:$port/")
+    out=$(taskset -c "$OTHER_CPUS" h2load $args -D "$DURATION" -t1 --log-file="$work/$t.log" "https://127.0.0.1:$port/")
     after=$(cpu_ticks "$pid")
     done_n=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$out")
     failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out")
@@ -93,7 +100,7 @@ done
 
 echo "target,req_per_s,p99_ms,cpu_us_per_request" > "$OUT_DIR/bench-h2.csv"
 echo
-printf "%-10s %12s %10s %16s   (median of %d rounds of %ss; load: %s)\n" target req/s p99_ms cpu_us/request "$ROUNDS" "$DURATION" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-10s %12s %10s %16s   (median of %d rounds of %ss; proxy on CPU %s, the rest on %s; load: %s)\n" target req/s p99_ms cpu_us/request "$ROUNDS" "$DURATION" "$PROXY_CPU" "$OTHER_CPUS" "$(cut -d' ' -f1-3 /proc/loadavg)"
 for t in "${order[@]}"; do
   a=$(median <<<"${rps[$t]}"); b=$(median <<<"${p99[$t]}"); c=$(median <<<"${cpu[$t]}")
   printf "%-10s %12s %10s %16s\n" "$t" "$a" "$b" "$c"

@@ -10,12 +10,17 @@ void appendLine(std::string& out, std::string_view name, std::string_view value)
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
-// Connection-specific fields: never sent on HTTP/2 (RFC 9113 8.2.2).
+// Connection-specific fields: never sent on HTTP/2 (RFC 9113 8.2.2). Told apart by length
+// first: every header line of every response passes here.
 bool connectionSpecific(std::string_view name) {
   using http::equalsIgnoreCase;
-  return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive") ||
-         equalsIgnoreCase(name, "proxy-connection") || equalsIgnoreCase(name, "transfer-encoding") ||
-         equalsIgnoreCase(name, "upgrade");
+  switch (name.size()) {
+    case 7: return equalsIgnoreCase(name, "upgrade");
+    case 10: return equalsIgnoreCase(name, "connection") || equalsIgnoreCase(name, "keep-alive");
+    case 16: return equalsIgnoreCase(name, "proxy-connection");
+    case 17: return equalsIgnoreCase(name, "transfer-encoding");
+    default: return false;
+  }
 }
 
 }  // namespace
@@ -87,18 +92,20 @@ bool http1RequestHead(std::span<const Field> fields, bool has_body, std::string&
   return true;
 }
 
-bool h2ResponseFields(std::string_view head, std::vector<Field>& out) {
+bool h2ResponseFields(std::string& text, std::vector<Field>& out) {
+  std::string_view head = text;
   size_t eol = head.find("\r\n");
   if (eol == std::string_view::npos || eol < 12 || head.substr(0, 9) != "HTTP/1.1 ") return false;
   std::string_view status = head.substr(9, 3);
   for (char c : status)
     if (c < '0' || c > '9') return false;
-  out.push_back({":status", std::string(status)});
+  out.push_back({":status", status});
   size_t pos = eol + 2;
   while (pos < head.size()) {
     size_t end = head.find("\r\n", pos);
     if (end == std::string_view::npos || end == pos) break;  // the blank line ends the head
     std::string_view line = head.substr(pos, end - pos);
+    size_t start = pos;
     pos = end + 2;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) continue;
@@ -107,11 +114,8 @@ bool h2ResponseFields(std::string_view head, std::vector<Field>& out) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
     if (connectionSpecific(name)) continue;
-    Field f;
-    f.name.resize(name.size());
-    for (size_t i = 0; i < name.size(); ++i) f.name[i] = http::detail::asciiLower(name[i]);
-    f.value.assign(value);
-    out.push_back(std::move(f));
+    for (size_t i = start; i < start + colon; ++i) text[i] = http::detail::asciiLower(text[i]);
+    out.push_back({name, value});
   }
   return true;
 }

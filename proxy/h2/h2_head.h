@@ -15,6 +15,9 @@
 // lines applied) becomes h2 fields: ":status", then every header with its name lower-cased,
 // leaving out the connection-specific ones HTTP/2 forbids (Connection, Keep-Alive,
 // Proxy-Connection, Transfer-Encoding, Upgrade).
+//
+// Fields are views: a request's into the buffers its HPACK decoder filled, a response's into its
+// head text, so no field is copied on its way through.
 #pragma once
 
 #include <span>
@@ -25,7 +28,7 @@
 namespace proxy::h2 {
 
 struct Field {
-  std::string name, value;
+  std::string_view name, value;
 };
 
 // Appends the HTTP/1.1 head for `fields` (names lower-case, as HTTP/2 requires) to `out`.
@@ -36,8 +39,9 @@ bool http1RequestHead(std::span<const Field> fields, bool has_body, std::string&
                       std::string_view ws_key = {});
 
 // The fields of a response head "HTTP/1.1 200 OK\r\nName: v\r\n...\r\n" as h2 fields, appended
-// to `out` (":status" first). False when the status line is not one.
-bool h2ResponseFields(std::string_view head, std::vector<Field>& out);
+// to `out` (":status" first). The header names in `head` are lower-cased in place; the fields
+// point into `head`. False when the status line is not one.
+bool h2ResponseFields(std::string& head, std::vector<Field>& out);
 
 // True when `fields` are an extended CONNECT for WebSocket (`:method CONNECT`, `:protocol
 // websocket`).

@@ -10,6 +10,7 @@
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/session.h"
 #include "proxy/server/worker.h"
+#include "proxy/tls/tls_engine.h"
 
 namespace proxy::h2 {
 namespace {
@@ -20,7 +21,26 @@ H2Stream* streamOf(nghttp2_session* ng, int32_t id) {
   return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(ng, id));
 }
 
+std::string_view view(nghttp2_rcbuf* b) {
+  nghttp2_vec v = nghttp2_rcbuf_get_buf(b);
+  return {reinterpret_cast<const char*>(v.base), v.len};
+}
+
 }  // namespace
+
+void HeaderBlock::add(nghttp2_rcbuf* name, nghttp2_rcbuf* value) {
+  nghttp2_rcbuf_incref(name);
+  nghttp2_rcbuf_incref(value);
+  refs_.push_back(name);
+  refs_.push_back(value);
+  fields_.push_back({view(name), view(value)});
+}
+
+void HeaderBlock::clear() {
+  for (nghttp2_rcbuf* b : refs_) nghttp2_rcbuf_decref(b);
+  refs_.clear();
+  fields_.clear();
+}
 
 H2Session::H2Session(server::Session& session, server::Worker& worker, const config::Http2Config& cfg)
     : session_(session), worker_(worker), cfg_(cfg) {
@@ -28,7 +48,7 @@ H2Session::H2Session(server::Session& session, server::Worker& worker, const con
   if (nghttp2_session_callbacks_new(&cbs) != 0) return;
   nghttp2_session_callbacks_set_send_callback(cbs, &H2Session::onSendCb);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &H2Session::onBeginHeadersCb);
-  nghttp2_session_callbacks_set_on_header_callback(cbs, &H2Session::onHeaderCb);
+  nghttp2_session_callbacks_set_on_header_callback2(cbs, &H2Session::onHeaderCb);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &H2Session::onFrameRecvCb);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &H2Session::onDataChunkRecvCb);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &H2Session::onStreamCloseCb);
@@ -43,6 +63,7 @@ H2Session::H2Session(server::Session& session, server::Worker& worker, const con
 H2Session::~H2Session() {
   closeAll();
   reap();
+  block_.clear();  // its buffers belong to the nghttp2 session
   if (ng_) {
     nghttp2_session_del(ng_);
     worker_.ctx().metrics->h2_connections.add(-1);
@@ -86,8 +107,10 @@ void H2Session::leave() {
 }
 
 void H2Session::reap() {
+  if (closed_.empty()) return;
   for (H2Stream* s : closed_) delete s;
   closed_.clear();
+  if (streams_.empty() && session_.tls_) session_.tls_->releaseIdleBuffers();  // the connection went idle
 }
 
 // The gathered frames go to the client connection's write queue; false: the connection failed.
@@ -215,6 +238,7 @@ ssize_t H2Session::onSendCb(nghttp2_session*, const uint8_t*, size_t, int, void*
 
 int H2Session::onBeginHeadersCb(nghttp2_session* ng, const nghttp2_frame* frame, void* user) {
   H2Session& c = self(user);
+  c.block_.clear();  // what an unfinished block (a reset stream's) left
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   if (c.draining_) return 0;  // after GOAWAY: nghttp2 ignores streams past the last one
   auto* s = new H2Stream(c, frame->hd.stream_id);
@@ -226,14 +250,14 @@ int H2Session::onBeginHeadersCb(nghttp2_session* ng, const nghttp2_frame* frame,
   return 0;
 }
 
-int H2Session::onHeaderCb(nghttp2_session* ng, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
-                          const uint8_t* value, size_t valuelen, uint8_t, void* user) {
+int H2Session::onHeaderCb(nghttp2_session* ng, const nghttp2_frame* frame, nghttp2_rcbuf* name, nghttp2_rcbuf* value, uint8_t,
+                          void* user) {
   H2Session& c = self(user);
   H2Stream* s = streamOf(ng, frame->hd.stream_id);
   if (!s || frame->hd.type != NGHTTP2_HEADERS) return 0;
   if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers are not forwarded
-  s->addField(std::string_view(reinterpret_cast<const char*>(name), namelen),
-              std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  if (s->countField(view(name).size(), view(value).size())) c.block_.add(name, value);
+  else c.block_.clear();
   // A block decoding to many times the limit (an HPACK bomb): the connection goes.
   if (s->headerBytes() > 16ULL * c.cfg_.max_header_list_bytes) {
     c.enhanceYourCalm("header_list");
@@ -266,7 +290,10 @@ int H2Session::onFrameRecvCb(nghttp2_session* ng, const nghttp2_frame* frame, vo
     case NGHTTP2_HEADERS: {
       H2Stream* s = streamOf(ng, frame->hd.stream_id);
       if (!s) return 0;
-      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) s->onRequestHeaders(end_stream);
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        s->onRequestHeaders(c.block_.fields(), end_stream);
+        c.block_.clear();
+      }
       else if (end_stream) s->onRequestEnd();  // trailers end the body
       return 0;
     }

@@ -31,12 +31,14 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
+#include "proxy/h2/h2_head.h"
 
 namespace proxy::server {
 class Session;
@@ -46,6 +48,26 @@ class Worker;
 namespace proxy::h2 {
 
 class H2Stream;
+
+// The fields of the header block being received. Blocks of different streams never interleave
+// (RFC 9113 6.10), so one per connection serves every stream; the fields are views into
+// nghttp2's reference-counted buffers (held until clear()), so none is copied, and the vectors
+// keep their capacity from block to block.
+class HeaderBlock {
+ public:
+  HeaderBlock() = default;
+  ~HeaderBlock() { clear(); }
+  HeaderBlock(const HeaderBlock&) = delete;
+  HeaderBlock& operator=(const HeaderBlock&) = delete;
+
+  void add(nghttp2_rcbuf* name, nghttp2_rcbuf* value);
+  void clear();
+  std::span<const Field> fields() const { return fields_; }
+
+ private:
+  std::vector<Field> fields_;
+  std::vector<nghttp2_rcbuf*> refs_;
+};
 
 class H2Session {
  public:
@@ -80,6 +102,10 @@ class H2Session {
   server::Worker& worker() { return worker_; }
   const config::Http2Config& config() const { return cfg_; }
   void streamClosed(H2Stream* s);
+  // Reused for each response head: its fields, and nghttp2's name/value pairs for them (emptied
+  // on each call).
+  std::vector<Field>& scratchFields() { scratch_fields_.clear(); return scratch_fields_; }
+  std::vector<nghttp2_nv>& scratchNv() { scratch_nv_.clear(); return scratch_nv_; }
 
   // Holds off freeing closed streams while h2 code is on the stack; the outermost one flushes.
   class Scope {
@@ -96,7 +122,7 @@ class H2Session {
  private:
   static ssize_t onSendCb(nghttp2_session*, const uint8_t*, size_t, int, void*);
   static int onBeginHeadersCb(nghttp2_session*, const nghttp2_frame*, void*);
-  static int onHeaderCb(nghttp2_session*, const nghttp2_frame*, const uint8_t*, size_t, const uint8_t*, size_t, uint8_t, void*);
+  static int onHeaderCb(nghttp2_session*, const nghttp2_frame*, nghttp2_rcbuf*, nghttp2_rcbuf*, uint8_t, void*);
   static int onFrameRecvCb(nghttp2_session*, const nghttp2_frame*, void*);
   static int onDataChunkRecvCb(nghttp2_session*, uint8_t, int32_t, const uint8_t*, size_t, void*);
   static int onStreamCloseCb(nghttp2_session*, int32_t, uint32_t, void*);
@@ -115,6 +141,9 @@ class H2Session {
   common::IntrusiveList<H2Stream> streams_;
   std::vector<H2Stream*> closed_;  // freed by reap()
   std::string out_;                // frames gathered by flush() for one write
+  HeaderBlock block_;              // the header block being received
+  std::vector<Field> scratch_fields_;
+  std::vector<nghttp2_nv> scratch_nv_;
   unsigned depth_ = 0;
   bool flushing_ = false;
   bool failed_ = false;            // the connection ends once the last frames are out

@@ -36,28 +36,25 @@ H2Stream::~H2Stream() {
 
 // ---- request ----------------------------------------------------------------------------------
 
-void H2Stream::addField(std::string_view name, std::string_view value) {
-  header_bytes_ += name.size() + value.size() + 32;  // RFC 9113 6.5.2's accounting
-  if (header_bytes_ > conn_.config().max_header_list_bytes) {
-    if (!too_large_) std::vector<Field>().swap(fields_);
-    too_large_ = true;
-    return;
-  }
-  fields_.push_back({std::string(name), std::string(value)});
+bool H2Stream::countField(size_t name_len, size_t value_len) {
+  header_bytes_ += name_len + value_len + 32;  // RFC 9113 6.5.2's accounting
+  if (header_bytes_ > conn_.config().max_header_list_bytes) too_large_ = true;
+  return !too_large_;
 }
 
-void H2Stream::onRequestHeaders(bool end_stream) {
+void H2Stream::onRequestHeaders(std::span<const Field> fields, bool end_stream) {
   request_done_ = end_stream;
   start_ns_ = uv_hrtime();
   server::Worker& w = conn_.worker();
   w.ctx().metrics->downstream_requests[1].add();
   if (too_large_) return respondLocal(431);
   up_head_.clear();
+  up_head_.reserve(512);
   const char* why = "";
   std::string ws_key;
-  websocket_ = isWebSocketConnect(fields_);
+  websocket_ = isWebSocketConnect(fields);
   if (websocket_ && !webSocketKey(ws_key)) return respondLocal(500);
-  if (!http1RequestHead(fields_, !end_stream, up_head_, &why, ws_key)) {
+  if (!http1RequestHead(fields, !end_stream, up_head_, &why, ws_key)) {
     common::logDebug("h2_bad_request", {{"client", conn_.session().logClient()}, {"reason", why}});
     return respondLocal(400);
   }
@@ -143,6 +140,7 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
   }
   std::string synthesized;
   synthesized.swap(up_head_);  // head's views point into the parser's copy, not this text
+  up_head_.reserve(synthesized.size() + 256);
   http::ForwardInfo fwd;
   fwd.client_ip = std::string_view(s.client_ip_, s.client_ip_len_);
   fwd.real_ip = client;
@@ -160,7 +158,6 @@ http::HeadAction H2Stream::onHead(http::MessageHead& head) {
   fwd.upgrade = websocket_ && head.upgrade;
   tunnel_idle_ms_ = static_cast<uint64_t>((route->tunnel_idle.count() ? route->tunnel_idle : cfg.timeouts.tunnel_idle).count());
   http::writeUpstreamRequestHead(head, fwd, up_head_);
-  std::vector<Field>().swap(fields_);  // the head is built: the fields are no longer needed
   state_ = State::Waiting;
   if (startAttempt()) upstreamReady();
   return http::HeadAction::Pause;
@@ -371,6 +368,7 @@ void H2Stream::startResponse(const http::MessageHead& head, http::DownstreamInfo
     info.request_id = request_id_;
   }
   down_head_.clear();
+  down_head_.reserve(512);
   http::writeDownstreamResponseHead(head, info, down_head_);
   if (policy_ && up_) policy_->responseHead(affinity_, head.status, up_->server(), conn_.session().tls_ != nullptr, down_head_);
   response_started_ = true;
@@ -451,16 +449,15 @@ void H2Stream::onUpstreamDrained() {
   }
 }
 
-void H2Stream::submitResponse(std::string_view http1_head, bool has_body, bool websocket_accepted) {
+void H2Stream::submitResponse(std::string& http1_head, bool has_body, bool websocket_accepted) {
   if (closed_) return;
-  std::vector<Field> fields;
+  std::vector<Field>& fields = conn_.scratchFields();
   if (!h2ResponseFields(http1_head, fields)) {
     nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
     return;
   }
   if (websocket_accepted) webSocketAccepted(fields);
-  std::vector<nghttp2_nv> nv;
-  nv.reserve(fields.size());
+  std::vector<nghttp2_nv>& nv = conn_.scratchNv();
   for (const Field& f : fields)
     nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())), reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())),
                   f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});

@@ -31,6 +31,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,11 +68,12 @@ class H2Stream final : public common::ListNode,
   H2Stream& operator=(const H2Stream&) = delete;
 
   int32_t id() const { return id_; }
-  // Header fields as they arrive; false when the list grew past the limit (its fields dropped).
-  void addField(std::string_view name, std::string_view value);
+  // Counts a header field as it arrives (the connection keeps the fields); false once the list
+  // is past the limit, when its fields are dropped and the request is answered 431.
+  bool countField(size_t name_len, size_t value_len);
   uint64_t headerBytes() const { return header_bytes_; }
-  // HEADERS ended; `end_stream`: no body follows.
-  void onRequestHeaders(bool end_stream);
+  // HEADERS ended with these fields; `end_stream`: no body follows.
+  void onRequestHeaders(std::span<const Field> fields, bool end_stream);
   void onRequestData(const uint8_t* data, size_t len);
   void onRequestEnd();
   // nghttp2 closed the stream (answered, reset, or the connection ended).
@@ -92,7 +94,8 @@ class H2Stream final : public common::ListNode,
 
   void start();
   void respondLocal(int status);
-  void submitResponse(std::string_view http1_head, bool has_body, bool websocket_accepted = false);
+  // `http1_head`'s header names are lower-cased on the way (h2ResponseFields).
+  void submitResponse(std::string& http1_head, bool has_body, bool websocket_accepted = false);
   void startResponse(const http::MessageHead& head, http::DownstreamInfo info, int client_status);
   bool startAttempt(int exhausted_status = 502);
   bool attachTo(uint32_t server);
@@ -134,7 +137,6 @@ class H2Stream final : public common::ListNode,
   H2Session& conn_;
   int32_t id_;
   State state_ = State::Headers;
-  std::vector<Field> fields_;
   uint64_t header_bytes_ = 0;
   bool too_large_ = false;        // header list over the limit: answered 431
   http::Parser parser_;           // parses the synthesized head only

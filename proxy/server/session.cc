@@ -245,6 +245,7 @@ void Session::onTlsData(const char* data, size_t len) {
   if (handshaking) {
     if (tls_->handshakeDone()) {
       ctx.metrics->tls_handshakes[tls_->resumed() ? 1 : 0][tls_->version() == TLS1_3_VERSION ? 1 : 0].add(1);
+      if (state_ == State::Idle) tls_->releaseIdleBuffers();  // no request yet: idle until one comes
     } else if (status == tls::TlsEngine::Status::Error) {
       ctx.metrics->tls_handshake_failures.add(1);
       if (tls_->clientCertFailed()) {

@@ -20,7 +20,9 @@ SSL_CTX* newContext(const std::string& cert, const std::string& cert_at, const s
     return nullptr;
   }
   SSL_CTX_set_min_proto_version(ctx, min_version);
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // idle connections give their buffers back
+  // No SSL_MODE_RELEASE_BUFFERS: that frees and reallocates the record buffers around every
+  // record, which a busy HTTP/2 connection pays many times per request. TlsEngine::
+  // releaseIdleBuffers gives them back once a connection goes idle instead.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) {
     error = cert_at + ": certificate '" + cert + "': " + opensslReason(cert);

@@ -161,6 +161,7 @@ void TlsEngine::consumeOutput() {
 void TlsEngine::releaseIdleBuffers() {
   shrinkIfEmpty(rbio_, 0);
   shrinkIfEmpty(wbio_, 0);
+  SSL_free_buffers(ssl_);  // 0 when a buffer still holds data: they stay, nothing is lost
 }
 
 void TlsEngine::shutdown() {

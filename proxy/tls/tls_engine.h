@@ -64,8 +64,9 @@ class TlsEngine {
   std::string_view pendingOutput() const;
   // Empties the output; a buffer grown past kRetainedOutput (a large body) is given back.
   void consumeOutput();
-  // Between requests: gives back the memory BIOs' buffers, so an idle connection holds only
-  // OpenSSL's own state (SSL_MODE_RELEASE_BUFFERS frees the record buffers).
+  // When the connection goes idle (between requests, after the handshake, an HTTP/2 connection
+  // without streams): gives back the memory BIOs' buffers and OpenSSL's record buffers (unless
+  // they hold data), so an idle connection holds only OpenSSL's session state.
   void releaseIdleBuffers();
   static constexpr size_t kRetainedOutput = 32 * 1024;
 

@@ -28,7 +28,7 @@
 namespace {
 
 struct Streams {
-  std::map<int32_t, std::vector<proxy::h2::Field>> fields;
+  std::map<int32_t, std::vector<std::pair<std::string, std::string>>> fields;
   std::map<int32_t, uint64_t> bytes;
   uint64_t cap = 0;
 };
@@ -66,9 +66,11 @@ int onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   std::string head;
   const char* why = "";
   bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
-  if (s.bytes[frame->hd.stream_id] <= s.cap && proxy::h2::http1RequestHead(it->second, !end_stream, head, &why)) {
+  std::vector<proxy::h2::Field> fields;
+  for (const auto& [name, value] : it->second) fields.push_back({name, value});
+  if (s.bytes[frame->hd.stream_id] <= s.cap && proxy::h2::http1RequestHead(fields, !end_stream, head, &why)) {
     std::string method, path;
-    for (const auto& f : it->second) {
+    for (const auto& f : fields) {
       if (f.name == ":method") method = f.value;
       if (f.name == ":path") path = f.value;
     }
