@@ -63,6 +63,7 @@ H2Session::H2Session(server::Session& session, server::Worker& worker, const con
 H2Session::~H2Session() {
   closeAll();
   reap();
+  worker_.ctx().turn_end->cancel(this);  // after closeAll, whose Scope may have queued it
   block_.clear();  // its buffers belong to the nghttp2 session
   if (ng_) {
     nghttp2_session_del(ng_);
@@ -97,11 +98,14 @@ bool H2Session::feed(const char* data, size_t len) {
 
 void H2Session::leave() {
   assert(depth_ > 0);
-  if (depth_ > 1) {
-    --depth_;
-    return;
-  }
-  flush();  // still at depth 1: nothing is freed under a caller
+  if (--depth_ > 0) return;
+  reap();
+  worker_.ctx().turn_end->queue(this);
+}
+
+void H2Session::onTurnEnd() {
+  ++depth_;  // nothing is freed under flush's callbacks
+  flush();
   --depth_;
   reap();
 }
@@ -181,9 +185,10 @@ void H2Session::onTimer() {
     return;
   }
   {
-    Scope scope(*this);  // idle tunnels are reset; the frames go out when it ends
+    Scope scope(*this);  // idle tunnels are reset
     streams_.forEach([now](H2Stream* s) { s->checkTunnelIdle(now); });
   }
+  onTurnEnd();  // their frames go out now: the stall check below counts only what cannot
   bool stalled = session_.client_queued_ > 0 || nghttp2_session_want_write(ng_);
   streams_.forEach([&stalled](H2Stream* s) { stalled = stalled || s->responsePending(); });
   if (!stalled || now - last_progress_ms_ < static_cast<uint64_t>(cfg.timeouts.client_header.count())) return armTimer();

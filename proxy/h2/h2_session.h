@@ -26,6 +26,10 @@
 //
 // Lifetime: streams are freed only when no h2 code is on the stack (Scope), so a stream can call
 // into the connection from its upstream callbacks.
+//
+// Output: leaving the outermost Scope queues the connection for the end of the loop turn
+// (loop/turn_end.h), where flush() sends what every callback of the turn produced in one go:
+// responses that several upstream reads completed in one turn share a TLS record and a write.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -39,6 +43,7 @@
 #include "common/intrusive_list.h"
 #include "proxy/config/config.h"
 #include "proxy/h2/h2_head.h"
+#include "proxy/loop/turn_end.h"
 
 namespace proxy::server {
 class Session;
@@ -69,7 +74,7 @@ class HeaderBlock {
   std::vector<nghttp2_rcbuf*> refs_;
 };
 
-class H2Session {
+class H2Session final : private loop::TurnEnd::Task {
  public:
   static constexpr size_t kMaxQueued = 256 * 1024;  // client write queue past which flush() stops
   static constexpr uint32_t kMaxResetsPerSecond = 100;
@@ -130,6 +135,7 @@ class H2Session {
   bool countFrame(uint32_t& count, uint32_t cap);
   void enhanceYourCalm(const char* why);
   void leave();
+  void onTurnEnd() override;
   void reap();
   void armTimer();
   bool writeOut();

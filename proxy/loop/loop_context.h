@@ -14,6 +14,7 @@
 
 #include "proxy/config/config.h"
 #include "proxy/edge/request_id.h"
+#include "proxy/loop/turn_end.h"
 
 namespace proxy::metrics {
 struct WorkerMetrics;
@@ -53,6 +54,7 @@ struct LoopContext {
   // on first use. Apart from tls_buffer so that neither side's plaintext can overwrite the other's.
   std::unique_ptr<char[]> upstream_tls_buffer;
   OutBatch out;
+  TurnEnd* turn_end = nullptr;         // work run at the end of each loop turn, owned by the worker
   bool draining = false;               // shutting down: finish in-flight work, keep nothing alive
   std::atomic<uint64_t>* connections = nullptr;  // process-wide downstream connection count
   unsigned worker_id = 0;              // this worker's slot in every metric series

@@ -69,6 +69,12 @@ Worker::Worker(unsigned id, std::shared_ptr<const config::Config> cfg, std::atom
   shutdown_timer_.data = this;
   uv_timer_init(&loop_, &collect_timer_);
   collect_timer_.data = this;
+  rc = turn_end_.init(&loop_);
+  if (rc < 0) {
+    common::logError("turn_end_init_failed", {{"error", common::uvErr(rc)}});
+    std::abort();  // start-up only
+  }
+  ctx_.turn_end = &turn_end_;
   // The hub wakes this async when the membership manager publishes new snapshots.
   rc = uv_async_init(&loop_, &membership_async_, &Worker::onMembershipAsyncCb);
   if (rc < 0) {
@@ -287,6 +293,7 @@ void Worker::finishIfDone() {
   common::closeHandle(&reload_async_);
   common::closeHandle(&shutdown_timer_);
   common::closeHandle(&collect_timer_);
+  turn_end_.close();
   if (hub_subscribed_) {  // no wake-ups for a closed handle
     ctx_.hub->unsubscribe(&membership_async_);
     hub_subscribed_ = false;

@@ -88,6 +88,7 @@ class Worker {
   unsigned id_;
   uv_loop_t loop_;
   LoopContext ctx_;
+  loop::TurnEnd turn_end_;
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<char[]> tls_buffer_;
   std::vector<std::shared_ptr<const tls::TlsContext>> tls_;
