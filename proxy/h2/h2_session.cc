@@ -231,9 +231,9 @@ int H2Session::onHeaderCb(nghttp2_session* ng, const nghttp2_frame* frame, const
   H2Session& c = self(user);
   H2Stream* s = streamOf(ng, frame->hd.stream_id);
   if (!s || frame->hd.type != NGHTTP2_HEADERS) return 0;
-  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers are not forwarded
-  s->addField(std::string_view(reinterpret_cast<const char*>(name), namelen),
-              std::string_view(reinterpret_cast<const char*>(value), valuelen));
+  std::string_view n(reinterpret_cast<const char*>(name), namelen), v(reinterpret_cast<const char*>(value), valuelen);
+  if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) s->addField(n, v);
+  else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) s->addTrailer(n, v);  // the request's trailers
   // A block decoding to many times the limit (an HPACK bomb): the connection goes.
   if (s->headerBytes() > 16ULL * c.cfg_.max_header_list_bytes) {
     c.enhanceYourCalm("header_list");

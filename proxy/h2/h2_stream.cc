@@ -14,6 +14,7 @@
 #include "proxy/h2/h2_session.h"
 #include "proxy/http/error_response.h"
 #include "proxy/http/rewrite.h"
+#include "proxy/http/trailers.h"
 #include "proxy/metrics/access_log.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/exchange_parts.h"
@@ -44,6 +45,21 @@ void H2Stream::addField(std::string_view name, std::string_view value) {
     return;
   }
   fields_.push_back({std::string(name), std::string(value)});
+}
+
+void H2Stream::addTrailer(std::string_view name, std::string_view value) {
+  header_bytes_ += name.size() + value.size() + 32;
+  if (state_ == State::Done || closed_ || !chunked_) return;  // no chunked body to carry them
+  if (req_trailers_.size() + name.size() + value.size() > conn_.config().max_header_list_bytes) {
+    common::logDebug("h2_bad_request", {{"client", conn_.session().logClient()}, {"reason", "trailers too large"}});
+    std::string().swap(req_trailers_);
+    if (!response_started_) return respondLocal(431);
+    releaseUpstream(false);
+    state_ = State::Done;
+    nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+    return;
+  }
+  http::appendTrailer(req_trailers_, name, value);  // fields that may not be trailers are left out
 }
 
 void H2Stream::onRequestHeaders(bool end_stream) {
@@ -194,10 +210,15 @@ void H2Stream::onRequestEnd() {
     if (up_->shutdownWrite() < 0) resetTunnel();
     return;
   }
-  if (state_ == State::Exchange && up_ && chunked_) {
-    uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
-    up_->write(&end, 1);
-  }
+  if (state_ == State::Exchange && up_ && chunked_) endChunkedBody();
+}
+
+// The last chunk, the client's trailer block, the end of the chunked body.
+void H2Stream::endChunkedBody() {
+  uv_buf_t end[3] = {uv_buf_init(const_cast<char*>("0\r\n"), 3),
+                     uv_buf_init(const_cast<char*>(req_trailers_.data()), static_cast<unsigned>(req_trailers_.size())),
+                     uv_buf_init(const_cast<char*>("\r\n"), 2)};
+  up_->write(end, 3);  // a failure is reported asynchronously
 }
 
 void H2Stream::forwardBody(const char* data, size_t len) {
@@ -284,10 +305,7 @@ void H2Stream::upstreamReady() {
     forwardBody(body.data(), body.size());
     if (!up_) return;
   }
-  if (request_done_ && chunked_) {
-    uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
-    up_->write(&end, 1);
-  }
+  if (request_done_ && chunked_) endChunkedBody();
 }
 
 bool H2Stream::sendRequestHead() {
@@ -385,7 +403,10 @@ http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
     startResponse(head, {http::BodyFraming::None, true, false, true}, 200);
     return http::HeadAction::Continue;
   }
-  if (head.status >= 100 && head.status < 200) return http::HeadAction::NoBody;  // interim: not relayed
+  if (head.status >= 100 && head.status < 200) {
+    submitInterim(head);  // 100 Continue, 103 Early Hints: relayed before the final response
+    return http::HeadAction::NoBody;
+  }
   if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
   http::BodyFraming framing = http::responseFraming(head, is_head_, true);
   startResponse(head, {framing == http::BodyFraming::None ? framing : http::BodyFraming::ContentLength, true, false}, head.status);
@@ -428,6 +449,7 @@ bool H2Stream::onResponseComplete() {
   if (holding_head_) holdResponseBody({}, true);
   response_done_ = true;
   state_ = State::Done;
+  if (up_) resp_trailers_.assign(up_->responseTrailers());  // sent after the last DATA
   if (upstream_paused_ && up_) up_->resumeReading();  // it may go back to the pool
   upstream_paused_ = false;
   runtime_->metrics().request_duration.observeNs(uv_hrtime() - start_ns_);
@@ -490,10 +512,45 @@ ssize_t H2Stream::readResponse(uint8_t* buf, size_t length, uint32_t* flags) {
   }
   if (resp_buf_.empty() && response_done_) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!resp_trailers_.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;  // the trailing HEADERS ends the stream
+      submitTrailers();
+    }
     return static_cast<ssize_t>(n);
   }
   if (n == 0) return NGHTTP2_ERR_DEFERRED;
   return static_cast<ssize_t>(n);
+}
+
+// The upstream's trailer fields as a HEADERS frame with END_STREAM; called from the data
+// provider as it reports the end of the body (nghttp2 allows submitting the trailer there).
+void H2Stream::submitTrailers() {
+  std::vector<nghttp2_nv> nv;
+  http::forEachTrailer(resp_trailers_, [&nv](std::string_view name, std::string_view value) {
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())), reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())),
+                  name.size(), value.size(), NGHTTP2_NV_FLAG_NONE});
+  });
+  // nghttp2 copies the fields; a failure ends the stream instead of leaving it open.
+  if (nghttp2_submit_trailer(conn_.ng(), id_, nv.data(), nv.size()) != 0)
+    nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
+}
+
+// An interim response (1xx but 101) as a HEADERS frame without END_STREAM, written as the
+// HTTP/1.1 session writes it for its clients.
+void H2Stream::submitInterim(const http::MessageHead& head) {
+  if (closed_ || response_started_) return;
+  std::string interim;
+  http::writeDownstreamResponseHead(head, {http::BodyFraming::None, true, false}, interim);
+  std::vector<Field> fields;
+  if (!h2ResponseFields(interim, fields)) return;
+  std::erase_if(fields, [](const Field& f) { return f.name == "content-length"; });
+  std::vector<nghttp2_nv> nv;
+  nv.reserve(fields.size());
+  for (const Field& f : fields)
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())), reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())),
+                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
+  if (nghttp2_submit_headers(conn_.ng(), NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(), nullptr) < 0)
+    nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
 }
 
 void H2Stream::onResponseSent() {
