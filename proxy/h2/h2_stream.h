@@ -12,7 +12,8 @@
 // ("0\r\n" fields "\r\n"); with a content-length the body is not chunked and they are dropped.
 // An upstream's chunked trailer fields become a trailing HEADERS frame with END_STREAM after the
 // last DATA (the data provider ends without END_STREAM). Fields that may not be trailers are left
-// out both ways (http/trailers.h).
+// out both ways (http/trailers.h). A client's trailers past max_header_list_bytes are answered
+// 431 (a reset once the response started).
 //
 // Interim responses (100 Continue, 103 Early Hints, any 1xx but 101) are relayed as they come, as
 // HEADERS frames without END_STREAM before the final response, as HTTP/1.1 clients get them.

@@ -172,7 +172,9 @@ void Worker::onReloadAsyncCb(uv_async_t* a) {
 
 // Makes `cfg` current: new exchanges use it at once, running ones finish on theirs. Listeners
 // are matched by address: kept ones switch to the new settings (TLS certificates included),
-// new ones are bound, removed ones are closed (their established connections live on).
+// new ones are bound, removed ones are closed (their established connections live on). The h2
+// connections of removed listeners, and of kept ones whose http2 settings or certificates changed,
+// get GOAWAY and close once their streams are done (sameForH2).
 void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls) {
   Generation* old = current_;
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), old->number + 1));

@@ -5,7 +5,8 @@ raw HTTP/1.1 upstream (below) that records every request as it arrived and answe
   /continue   100 Continue, then 200
   anything    200 "ok" (the request is recorded)
 Request trailers: an h2 trailing HEADERS becomes the trailer section of the chunked upstream body,
-is dropped when the request had a content-length, and loses the fields that may not be trailers;
+is dropped when the request had a content-length, loses the fields that may not be trailers, and
+past max_header_list_bytes gets the stream answered 431;
 an HTTP/1.1 client's chunked trailers pass the same way. Response trailers: a trailing HEADERS
 frame with END_STREAM for h2 clients (nghttp -v decodes it), the chunked trailer section for
 HTTP/1.1 clients. Interim responses reach h2 clients as HEADERS before the final one.
@@ -123,7 +124,7 @@ class Trailers(unittest.TestCase):
     def setUpClass(cls):
         cls.up = RawUpstream().start()
         cls.port = free_port()
-        text = (f"workers: 1\nlisteners:\n  - address: 127.0.0.1:{cls.port}\n    http2: true\n"
+        text = (f"workers: 1\nlisteners:\n  - address: 127.0.0.1:{cls.port}\n    http2: {{max_header_list_bytes: 2KiB}}\n"
                 f"upstreams:\n  app:\n    servers:\n      - address: {cls.up.address}\n")
         cls.tether = Tether(text, [cls.port]).start()
 
@@ -180,6 +181,12 @@ class Trailers(unittest.TestCase):
         s.close()
         time.sleep(0.2)
         self.assertFalse(any("/evil" in t for q in self.up.requests for t in q["trailers"]))
+
+    def test_h2_request_trailers_past_the_limit_are_431(self):
+        r = self.h2_post("/rt-big", [], [("x-big", "b" * 3000)])
+        self.assertTrue(r.body(1).startswith(b"431 Request Header Fields Too Large"), r.body(1))
+        time.sleep(0.2)
+        self.assertFalse(any("x-big" in t for q in self.up.requests for t in q["trailers"]))
 
     def test_http11_request_trailers_pass_through(self):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
