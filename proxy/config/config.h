@@ -163,6 +163,7 @@ struct Http2Config {
   uint32_t max_header_list_bytes = 64 * 1024;   // decoded header list of one request
   uint32_t initial_window_bytes = 64 * 1024;    // per stream, for request bodies
   uint32_t connection_window_bytes = 1024 * 1024;
+  bool operator==(const Http2Config&) const = default;
 };
 
 struct ListenerConfig {

@@ -260,9 +260,12 @@ int H2Session::onHeaderCb(nghttp2_session* ng, const nghttp2_frame* frame, nghtt
   H2Session& c = self(user);
   H2Stream* s = streamOf(ng, frame->hd.stream_id);
   if (!s || frame->hd.type != NGHTTP2_HEADERS) return 0;
-  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers are not forwarded
-  if (s->countField(view(name).size(), view(value).size())) c.block_.add(name, value);
-  else c.block_.clear();
+  if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    if (s->countField(view(name).size(), view(value).size())) c.block_.add(name, value);
+    else c.block_.clear();
+  } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+    s->addTrailer(view(name), view(value));  // the request's trailers
+  }
   // A block decoding to many times the limit (an HPACK bomb): the connection goes.
   if (s->headerBytes() > 16ULL * c.cfg_.max_header_list_bytes) {
     c.enhanceYourCalm("header_list");

@@ -96,7 +96,8 @@ class H2Session final : private loop::TurnEnd::Task {
   void onClientDrained() { Scope scope(*this); }
   // The session's timer fired.
   void onTimer();
-  // Shutdown: GOAWAY, in-flight streams finish, then the connection closes.
+  // Shutdown, or a reload that removed or changed the listener: GOAWAY(NO_ERROR), in-flight
+  // streams finish, then the connection closes.
   void drain();
   // The connection is closing: every stream lets go of its upstream and generation.
   void closeAll();

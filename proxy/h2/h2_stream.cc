@@ -1,19 +1,20 @@
-// H2Stream: one stream's exchange with an upstream server; see h2_stream.h. The WebSocket
-// tunnel part is in h2_stream_tunnel.cc.
+// H2Stream: one stream's exchange with an upstream server, the request side (fields, the head,
+// the body and its trailers, attaching an upstream, retries) and the stream's end; see
+// h2_stream.h. The response part is in h2_stream_response.cc, the WebSocket tunnel part in
+// h2_stream_tunnel.cc.
 #include "proxy/h2/h2_stream.h"
 
 #include <llhttp.h>
 
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 #include <utility>
 
 #include "common/log.h"
 #include "proxy/edge/client_limiter.h"
 #include "proxy/h2/h2_session.h"
-#include "proxy/http/error_response.h"
 #include "proxy/http/rewrite.h"
+#include "proxy/http/trailers.h"
 #include "proxy/metrics/access_log.h"
 #include "proxy/metrics/worker_metrics.h"
 #include "proxy/server/exchange_parts.h"
@@ -40,6 +41,21 @@ bool H2Stream::countField(size_t name_len, size_t value_len) {
   header_bytes_ += name_len + value_len + 32;  // RFC 9113 6.5.2's accounting
   if (header_bytes_ > conn_.config().max_header_list_bytes) too_large_ = true;
   return !too_large_;
+}
+
+void H2Stream::addTrailer(std::string_view name, std::string_view value) {
+  header_bytes_ += name.size() + value.size() + 32;
+  if (state_ == State::Done || closed_ || !chunked_) return;  // no chunked body to carry them
+  if (req_trailers_.size() + name.size() + value.size() > conn_.config().max_header_list_bytes) {
+    common::logDebug("h2_bad_request", {{"client", conn_.session().logClient()}, {"reason", "trailers too large"}});
+    std::string().swap(req_trailers_);
+    if (!response_started_) return respondLocal(431);
+    releaseUpstream(false);
+    state_ = State::Done;
+    nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+    return;
+  }
+  http::appendTrailer(req_trailers_, name, value);  // fields that may not be trailers are left out
 }
 
 void H2Stream::onRequestHeaders(std::span<const Field> fields, bool end_stream) {
@@ -191,10 +207,15 @@ void H2Stream::onRequestEnd() {
     if (up_->shutdownWrite() < 0) resetTunnel();
     return;
   }
-  if (state_ == State::Exchange && up_ && chunked_) {
-    uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
-    up_->write(&end, 1);
-  }
+  if (state_ == State::Exchange && up_ && chunked_) endChunkedBody();
+}
+
+// The last chunk, the client's trailer block, the end of the chunked body.
+void H2Stream::endChunkedBody() {
+  uv_buf_t end[3] = {uv_buf_init(const_cast<char*>("0\r\n"), 3),
+                     uv_buf_init(const_cast<char*>(req_trailers_.data()), static_cast<unsigned>(req_trailers_.size())),
+                     uv_buf_init(const_cast<char*>("\r\n"), 2)};
+  up_->write(end, 3);  // a failure is reported asynchronously
 }
 
 void H2Stream::forwardBody(const char* data, size_t len) {
@@ -281,10 +302,7 @@ void H2Stream::upstreamReady() {
     forwardBody(body.data(), body.size());
     if (!up_) return;
   }
-  if (request_done_ && chunked_) {
-    uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
-    up_->write(&end, 1);
-  }
+  if (request_done_ && chunked_) endChunkedBody();
 }
 
 bool H2Stream::sendRequestHead() {
@@ -354,180 +372,6 @@ void H2Stream::releaseUpstream(bool reusable) {
   runtime_->serverMetrics(c->server()).active.add(-1);
   if (tunnel_gauge_) std::exchange(tunnel_gauge_, nullptr)->add(-1);
   runtime_->release(c, reusable);
-}
-
-// ---- response ---------------------------------------------------------------------------------
-
-// The client's response head from the upstream's `head` (framing in `info`), with the route's
-// edits, the request id and the affinity headers; the response counts as started.
-void H2Stream::startResponse(const http::MessageHead& head, http::DownstreamInfo info, int client_status) {
-  const config::Config& cfg = *gen_->config;
-  info.edits = {route_->response_headers.remove, std::string_view(rule_lines_).substr(rule_split_)};
-  if (!request_id_.empty()) {
-    info.request_id_name = cfg.request_id;
-    info.request_id = request_id_;
-  }
-  down_head_.clear();
-  down_head_.reserve(512);
-  http::writeDownstreamResponseHead(head, info, down_head_);
-  if (policy_ && up_) policy_->responseHead(affinity_, head.status, up_->server(), conn_.session().tls_ != nullptr, down_head_);
-  response_started_ = true;
-  status_ = client_status;
-  response_server_ = up_ ? up_->server() : 0;
-  runtime_->serverMetrics(response_server_).responses[metrics::statusSlot(head.status)].add();
-}
-
-http::HeadAction H2Stream::onResponseHead(http::MessageHead& head) {
-  if (head.status == 101 && websocket_) {
-    // The handshake succeeded: answered 200 with the tunnel's first bytes (onUpstreamUpgraded).
-    startResponse(head, {http::BodyFraming::None, true, false, true}, 200);
-    return http::HeadAction::Continue;
-  }
-  if (head.status >= 100 && head.status < 200) return http::HeadAction::NoBody;  // interim: not relayed
-  if (head.status == 502 && up_) runtime_->noteFailure(up_->server(), "status_502");
-  http::BodyFraming framing = http::responseFraming(head, is_head_, true);
-  startResponse(head, {framing == http::BodyFraming::None ? framing : http::BodyFraming::ContentLength, true, false}, head.status);
-  bool has_body = framing != http::BodyFraming::None;
-  // A handshake whose sid goes out sealed: the head waits for the open packet (its length changes).
-  holding_head_ = affinity_.sealing && up_ && has_body;
-  if (!holding_head_) submitResponse(down_head_, has_body);
-  return http::HeadAction::Continue;
-}
-
-void H2Stream::onResponseBody(std::string_view chunk) {
-  response_bytes_ += chunk.size();
-  if (holding_head_) return holdResponseBody(chunk, false);
-  if (affinity_.capturing && up_) policy_->sid()->captureSid(affinity_, chunk, up_->server(), uv_now(conn_.worker().ctx().loop));
-  appendResponse(chunk);
-}
-
-void H2Stream::holdResponseBody(std::string_view chunk, bool final) {
-  uint32_t server = up_ ? up_->server() : UINT32_MAX;
-  std::string sealed;
-  if (!policy_->sid()->sealOpenPacket(affinity_, chunk, final, server, uv_now(conn_.worker().ctx().loop), sealed)) return;
-  holding_head_ = false;
-  http::setContentLength(down_head_, sealed.size());
-  submitResponse(down_head_, true);
-  appendResponse(sealed);
-}
-
-void H2Stream::appendResponse(std::string_view chunk) {
-  if (closed_ || chunk.empty()) return;
-  resp_buf_.append(chunk);
-  if (resp_buf_.size() - resp_off_ > kMaxBuffered && up_ && !upstream_paused_) {
-    up_->pauseReading();  // resumed when nghttp2 takes the bytes (readResponse)
-    upstream_paused_ = true;
-  }
-  nghttp2_session_resume_data(conn_.ng(), id_);
-}
-
-bool H2Stream::onResponseComplete() {
-  if (!response_started_) return false;  // an interim response ended
-  if (holding_head_) holdResponseBody({}, true);
-  response_done_ = true;
-  state_ = State::Done;
-  if (upstream_paused_ && up_) up_->resumeReading();  // it may go back to the pool
-  upstream_paused_ = false;
-  runtime_->metrics().request_duration.observeNs(uv_hrtime() - start_ns_);
-  finishLog(status_, response_server_);
-  if (!closed_) nghttp2_session_resume_data(conn_.ng(), id_);
-  return true;
-}
-
-void H2Stream::onUpstreamReadDone() {
-  H2Session::Scope scope(conn_);
-  // The upstream connection goes back to the pool once its response is complete; a request
-  // body still arriving means it cannot be reused.
-  if (response_done_ && up_) releaseUpstream(request_done_ && up_->reusable() && !unacked_);
-}
-
-void H2Stream::onUpstreamDrained() {
-  H2Session::Scope scope(conn_);
-  if (unacked_) {
-    consume(unacked_);
-    unacked_ = 0;
-  }
-}
-
-void H2Stream::submitResponse(std::string& http1_head, bool has_body, bool websocket_accepted) {
-  if (closed_) return;
-  std::vector<Field>& fields = conn_.scratchFields();
-  if (!h2ResponseFields(http1_head, fields)) {
-    nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
-    return;
-  }
-  if (websocket_accepted) webSocketAccepted(fields);
-  std::vector<nghttp2_nv>& nv = conn_.scratchNv();
-  for (const Field& f : fields)
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(f.name.data())), reinterpret_cast<uint8_t*>(const_cast<char*>(f.value.data())),
-                  f.name.size(), f.value.size(), NGHTTP2_NV_FLAG_NONE});
-  nghttp2_data_provider provider;
-  provider.source.ptr = this;
-  provider.read_callback = &H2Stream::readResponseCb;
-  int rc = nghttp2_submit_response(conn_.ng(), id_, nv.data(), nv.size(), has_body ? &provider : nullptr);
-  if (rc != 0) nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_INTERNAL_ERROR);
-}
-
-ssize_t H2Stream::readResponseCb(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags, nghttp2_data_source* src, void*) {
-  return static_cast<H2Stream*>(src->ptr)->readResponse(buf, length, flags);
-}
-
-ssize_t H2Stream::readResponse(uint8_t* buf, size_t length, uint32_t* flags) {
-  size_t have = resp_buf_.size() - resp_off_;
-  size_t n = std::min(have, length);
-  std::memcpy(buf, resp_buf_.data() + resp_off_, n);
-  resp_off_ += n;
-  if (resp_off_ == resp_buf_.size()) {
-    resp_buf_.clear();
-    resp_off_ = 0;
-  }
-  if (upstream_paused_ && resp_buf_.size() - resp_off_ <= kMaxBuffered / 2) {
-    upstream_paused_ = false;
-    if (up_) up_->resumeReading();
-  }
-  if (resp_buf_.empty() && response_done_) {
-    *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
-  }
-  if (n == 0) return NGHTTP2_ERR_DEFERRED;
-  return static_cast<ssize_t>(n);
-}
-
-void H2Stream::onResponseSent() {
-  if (!request_done_ && !closed_) nghttp2_submit_rst_stream(conn_.ng(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
-}
-
-// tether's own answer (404, 413, 429, 431, 502, 503, 504...).
-void H2Stream::respondLocal(int status) {
-  releaseUpstream(false);
-  dropRequestBody();
-  state_ = State::Done;
-  if (closed_) return;
-  std::string_view r = http::errorResponse(status, false);
-  std::string with_id;
-  if (!request_id_.empty() && gen_) {
-    http::withHeader(r, gen_->config->request_id, request_id_, with_id);
-    r = with_id;
-  }
-  size_t head_end = r.find("\r\n\r\n");
-  assert(head_end != std::string_view::npos);
-  std::string head(r.substr(0, head_end + 4));
-  resp_buf_.assign(r.substr(head_end + 4));
-  if (is_head_) resp_buf_.clear();
-  resp_off_ = 0;
-  response_done_ = true;
-  response_bytes_ = resp_buf_.size();
-  status_ = status;
-  metrics::WorkerMetrics& m = *conn_.worker().ctx().metrics;
-  if (!runtime_) {
-    m.unrouted_responses[metrics::statusSlot(status)].add();
-    finishLog(status, UINT32_MAX);
-  } else {
-    runtime_->noneMetrics().responses[metrics::statusSlot(status)].add();
-    runtime_->metrics().request_duration.observeNs(uv_hrtime() - start_ns_);
-    finishLog(status, static_cast<uint32_t>(runtime_->serverCount()));
-  }
-  submitResponse(head, !resp_buf_.empty());
 }
 
 void H2Stream::onClosed(uint32_t error_code) {

@@ -8,6 +8,16 @@
 // passive failure notes, and the response head written by http/rewrite.h with the route's rules
 // and the affinity lines (Set-Cookie), then turned into h2 fields.
 //
+// Trailers: the client's trailing HEADERS become the trailer section of the chunked request body
+// ("0\r\n" fields "\r\n"); with a content-length the body is not chunked and they are dropped.
+// An upstream's chunked trailer fields become a trailing HEADERS frame with END_STREAM after the
+// last DATA (the data provider ends without END_STREAM). Fields that may not be trailers are left
+// out both ways (http/trailers.h). A client's trailers past max_header_list_bytes are answered
+// 431 (a reset once the response started).
+//
+// Interim responses (100 Continue, 103 Early Hints, any 1xx but 101) are relayed as they come, as
+// HEADERS frames without END_STREAM before the final response, as HTTP/1.1 clients get them.
+//
 // Flow control, both ways, with at most one buffer per direction:
 // - request body: DATA goes to the upstream as it arrives (chunked when the client sent no
 //   content-length); the bytes are acknowledged to nghttp2 (WINDOW_UPDATE) only once the
@@ -72,6 +82,9 @@ class H2Stream final : public common::ListNode,
   // is past the limit, when its fields are dropped and the request is answered 431.
   bool countField(size_t name_len, size_t value_len);
   uint64_t headerBytes() const { return header_bytes_; }
+  // A field of the client's trailing HEADERS (request trailers): kept for the upstream when the
+  // body goes chunked, dropped otherwise (an HTTP/1.1 body with a Content-Length has no trailers).
+  void addTrailer(std::string_view name, std::string_view value);
   // HEADERS ended with these fields; `end_stream`: no body follows.
   void onRequestHeaders(std::span<const Field> fields, bool end_stream);
   void onRequestData(const uint8_t* data, size_t len);
@@ -102,6 +115,9 @@ class H2Stream final : public common::ListNode,
   void upstreamReady();
   bool sendRequestHead();
   void forwardBody(const char* data, size_t len);
+  void endChunkedBody();
+  void submitInterim(const http::MessageHead& head);
+  void submitTrailers();
   void appendResponse(std::string_view chunk);
   void holdResponseBody(std::string_view chunk, bool final);
   void retryOrFail(int status, bool stale_ok = true, bool next_ok = true);
@@ -172,6 +188,8 @@ class H2Stream final : public common::ListNode,
   size_t rule_split_ = 0;
   std::string request_id_;
   std::string req_buf_;           // request body waiting for a connection
+  std::string req_trailers_;      // the client's trailer block (http/trailers.h) for a chunked body
+  std::string resp_trailers_;     // the upstream's trailer block, sent after the last DATA
   size_t unacked_ = 0;            // request bytes written upstream but still queued there
   std::string resp_buf_;          // response body waiting for nghttp2
   size_t resp_off_ = 0;

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "proxy/http/trailers.h"
+
 namespace proxy::http {
 namespace {
 
@@ -57,6 +59,8 @@ void Parser::reset() {
   reason_ = nullptr;
   body_bytes_ = 0;
   in_message_ = false;
+  in_trailers_ = false;
+  trailers_.clear();
   target_at_feed_end_ = false;
 }
 
@@ -107,6 +111,8 @@ const char* Parser::errorReason() const {
   return "";
 }
 
+uint64_t Parser::trailerBytes() const { return trailers_.size() + trailer_name_.size() + trailer_value_.size(); }
+
 int Parser::headBytesExceeded() {
   error_ = ParseError::HeaderTooLarge;
   return -1;
@@ -123,6 +129,8 @@ int Parser::onMessageBegin(llhttp_t* p) {
   s.head_.reset();
   s.body_bytes_ = 0;
   s.in_message_ = true;
+  s.in_trailers_ = false;
+  s.trailers_.clear();
   s.value_started_ = false;
   return 0;
 }
@@ -152,12 +160,17 @@ int Parser::onHeaderField(llhttp_t* p, const char* at, size_t len) {
     s.reason_ = "whitespace in a header name";
     return -1;
   }
+  if (s.in_trailers_) {
+    s.trailer_name_.append(at, len);
+    return s.trailerBytes() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
+  }
   s.head_.appendName({at, len});
   return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
 }
 
 int Parser::onHeaderFieldComplete(llhttp_t* p) {
-  self(p).head_.endName();
+  Parser& s = self(p);
+  if (!s.in_trailers_) s.head_.endName();
   return 0;
 }
 
@@ -185,6 +198,10 @@ int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
   s.value_started_ = true;
   s.value_end_ = at + len;
   s.value_end_was_feed_end_ = at + len == s.feed_end_;
+  if (s.in_trailers_) {
+    s.trailer_value_.append(at, len);
+    return s.trailerBytes() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
+  }
   s.head_.appendValue({at, len});
   return s.head_.byteSize() > s.limits_.max_header_bytes ? s.headBytesExceeded() : 0;
 }
@@ -192,7 +209,13 @@ int Parser::onHeaderValue(llhttp_t* p, const char* at, size_t len) {
 int Parser::onHeaderValueComplete(llhttp_t* p) {
   Parser& s = self(p);
   s.value_started_ = false;
-  s.head_.endValue();
+  if (!s.in_trailers_) {
+    s.head_.endValue();
+    return 0;
+  }
+  appendTrailer(s.trailers_, s.trailer_name_, s.trailer_value_);  // a field that may not be a trailer is left out
+  s.trailer_name_.clear();
+  s.trailer_value_.clear();
   return 0;
 }
 
@@ -211,6 +234,9 @@ int Parser::onHeadersComplete(llhttp_t* p) {
   // llhttp reads "HTTP/1.1  200" as status 0 and "HTTP/1.1 20" as 20; relayed, such a status line
   // would reach the client broken, and a response below 100 is neither interim nor final.
   if (p->type == HTTP_RESPONSE && h.status < 100) return s.malformed("status code below 100");
+  s.in_trailers_ = true;  // header fields from here on are trailers (a chunked body's)
+  s.trailer_name_.clear();
+  s.trailer_value_.clear();
   if (p->type == HTTP_REQUEST) {
     if (s.checkRequestHead(p) != 0) return -1;
     if (h.has_content_length && h.content_length > s.limits_.max_body_bytes) {

@@ -3,7 +3,10 @@
 //
 // The owner feeds bytes and receives, per message: onHead (the collected head), onBody (decoded
 // body bytes: chunked framing already removed; the views point into the fed buffer) and
-// onComplete. Either callback may pause the parser; feed() then reports how many bytes it consumed
+// onComplete. The trailer fields of a chunked body (llhttp reports them as header fields after
+// the last chunk) are not added to the head: they are gathered as a trailer block
+// (http/trailers.h: lower-case names, fields that may not be trailers left out), read with
+// trailers() from onComplete on, and count against the header-size limit. Either callback may pause the parser; feed() then reports how many bytes it consumed
 // and the caller resumes later with the rest.
 //
 // llhttp is built in strict mode (LLHTTP_STRICT_MODE, cmake/dependencies.cmake) with every
@@ -25,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "proxy/http/message_head.h"
@@ -88,6 +92,9 @@ class Parser {
   const char* errorReason() const;
   MessageHead& head() { return head_; }
   bool messageInProgress() const { return in_message_; }
+  // The current message's trailer block ("name: value\r\n" lines, http/trailers.h); empty
+  // without trailers. Valid until the next message begins.
+  std::string_view trailers() const { return trailers_; }
   uint64_t bodyBytes() const { return body_bytes_; }
 
  private:
@@ -103,6 +110,7 @@ class Parser {
   static int onMessageComplete(llhttp_t* p);
   static Parser& self(llhttp_t* p) { return *static_cast<Parser*>(p->data); }
   int headBytesExceeded();
+  uint64_t trailerBytes() const;
   int malformed(const char* reason);
   int checkRequestHead(llhttp_t* p);
 
@@ -114,6 +122,11 @@ class Parser {
   const char* reason_ = nullptr;
   uint64_t body_bytes_ = 0;
   bool in_message_ = false;
+  // Trailer fields: after the head, header callbacks carry them (see trailers()).
+  bool in_trailers_ = false;
+  std::string trailers_;
+  std::string trailer_name_;
+  std::string trailer_value_;
   // obs-fold detection (see onHeaderValue)
   const char* feed_begin_ = nullptr;
   const char* feed_end_ = nullptr;

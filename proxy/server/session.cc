@@ -150,6 +150,10 @@ void Session::drain() {
   startTimer(std::min<uint64_t>(kDrainIdleGraceMs, keepalive));
 }
 
+void Session::listenerChanged() {
+  if (h2_) h2_->drain();
+}
+
 // ---- reading ---------------------------------------------------------------------------------
 
 void Session::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {

@@ -74,8 +74,17 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
 
   // Called by the tunnel when it has closed both sides' streams.
   void onTunnelClosed();
-  // Which listener accepted this connection (labels tether_downstream_connections).
-  void setListener(uint32_t index) { listener_ = index; }
+  // Which listener accepted this connection: `index` labels tether_downstream_connections, `key`
+  // names the listener object for as long as the worker lives (reload compares it).
+  void setListener(uint32_t index, const void* key) {
+    listener_ = index;
+    listener_key_ = key;
+  }
+  const void* listenerKey() const { return listener_key_; }
+  // A reload removed or changed this connection's listener (its http2 settings or its TLS
+  // certificates): an h2 connection sends GOAWAY(NO_ERROR) and closes once its streams are done;
+  // an HTTP/1.1 one carries on.
+  void listenerChanged();
 
  private:
   enum class State : uint8_t { Idle, Head, Waiting, Exchange, Tunnel, H2, Closing };
@@ -251,6 +260,7 @@ class Session final : public common::ListNode, private http::ParserHandler, priv
   uint32_t metrics_upstream_ = 0;
   uint32_t response_server_ = 0;
   uint32_t listener_ = 0;
+  const void* listener_key_ = nullptr;
   metrics::Gauge* tunnel_gauge_ = nullptr;  // the tunnels_active cell this tunnel counts in
   int log_status_ = 0;
   std::string log_url_, log_user_agent_, log_referer_;  // only filled when the access log is on

@@ -235,8 +235,11 @@ void Session::onBody(std::string_view chunk) {
 bool Session::onComplete() {
   request_done_ = true;
   if (up_ && request_chunked_ && state_ == State::Exchange) {
-    uv_buf_t end = uv_buf_init(const_cast<char*>("0\r\n\r\n"), 5);
-    up_->write(&end, 1);  // a failure is reported asynchronously
+    // The last chunk, the client's trailer fields (those that may be trailers), the end.
+    std::string_view trailers = parser_.trailers();
+    uv_buf_t end[3] = {uv_buf_init(const_cast<char*>("0\r\n"), 3), uv_buf_init(const_cast<char*>(trailers.data()), static_cast<unsigned>(trailers.size())),
+                       uv_buf_init(const_cast<char*>("\r\n"), 2)};
+    up_->write(end, 3);  // a failure is reported asynchronously
   }
   return true;  // the next pipelined request waits for this response (see feedClient)
 }
@@ -448,7 +451,15 @@ void Session::sendResponseBody(std::string_view chunk) {
 bool Session::onResponseComplete() {
   if (!response_started_) return false;  // an interim response ended
   if (holding_head_) holdResponseBody({}, true);
-  if (framing_ == http::BodyFraming::Chunked) addOut("0\r\n\r\n", 5);
+  if (framing_ == http::BodyFraming::Chunked) {
+    // The last chunk, the upstream's trailer fields (those that may be trailers), the end.
+    addOut("0\r\n", 3);
+    if (up_) {
+      std::string_view trailers = up_->responseTrailers();
+      addOut(trailers.data(), trailers.size());
+    }
+    addOut("\r\n", 2);
+  }
   response_done_ = true;
   metricsResponseDone();
   return true;

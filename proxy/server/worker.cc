@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -177,7 +178,9 @@ void Worker::onReloadAsyncCb(uv_async_t* a) {
 
 // Makes `cfg` current: new exchanges use it at once, running ones finish on theirs. Listeners
 // are matched by address: kept ones switch to the new settings (TLS certificates included),
-// new ones are bound, removed ones are closed (their established connections live on).
+// new ones are bound, removed ones are closed (their established connections live on). The h2
+// connections of removed listeners, and of kept ones whose http2 settings or certificates changed,
+// get GOAWAY and close once their streams are done (sameForH2).
 void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls) {
   Generation* old = current_;
   generations_.push_back(std::make_unique<Generation>(ctx_, std::move(cfg), old->number + 1));
@@ -188,6 +191,7 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
   tls_ = std::move(tls);
 
   std::vector<std::unique_ptr<Listener>> kept;
+  std::vector<const Listener*> changed;  // their h2 connections get GOAWAY
   const auto& wanted = current_->config->listeners;
   std::vector<bool> bound(wanted.size(), false);
   for (auto& l : listeners_) {
@@ -195,12 +199,14 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
     while (i < wanted.size() && (bound[i] || wanted[i].address != l->cfg->address)) ++i;
     if (i < wanted.size()) {
       bound[i] = true;
+      if (!sameForH2(*l, wanted[i], i < tls_.size() ? tls_[i].get() : nullptr)) changed.push_back(l.get());
       l->cfg = &wanted[i];
       l->index = static_cast<uint32_t>(i);
       l->tls = i < tls_.size() ? tls_[i] : nullptr;
       kept.push_back(std::move(l));
     } else {
       common::logInfo("listener_removed", {{"worker", id_}, {"address", l->cfg->address}});
+      changed.push_back(l.get());
       common::closeHandle(&l->tcp);
       closed_listeners_.push_back(std::move(l));
     }
@@ -214,7 +220,21 @@ void Worker::applyReload(std::shared_ptr<const config::Config> cfg, std::vector<
     else
       common::logError("listener_add_failed", {{"worker", id_}, {"error", error}});
   }
+  // h2 connections of removed or changed listeners: GOAWAY, their streams finish, then they
+  // close (clients reconnect to the new settings). The others carry on, as keep-alive does.
+  if (!changed.empty())
+    sessions_.forEach([&changed](Session* s) {
+      if (std::find(changed.begin(), changed.end(), s->listenerKey()) != changed.end()) s->listenerChanged();
+    });
   if (old->refs == 0) uv_timer_start(&collect_timer_, &Worker::onCollectTimerCb, 0, 0);
+}
+
+// Whether the h2 connections of listener `l` (still on its old settings) may stay open under
+// `next`: same http2 settings, same TLS (on or off, same certificates).
+bool Worker::sameForH2(const Listener& l, const config::ListenerConfig& next, const tls::TlsContext* next_tls) {
+  if (!(l.cfg->http2 == next.http2) || l.cfg->tls_enabled != next.tls_enabled) return false;
+  if (!l.tls || !next_tls) return !l.tls && !next_tls;
+  return l.tls->identity() == next_tls->identity();
 }
 
 void Worker::release(Generation* g) {
@@ -254,7 +274,7 @@ void Worker::onConnectionCb(uv_stream_t* server, int status) {
     return;
   }
   auto* s = new Session(*l->worker);
-  s->setListener(l->index);
+  s->setListener(l->index, l);
   s->accept(server, *l->cfg, l->tls);
 }
 

@@ -79,6 +79,7 @@ class Worker {
   static void onCollectTimerCb(uv_timer_t* t);
   bool bindListener(const config::ListenerConfig& lc, uint32_t index, std::shared_ptr<const tls::TlsContext> tls, std::string& error);
   void applyReload(std::shared_ptr<const config::Config> cfg, std::vector<std::shared_ptr<const tls::TlsContext>> tls);
+  static bool sameForH2(const Listener& l, const config::ListenerConfig& next, const tls::TlsContext* next_tls);
   static void onShutdownTimerCb(uv_timer_t* t);
   static void onMembershipAsyncCb(uv_async_t* a);  // new membership snapshots published
   void applyMembership(Generation& g);

@@ -2,6 +2,8 @@
 #include "proxy/tls/tls_context.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <cstring>
 
@@ -84,6 +86,13 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, boo
     CertExpiry c;
     c.cert = file;
     if (notAfterOf(ctx, c.not_after)) t->certs_.push_back(std::move(c));
+    // The certificate's SHA-256 (its key matches it: checked by newContext).
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509* x = SSL_CTX_get0_certificate(ctx); x && X509_digest(x, EVP_sha256(), md, &len) == 1)
+      t->identity_.append(reinterpret_cast<const char*>(md), len);
+    else
+      t->identity_.append(file).push_back('\0');
   };
   note(t->default_, cfg.cert);
   if (!cfg.ocsp.empty()) t->staple(t->default_, cfg.cert, cfg.ocsp);
@@ -102,6 +111,7 @@ std::unique_ptr<TlsContext> TlsContext::create(const config::TlsConfig& cfg, boo
     note(ctx, s.cert);
     if (!s.ocsp.empty()) t->staple(ctx, s.cert, s.ocsp);
     SSL_CTX_set_alpn_select_cb(ctx, &TlsContext::onAlpn, http2 ? &kOfferH2 : nullptr);
+    for (const std::string& n : s.names) t->identity_.append(n).push_back('\0');
     t->sni_.push_back({s.names, ctx});
   }
   SSL_CTX_set_alpn_select_cb(t->default_, &TlsContext::onAlpn, http2 ? &kOfferH2 : nullptr);

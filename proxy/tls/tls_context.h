@@ -30,6 +30,9 @@ class TlsContext {
   SSL_CTX* get() const { return default_; }
   // Every certificate (the default, then the SNI ones): file and notAfter; listener left empty.
   const std::vector<CertExpiry>& certs() const { return certs_; }
+  // What clients are shown: the SHA-256 of every certificate and the SNI names; equal for two
+  // contexts built from the same certificates, whatever their files are called.
+  const std::string& identity() const { return identity_; }
   // Configured OCSP responses that are not stapled, and why (the caller warns).
   struct OcspSkipped {
     std::string cert, file, problem;
@@ -47,6 +50,7 @@ class TlsContext {
     SSL_CTX* ctx;
   };
   SSL_CTX* default_ = nullptr;
+  std::string identity_;
   std::vector<SniEntry> sni_;
   std::vector<CertExpiry> certs_;
   std::shared_ptr<TicketKeys> tickets_;  // every context's ticket callback reads it

@@ -107,6 +107,9 @@ class UpstreamConn final : public common::ListNode, private http::ParserHandler 
   bool connected() const { return connected_; }
   bool responseStarted() const { return response_bytes_ > 0; }
   bool reusable() const { return reusable_; }
+  // The trailer block of the response being completed (http/trailers.h), for the owner's
+  // onResponseComplete; empty without trailers.
+  std::string_view responseTrailers() const { return parser_.trailers(); }
   size_t queuedBytes() const { return queued_; }
   uv_tcp_t* handle() { return &tcp_; }
 

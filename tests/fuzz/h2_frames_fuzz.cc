@@ -11,6 +11,9 @@
 //    (the fields nghttp2 lets through cannot smuggle a second request or a broken line);
 //  - the header list a stream gathers never exceeds 16 x max_header_list_bytes without the
 //    target noticing (the connection's bomb cap would have fired).
+//  - a request's trailing HEADERS, gathered into a trailer block as h2_stream.cc does
+//    (http/trailers.h), written as the trailer section of a chunked body parses back as exactly
+//    that block, in one complete message (no field can smuggle a line or end the body early).
 #include <nghttp2/nghttp2.h>
 
 #include <cstddef>
@@ -24,12 +27,14 @@
 #include "proxy/h2/h2_session.h"
 #include "proxy/h2/server_settings.h"
 #include "proxy/http/parser.h"
+#include "proxy/http/trailers.h"
 
 namespace {
 
 struct Streams {
   std::map<int32_t, std::vector<std::pair<std::string, std::string>>> fields;
   std::map<int32_t, uint64_t> bytes;
+  std::map<int32_t, std::string> trailers;  // trailer blocks
   uint64_t cap = 0;
 };
 
@@ -49,6 +54,11 @@ struct HeadOnly : proxy::http::ParserHandler {
 int onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen, const uint8_t* value,
              size_t valuelen, uint8_t, void* user) {
   auto& s = *static_cast<Streams*>(user);
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+    proxy::http::appendTrailer(s.trailers[frame->hd.stream_id], std::string_view(reinterpret_cast<const char*>(name), namelen),
+                               std::string_view(reinterpret_cast<const char*>(value), valuelen));
+    return 0;
+  }
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   uint64_t& n = s.bytes[frame->hd.stream_id];
   n += namelen + valuelen + 32;
@@ -58,8 +68,39 @@ int onHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, 
   return 0;
 }
 
+struct TrailersOnly : proxy::http::ParserHandler {
+  proxy::http::Parser* parser = nullptr;
+  int complete = 0;
+  std::string trailers;
+  proxy::http::HeadAction onHead(proxy::http::MessageHead&) override { return proxy::http::HeadAction::Continue; }
+  void onBody(std::string_view) override {}
+  bool onComplete() override {
+    ++complete;
+    trailers.assign(parser->trailers());
+    return true;
+  }
+};
+
+// A trailer block as the end of a chunked request body: it must parse back as itself.
+void checkTrailerBlock(const std::string& block) {
+  std::string msg = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + block + "\r\n";
+  TrailersOnly h;
+  proxy::http::Parser parser(HTTP_REQUEST, h, proxy::http::ParserLimits{1 << 20, UINT64_MAX});
+  h.parser = &parser;
+  proxy::http::FeedResult r = parser.feed(msg.data(), msg.size());
+  if (r.status == proxy::http::ParseStatus::Error || h.complete != 1 || r.consumed != msg.size() || h.trailers != block) std::abort();
+}
+
 int onFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto& s = *static_cast<Streams*>(user);
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+    auto t = s.trailers.find(frame->hd.stream_id);
+    if (t != s.trailers.end()) {
+      checkTrailerBlock(t->second);
+      s.trailers.erase(t);
+    }
+    return 0;
+  }
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto it = s.fields.find(frame->hd.stream_id);
   if (it == s.fields.end()) return 0;
