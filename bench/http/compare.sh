@@ -13,9 +13,11 @@
 # each proxy's default TLS settings), wrk speaks https with keep-alive, the direct row is left
 # out, and the file is OUT_DIR/bench-https.csv.
 #
-# CPU placement: the proxies get CPU $PROXY_CPU (default: the last one) to themselves; the backend
-# and wrk share the others ($OTHER_CPUS). The proxy under test is then the bottleneck, so req/s and
-# p99 compare the proxies rather than how the scheduler shares two cores between five processes.
+# CPU placement: the proxies get CPU $PROXY_CPU (default: the last one); wrk gets the others
+# ($OTHER_CPUS), and so does the backend unless BACKEND_CPU says otherwise. With TLS, wrk's own
+# encryption can make it the bottleneck on a 2-core machine: BACKEND_CPU=$PROXY_CPU puts the
+# (same) backend beside the proxy, so the proxy's core is the one that runs out and req/s and p99
+# compare the proxies rather than how the scheduler shares two cores between five processes.
 #
 # Usage: [OUT_DIR=DIR] [TLS=rsa2048|p256] bench/http/compare.sh [ROUNDS=5] [DURATION=10s]
 set -euo pipefail
@@ -47,7 +49,8 @@ fi
 ncpu=$(nproc)
 PROXY_CPU=${PROXY_CPU:-$((ncpu - 1))}
 OTHER_CPUS=${OTHER_CPUS:-$( ((ncpu > 1)) && echo "0-$((ncpu - 2))" || echo 0)}
-taskset -c "$OTHER_CPUS" nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
+BACKEND_CPU=${BACKEND_CPU:-$OTHER_CPUS}
+taskset -c "$BACKEND_CPU" nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
 taskset -c "$PROXY_CPU" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
 taskset -c "$PROXY_CPU" haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!); haproxy_pid=$!
 taskset -c "$PROXY_CPU" "$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
@@ -92,8 +95,8 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 csv="$OUT_DIR/$csv_name"
 echo "target,req_per_s,p99_ms,proxy_cpu_us_per_request" > "$csv"
-printf "\n%-8s %12s %10s %22s   (median of %d rounds of %s; proxies on CPU %s, wrk and backend on %s; load: %s)\n" target "req/s" "p99 ms" "proxy CPU us/request" \
-  "$ROUNDS" "$DURATION" "$PROXY_CPU" "$OTHER_CPUS" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf "\n%-8s %12s %10s %22s   (median of %d rounds of %s; proxies on CPU %s, wrk on %s, backend on %s; load: %s)\n" target "req/s" "p99 ms" \
+  "proxy CPU us/request" "$ROUNDS" "$DURATION" "$PROXY_CPU" "$OTHER_CPUS" "$BACKEND_CPU" "$(cut -d' ' -f1-3 /proc/loadavg)"
 for t in "${order[@]}"; do
   m=$(echo "${rps[$t]}" | median); q=$(echo "${p99[$t]}" | median); c=$(echo "${cpu[$t]}" | median)
   printf "%-8s %12.0f %10.3f %22s\n" "$t" "$m" "$q" "$([[ $t == direct ]] && echo - || echo "$c")"
