@@ -37,8 +37,10 @@ step() {  # step NAME COMMAND...: runs it, output to OUT_DIR/NAME.txt, command a
 step callgrind bench/http/callgrind.sh 10000
 step http bench/http/compare.sh 3 10s
 step callgrind-tls env TLS=p256 bench/http/callgrind.sh 10000
-step https env TLS=p256 bench/http/compare.sh 3 10s
+step https env TLS=p256 BACKEND_CPU=$(($(nproc) - 1)) bench/http/compare.sh 5 10s
 step tls-handshakes bench/http/tls_handshakes.sh 2000 1000
+step callgrind-h2 env TLS=p256 H2=1 bench/http/callgrind.sh 5000
+step h2 bench/http/h2.sh 5 10
 step affinity "$BUILD_DIR/bench/tether-bench" affinity --out "$OUT_DIR"
 step affinity-e2e "$BUILD_DIR/bench/tether-bench" affinity --e2e --servers 3 --clients 2000 --out "$OUT_DIR"
 step chat-1000 bench/chat/run.sh 1000 50 10
