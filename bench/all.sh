@@ -4,7 +4,7 @@
 # headers name its date and commit); the chat figures (bench/chat/README.md and the chat section
 # of docs/benchmarks.md) name the separate runs they come from, and the chat steps here repeat them. Each step's full output is kept as
 # OUT_DIR/NAME.txt, and OUT_DIR/run.txt records the date, commit, machine load and the exact
-# command of every step. Loopback only; bounded (about 30 minutes on 2 cores). The soak runs
+# command of every step. Loopback only; bounded (about 45 minutes on 2 cores). The soak runs
 # and the reconnect storm (bench/soak/*.sh; docs/benchmarks.md, "Soak" and "Reconnect storm"),
 # the chaos run (bench/chat/chaos.sh; docs/chaos.md) and the bus fan-in
 # (bench/chat/bus_fanin.sh; docs/fleet.md, "Bus fan-in") are separate runs.
