@@ -21,7 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support.harness import Tether, free_port, wait_for  # noqa: E402
+from support.harness import Tether, free_port, raw_request, wait_for  # noqa: E402
 import h2frames as h2  # noqa: E402
 
 
@@ -237,15 +237,7 @@ class Trailers(unittest.TestCase):
         self.assertFalse(any(f & h2.END_STREAM for _, f, _, _ in r.of(h2.DATA, 1)))
 
     def test_http11_response_trailers_pass_through(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        s.sendall(b"GET /trailers HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n")
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-        s.close()
+        out = raw_request(self.port, b"GET /trailers HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n")
         head, _, body = out.partition(b"\r\n\r\n")
         self.assertIn(b"transfer-encoding: chunked", head.lower())
         self.assertTrue(body.endswith(b"0\r\nx-checksum: abc123\r\nx-note: done\r\n\r\n"), body)
@@ -277,15 +269,7 @@ class Trailers(unittest.TestCase):
         self.assertEqual(r.body(1), b"final")
 
     def test_http11_early_hints_relayed(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        s.sendall(b"GET /early HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        out = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-        s.close()
+        out = raw_request(self.port, b"GET /early HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 103 "), out)
         self.assertIn(b"Link: </style.css>; rel=preload; as=style\r\n", out)
         self.assertIn(b"HTTP/1.1 200 ", out)
