@@ -12,6 +12,8 @@
 #                  from /proc (the load-independent figure)
 #   idle bytes     the proxy's RSS growth per idle TLS keep-alive connection (1000 connections,
 #                  each after its handshake and one request), bench/http/idle_tls_client.py
+# The proxies run on CPU $PROXY_CPU (default: the last one), the backend and the clients on the
+# others ($OTHER_CPUS), so no proxy shares its core with a client.
 # It prints one table per kind and writes OUT_DIR/bench-tls-handshakes.csv. Loopback only;
 # bounded by N.
 #
@@ -34,6 +36,9 @@ source "$root/bench/http/contestants.sh"
 BACKEND=18831 TETHER_PORT=18832 NGINX_PORT=18833 HAPROXY_PORT=18834
 declare -A ports=([tether]=$TETHER_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT)
 hz=$(getconf CLK_TCK)
+ncpu=$(nproc)
+PROXY_CPU=${PROXY_CPU:-$((ncpu - 1))}
+OTHER_CPUS=${OTHER_CPUS:-$( ((ncpu > 1)) && echo "0-$((ncpu - 2))" || echo 0)}
 
 cpu_ticks() {  # utime+stime of a process and its children
   local total=0 pid
@@ -54,21 +59,21 @@ for kind in rsa2048 p256; do
   write_contestant_configs "$work" $BACKEND $TETHER_PORT $NGINX_PORT $HAPROXY_PORT
   make_bench_cert "$work" "$kind"
   make_contestants_tls "$work" "$work/$kind.pem" "$work/$kind.key"
-  nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
-  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
-  haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!); haproxy_pid=$!
-  "$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
+  taskset -c "$OTHER_CPUS" nginx -c "$work/backend/nginx.conf" -p "$work/backend" 2>"$work/backend.err" & pids+=($!)
+  taskset -c "$PROXY_CPU" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>"$work/nginx.err" & pids+=($!); nginx_pid=$!
+  taskset -c "$PROXY_CPU" haproxy -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" & pids+=($!); haproxy_pid=$!
+  taskset -c "$PROXY_CPU" "$TETHER" -c "$work/tether.yaml" --log-level warn 2>"$work/tether.err" & pids+=($!); tether_pid=$!
   sleep 1
   declare -A procs=([tether]=$tether_pid [nginx]=$nginx_pid [haproxy]=$haproxy_pid)
   printf "\n%s\n%-8s %10s %10s %10s %12s %10s %12s %10s %12s %12s\n" "certificate: $kind" proxy "full(ab)/s" "full/s" "full us" "resumed/s" "resumed us" "resumed1.2/s" "1.2 us" "resumed/full" "idle B/conn"
   for t in tether nginx haproxy; do
     port=${ports[$t]} pid=${procs[$t]}
-    ab_rate=$(ab -q -n "$N" -c 16 "https://127.0.0.1:$port/" 2>/dev/null | awk '/Requests per second/ {print $4}')
+    ab_rate=$(taskset -c "$OTHER_CPUS" ab -q -n "$N" -c 16 "https://127.0.0.1:$port/" 2>/dev/null | awk '/Requests per second/ {print $4}')
     declare -A rate=() us=()
     for mode in full resumed resumed12; do
       args=(); [[ $mode == resumed ]] && args=(resume tls1.3); [[ $mode == resumed12 ]] && args=(resume tls1.2)
       before=$(cpu_ticks "$pid")
-      out=$(python3 "$root/bench/http/handshake_client.py" "$port" "$N" 4 "${args[@]}")
+      out=$(taskset -c "$OTHER_CPUS" python3 "$root/bench/http/handshake_client.py" "$port" "$N" 4 "${args[@]}")
       after=$(cpu_ticks "$pid")
       n=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["connections"])')
       rate[$mode]=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(round(d["connections"]/d["seconds"]))')
@@ -79,7 +84,7 @@ for kind in rsa2048 p256; do
       fi
     done
     base=$(rss_kib "$pid")
-    coproc idle { python3 "$root/bench/http/idle_tls_client.py" "$port" "$IDLE" 60; }
+    coproc idle { taskset -c "$OTHER_CPUS" python3 "$root/bench/http/idle_tls_client.py" "$port" "$IDLE" 60; }
     read -r ready <&"${idle[0]}" || ready=""
     grown=$(rss_kib "$pid")
     kill "$idle_PID" 2>/dev/null || true; wait "$idle_PID" 2>/dev/null || true
