@@ -23,8 +23,7 @@ void TurnEnd::close() {
 }
 
 void TurnEnd::queue(Task* t) {
-  assert(open_);
-  if (t->linked()) return;
+  if (!open_ || t->linked()) return;  // closed: the loop is ending, there is no turn left to run it
   tasks_.pushBack(t);
   if (!active_) {
     // uv_check_start fails only for a closing handle, which queue() never sees (close() is last).

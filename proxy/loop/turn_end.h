@@ -29,7 +29,7 @@ class TurnEnd {
 
   // Returns libuv's error (negative) when the check handle cannot be made.
   int init(uv_loop_t* loop);
-  // Closes the handle (the loop's end); queued tasks are dropped.
+  // Closes the handle (the loop's end); queued tasks are dropped, later ones ignored.
   void close();
 
   void queue(Task* t);
