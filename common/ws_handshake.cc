@@ -44,6 +44,18 @@ std::string_view trim(std::string_view s) {
 }
 }  // namespace
 
+std::string_view headerValue(std::string_view head, std::string_view name) {
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    size_t start = pos + 2, end = head.find("\r\n", start);
+    std::string_view line = head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    size_t colon = line.find(':');
+    if (colon == name.size() && equalsNoCase(line.substr(0, colon), name)) return trim(line.substr(colon + 1));
+    pos = end;
+  }
+  return {};
+}
+
 bool headerHasToken(std::string_view value, std::string_view token) {
   while (!value.empty()) {
     size_t comma = value.find(',');

@@ -22,6 +22,10 @@ bool isValidClientKey(std::string_view key);
 // A Sec-WebSocket-Key built from 16 caller-provided random bytes.
 std::string makeClientKey(const uint8_t (&random16)[16]);
 
+// The value of the first header `name` (compared case-insensitively) in an HTTP head "start
+// line\r\nName: value\r\n...", without surrounding blanks; empty when there is none.
+std::string_view headerValue(std::string_view head, std::string_view name);
+
 // True when a comma-separated header value (e.g. Connection: keep-alive, Upgrade) contains
 // `token`, compared case-insensitively.
 bool headerHasToken(std::string_view value, std::string_view token);

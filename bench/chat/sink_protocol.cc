@@ -1,39 +1,17 @@
 // chat-sink's answers: see sink_protocol.h.
 #include "bench/chat/sink_protocol.h"
 
-#include <strings.h>
-
 #include <cassert>
 
 #include "bench/ws/ws_frame.h"
 #include "common/ws_handshake.h"
 
 namespace bench::chat {
-namespace {
-
-std::string_view headerValue(std::string_view head, std::string_view name) {
-  size_t pos = head.find("\r\n");
-  while (pos != std::string_view::npos && pos + 2 < head.size()) {
-    size_t start = pos + 2, end = head.find("\r\n", start);
-    std::string_view line = head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    size_t colon = line.find(':');
-    if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-      return v;
-    }
-    pos = end;
-  }
-  return {};
-}
-
-}  // namespace
 
 const std::string_view kSinkBadRequest = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 std::string upgradeAnswer(std::string_view head, uint32_t id, uint64_t ping_interval_ms) {
-  std::string_view key = headerValue(head, "Sec-WebSocket-Key");
+  std::string_view key = common::ws::headerValue(head, "Sec-WebSocket-Key");
   if (head.substr(0, 15) != "GET /socket.io/" || head.find("transport=websocket") > head.find("\r\n") ||
       !common::ws::isValidClientKey(key))
     return {};

@@ -1,6 +1,6 @@
 // tether-echo: a small single-threaded libuv WebSocket echo server, the backend for benchmarks.
 //
-// Accepts the RFC 6455 handshake (Sec-WebSocket-Accept via OpenSSL SHA-1), then echoes every data
+// Accepts the RFC 6455 handshake (common/ws_handshake.h), then echoes every data
 // frame back unmasked with the same opcode and FIN bit, answers ping with pong and close with
 // close. Framing is bench/ws/ws_frame.h (minimal, no extensions). All frames of one read are
 // answered with one write (try_write first, the rest queued by common::writeOrQueue); while a
@@ -8,8 +8,6 @@
 // this process. Listens on 127.0.0.1 only.
 //
 // usage: tether-echo [--port N]   (0 or absent: any free port; prints "listening 127.0.0.1:N")
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <sys/resource.h>
 #include <uv.h>
 
@@ -21,6 +19,7 @@
 
 #include "bench/ws/ws_frame.h"
 #include "common/stream_write.h"
+#include "common/ws_handshake.h"
 
 namespace {
 
@@ -74,33 +73,6 @@ void send(EchoConn* c, const std::string& out) {
   }
 }
 
-std::string acceptKey(std::string_view key) {
-  std::string in(key);
-  in += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
-  unsigned char b64[64];
-  int n = EVP_EncodeBlock(b64, digest, SHA_DIGEST_LENGTH);
-  return std::string(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
-}
-
-// Finds a header value (case-insensitive name) in a request head.
-std::string_view headerValue(std::string_view head, std::string_view name) {
-  size_t pos = head.find("\r\n");
-  while (pos != std::string_view::npos && pos + 2 < head.size()) {
-    size_t start = pos + 2, end = head.find("\r\n", start);
-    std::string_view line = head.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    size_t colon = line.find(':');
-    if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      return v;
-    }
-    pos = end;
-  }
-  return {};
-}
-
 // Handles complete frames in p[0..n); returns bytes consumed. Answers go to g_out.
 size_t handleFrames(EchoConn* c, uint8_t* p, size_t n, bool& close_after) {
   size_t pos = 0;
@@ -145,14 +117,14 @@ void onData(EchoConn* c, char* data, size_t len) {
       return;
     }
     std::string_view head = v.substr(0, end + 2);
-    std::string_view key = headerValue(head, "sec-websocket-key");
+    std::string_view key = common::ws::headerValue(head, "sec-websocket-key");
     if (key.empty()) {
       static const std::string kBad = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       send(c, kBad);
       return closeConn(c);
     }
     g_out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-            acceptKey(key) + "\r\n\r\n";
+            common::ws::acceptKey(key) + "\r\n\r\n";
     used = end + 4;
     c->open = true;
   }

@@ -26,6 +26,15 @@ TEST_CASE("header token lists are matched case-insensitively") {
   CHECK_FALSE(ws::headerHasToken("upgraded", "upgrade"));
 }
 
+TEST_CASE("a header's value is found by case-insensitive name, without surrounding blanks") {
+  std::string_view head = "GET /ws HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Key:  k== \t\r\nX-Sec-WebSocket-Key: other\r\n";
+  CHECK(ws::headerValue(head, "sec-websocket-key") == "k==");
+  CHECK(ws::headerValue(head, "HOST") == "a");
+  CHECK(ws::headerValue(head, "key").empty());     // a suffix of a name is not the name
+  CHECK(ws::headerValue(head, "GET /ws HTTP/1.1").empty());  // the start line is not a header
+  CHECK(ws::headerValue("", "host").empty());
+}
+
 TEST_CASE("base64 round-trips and rejects malformed input") {
   CHECK(base64Encode("") == "");
   CHECK(base64Encode("f") == "Zg==");
