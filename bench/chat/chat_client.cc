@@ -6,6 +6,7 @@
 #include <random>
 
 #include "bench/chat/sio_packets.h"
+#include "bench/ws/upgrade_answer.h"
 #include "bench/ws/ws_frame.h"
 #include "common/stream_write.h"
 #include "common/ws_handshake.h"
@@ -132,15 +133,14 @@ void ChatClient::onData(const char* data, size_t len) {
   }
   size_t used = 0;
   if (state_ == State::Upgrading) {
-    std::string_view v(p, n);
-    size_t end = v.find("\r\n\r\n");
-    if (end == std::string_view::npos) {
-      if (in_.empty()) in_.assign(data, len);
-      if (in_.size() > kMaxHead) fail("upgrade: response head too large", 0);
-      return;
+    switch (ws::readUpgradeAnswer({p, n}, kMaxHead, used)) {
+      case ws::UpgradeAnswer::Incomplete:
+        if (in_.empty()) in_.assign(data, len);
+        return;
+      case ws::UpgradeAnswer::TooLarge: return fail("upgrade: response head too large", 0);
+      case ws::UpgradeAnswer::Refused: return fail("upgrade: no 101", 0);
+      case ws::UpgradeAnswer::Accepted: break;
     }
-    if (v.substr(0, 12) != "HTTP/1.1 101") return fail("upgrade: no 101", 0);
-    used = end + 4;
     state_ = State::WaitOpen;
   }
   size_t frames_used = 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <random>
 
+#include "bench/ws/upgrade_answer.h"
 #include "bench/ws/ws_frame.h"
 #include "common/ws_handshake.h"
 
@@ -115,15 +116,14 @@ void Conn::onData(const char* data, size_t len) {
   }
   size_t used = 0;
   if (state_ == State::Handshake) {
-    std::string_view v(p, n);
-    size_t end = v.find("\r\n\r\n");
-    if (end == std::string_view::npos) {
-      if (in_.empty()) in_.assign(data, len);
-      if (in_.size() > 16384) fail("handshake: head too large", 0);
-      return;
+    switch (readUpgradeAnswer({p, n}, 16384, used)) {
+      case UpgradeAnswer::Incomplete:
+        if (in_.empty()) in_.assign(data, len);
+        return;
+      case UpgradeAnswer::TooLarge: return fail("handshake: head too large", 0);
+      case UpgradeAnswer::Refused: return fail("handshake: no 101", 0);
+      case UpgradeAnswer::Accepted: break;
     }
-    if (v.substr(0, 12) != "HTTP/1.1 101") return fail("handshake: no 101", 0);
-    used = end + 4;
     state_ = State::Open;
     owner_.onOpen();
     if (state_ != State::Open) return;
